@@ -1,0 +1,36 @@
+/* limits.h - every named limit of lingerd in one place. */
+#ifndef LINGERD_LIMITS_H
+#define LINGERD_LIMITS_H
+
+/* Capture */
+#define LD_MAX_SOCKETS (8u * 1024 * 1024) /* records in one sample; more is refused */
+#define LD_NETLINK_RCVBUF (4 * 1024 * 1024) /* SO_RCVBUF asked for the diag socket */
+#define LD_NETLINK_BUFSZ (256 * 1024)       /* one recv() of a dump */
+#define LD_DUMP_RETRIES 3                   /* re-dumps after NLM_F_DUMP_INTR */
+#define LD_PROC_MAX_BYTES (1024u * 1024 * 1024) /* /proc/net/tcp larger than this is refused */
+
+/* Sampling */
+#define LD_INTERVAL_DEFAULT 5.0
+#define LD_INTERVAL_MIN 0.1
+#define LD_INTERVAL_MAX 86400.0
+#define LD_STALE_INTERVALS 3 /* /healthz turns 503 after this many missed intervals */
+
+/* HTTP */
+#define LD_DEFAULT_LISTEN "127.0.0.1:9471"
+#define LD_HTTP_THREADS 2
+#define LD_HTTP_TIMEOUT_S 10
+#define LD_HTTP_CONN_LIMIT 512
+#define LD_HTTP_PER_IP_LIMIT 64
+#define LD_HTTP_CONN_MEMORY (64 * 1024)
+#define LD_MAX_URL_LEN 2048
+#define LD_MAX_QUERY_LEN 1024
+#define LD_MAX_PARAM_LEN 256
+#define LD_MAX_PARAMS 32
+#define LD_SHUTDOWN_GRACE_MS 2000
+
+/* API */
+#define LD_SOCKETS_LIMIT_DEFAULT 100
+#define LD_SOCKETS_LIMIT_MAX 10000
+#define LD_MIN_AGE_MAX (100.0 * 365 * 86400)
+
+#endif

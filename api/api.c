@@ -1,0 +1,506 @@
+/* api.c - routes and handlers of the JSON API, reading the sampler's published snapshot. */
+#include "api.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "jw.h"
+#include "limits.h"
+#include "sampler.h"
+#include "states.h"
+
+#define JSON_TYPE "application/json"
+#define JSON_MAX (256u * 1024 * 1024)
+
+typedef int (*handler_fn)(const struct api_ctx *ctx, const char *arg, struct query *q,
+			  struct jw *w, struct api_error *e);
+
+struct route {
+	const char *path;
+	int prefix; /* path ends in '/' and the rest is an argument */
+	handler_fn fn;
+};
+
+void api_response_free(struct api_response *resp)
+{
+	free(resp->body);
+	resp->body = NULL;
+	resp->len = 0;
+}
+
+int api_error_response(const struct api_error *e, struct api_response *resp)
+{
+	struct jw w;
+
+	jw_init(&w, 4096);
+	jw_obj(&w);
+	jw_key(&w, "error");
+	jw_obj(&w);
+	jw_kstr(&w, "code", e->code);
+	jw_kstr(&w, "message", e->message);
+	if (e->parameter[0])
+		jw_kstr(&w, "parameter", e->parameter);
+	jw_obj_end(&w);
+	jw_obj_end(&w);
+	resp->status = e->status;
+	resp->content_type = JSON_TYPE;
+	resp->no_store = 1;
+	return jw_finish(&w, &resp->body, &resp->len);
+}
+
+static struct snap *need_snapshot(const struct api_ctx *ctx, struct api_error *e)
+{
+	struct snap *s = sampler_current(ctx->sampler);
+
+	if (!s)
+		api_fail(e, 503, "no_snapshot", NULL, "no snapshot has been taken yet; retry shortly");
+	return s;
+}
+
+/* ---- filters shared by /snapshot and /sockets ---- */
+
+struct filter {
+	uint32_t states;   /* 0 = all */
+	int family;        /* 0, AF_INET or AF_INET6 */
+	int port, lport, rport; /* -1 = any */
+	double min_age;    /* seconds in the current state */
+};
+
+static int parse_filter(struct query *q, struct filter *f, int full, struct api_error *e)
+{
+	static const char *const families[] = { "ipv4", "ipv6", NULL };
+	uint64_t u;
+	int fam, r;
+
+	f->states = 0;
+	f->family = 0;
+	f->port = f->lport = f->rport = -1;
+	f->min_age = 0;
+	if ((r = query_enum(q, "family", families, &fam, e)) < 0)
+		return r;
+	if (r)
+		f->family = fam ? AF_INET6 : AF_INET;
+	if ((r = query_uint(q, "port", 0, 65535, &u, e)) < 0)
+		return r;
+	if (r)
+		f->port = (int)u;
+	if (!full)
+		return 0;
+	if ((r = query_states(q, "state", &f->states, e)) < 0)
+		return r;
+	if ((r = query_uint(q, "local_port", 0, 65535, &u, e)) < 0)
+		return r;
+	if (r)
+		f->lport = (int)u;
+	if ((r = query_uint(q, "remote_port", 0, 65535, &u, e)) < 0)
+		return r;
+	if (r)
+		f->rport = (int)u;
+	if ((r = query_double(q, "min_age", 0, LD_MIN_AGE_MAX, &f->min_age, e)) < 0)
+		return r;
+	return 0;
+}
+
+static int filter_match(const struct filter *f, const struct snap_sock *s, double taken_at)
+{
+	const struct sock_rec *r = &s->r;
+
+	if (f->states && !(f->states & (1u << r->state)))
+		return 0;
+	if (f->family && r->family != f->family)
+		return 0;
+	if (f->port >= 0 && r->lport != f->port && r->rport != f->port)
+		return 0;
+	if (f->lport >= 0 && r->lport != f->lport)
+		return 0;
+	if (f->rport >= 0 && r->rport != f->rport)
+		return 0;
+	if (f->min_age > 0 && taken_at - s->state_since < f->min_age)
+		return 0;
+	return 1;
+}
+
+static void write_counts(struct jw *w, const uint32_t *counts)
+{
+	static const int order[] = { SOCK_ESTABLISHED, SOCK_SYN_SENT,   SOCK_SYN_RECV,
+				     SOCK_FIN_WAIT1,   SOCK_FIN_WAIT2,  SOCK_TIME_WAIT,
+				     SOCK_CLOSE,       SOCK_CLOSE_WAIT, SOCK_LAST_ACK,
+				     SOCK_LISTEN,      SOCK_CLOSING };
+
+	jw_obj(w);
+	for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++)
+		jw_kuint(w, sock_state_name(order[i]), counts[order[i]]);
+	jw_obj_end(w);
+}
+
+/* ---- handlers ---- */
+
+static int h_snapshot(const struct api_ctx *ctx, const char *arg, struct query *q,
+		      struct jw *w, struct api_error *e)
+{
+	uint32_t counts[SOCK_STATE_MAX] = { 0 };
+	const uint32_t *c = counts;
+	struct filter f;
+	struct snap *s;
+	uint64_t total = 0;
+
+	(void)arg;
+	if (parse_filter(q, &f, 0, e) < 0 || query_check_unused(q, e) < 0)
+		return -EINVAL;
+	s = need_snapshot(ctx, e);
+	if (!s)
+		return -EAGAIN;
+	if (f.port < 0 && !f.family) {
+		c = s->counts;
+		total = s->n;
+	} else if (f.port < 0) {
+		c = s->family_counts[f.family == AF_INET6];
+		for (int i = 1; i < SOCK_STATE_MAX; i++)
+			total += c[i];
+	} else {
+		for (size_t i = 0; i < s->n; i++) {
+			if (!filter_match(&f, &s->socks[i], s->taken_at))
+				continue;
+			counts[s->socks[i].r.state]++;
+			total++;
+		}
+	}
+	jw_obj(w);
+	jw_kdouble(w, "taken_at", s->taken_at, 3);
+	jw_kuint(w, "seq", s->seq);
+	jw_kstr(w, "source", s->source);
+	jw_kbool(w, "partial", s->partial);
+	jw_kdouble(w, "duration_ms", s->duration_ms, 3);
+	jw_kuint(w, "total", total);
+	jw_key(w, "counts");
+	write_counts(w, c);
+	jw_obj_end(w);
+	snap_put(s);
+	return 0;
+}
+
+static void write_addr(struct jw *w, const char *key, int family, const uint8_t *addr,
+		       uint16_t port)
+{
+	char buf[INET6_ADDRSTRLEN];
+
+	if (!inet_ntop(family == AF_INET6 ? AF_INET6 : AF_INET, addr, buf, sizeof(buf)))
+		buf[0] = '\0';
+	jw_key(w, key);
+	jw_obj(w);
+	jw_kstr(w, "addr", buf);
+	jw_kuint(w, "port", port);
+	jw_obj_end(w);
+}
+
+/* Sockets are listed oldest in their state first; ties broken by key, so paging is stable. */
+struct order_key {
+	int64_t since_us;
+	uint64_t key;
+	const struct snap_sock *s;
+};
+
+static int order_cmp(const void *a, const void *b)
+{
+	const struct order_key *x = a, *y = b;
+
+	if (x->since_us != y->since_us)
+		return x->since_us < y->since_us ? -1 : 1;
+	if (x->key != y->key)
+		return x->key < y->key ? -1 : 1;
+	return 0;
+}
+
+static int64_t since_us(double t)
+{
+	return (int64_t)llround(t * 1e6);
+}
+
+/* A cursor is "<state_since in microseconds>_<key in hex>" of the last item returned. */
+static int parse_cursor(const char *v, struct order_key *c)
+{
+	char *end;
+
+	if (!*v || strlen(v) > 48 || *v == '-' || *v == '+' || *v == ' ')
+		return -EINVAL;
+	errno = 0;
+	c->since_us = strtoll(v, &end, 10);
+	if (errno || *end != '_' || end == v)
+		return -EINVAL;
+	v = end + 1;
+	if (!*v || *v == '-' || *v == '+' || *v == ' ')
+		return -EINVAL;
+	c->key = strtoull(v, &end, 16);
+	if (errno || *end)
+		return -EINVAL;
+	return 0;
+}
+
+static void write_socket(struct jw *w, const struct snap_sock *s, double taken_at)
+{
+	const struct sock_rec *r = &s->r;
+	char cookie[24];
+
+	jw_obj(w);
+	jw_kstr(w, "state", sock_state_name(r->state));
+	jw_kstr(w, "family", r->family == AF_INET6 ? "ipv6" : "ipv4");
+	write_addr(w, "local", r->family, r->laddr, r->lport);
+	write_addr(w, "remote", r->family, r->raddr, r->rport);
+	jw_kuint(w, "inode", r->inode);
+	jw_kuint(w, "uid", r->uid);
+	if (r->cookie) {
+		snprintf(cookie, sizeof(cookie), "%llu", (unsigned long long)r->cookie);
+		jw_kstr(w, "cookie", cookie);
+	} else {
+		jw_knull(w, "cookie");
+	}
+	jw_kuint(w, "rx_queue", r->rqueue);
+	jw_kuint(w, "tx_queue", r->wqueue);
+	jw_key(w, "timer");
+	jw_obj(w);
+	jw_kstr(w, "kind", sock_timer_name(r->timer));
+	jw_kuint(w, "expires_ms", r->expires_ms);
+	jw_kuint(w, "retrans", r->retrans);
+	jw_obj_end(w);
+	if (r->shutdown == SOCK_SHUT_UNKNOWN) {
+		jw_knull(w, "shutdown");
+	} else {
+		jw_key(w, "shutdown");
+		jw_obj(w);
+		jw_kbool(w, "read", r->shutdown & SOCK_SHUT_RD);
+		jw_kbool(w, "write", r->shutdown & SOCK_SHUT_WR);
+		jw_obj_end(w);
+	}
+	jw_kdouble(w, "first_seen", s->first_seen, 3);
+	jw_kdouble(w, "state_since", s->state_since, 3);
+	jw_kdouble(w, "age_s", taken_at - s->state_since, 3);
+	jw_obj_end(w);
+}
+
+static int h_sockets(const struct api_ctx *ctx, const char *arg, struct query *q,
+		     struct jw *w, struct api_error *e)
+{
+	struct order_key cur = { 0 }, *keys = NULL;
+	const char *cursor;
+	uint64_t limit = LD_SOCKETS_LIMIT_DEFAULT;
+	size_t n = 0, start = 0, end;
+	struct filter f;
+	struct snap *s;
+	char next[64];
+
+	(void)arg;
+	if (parse_filter(q, &f, 1, e) < 0 ||
+	    query_uint(q, "limit", 1, LD_SOCKETS_LIMIT_MAX, &limit, e) < 0)
+		return -EINVAL;
+	cursor = query_get(q, "cursor");
+	if (cursor && parse_cursor(cursor, &cur) < 0)
+		return api_fail(e, 400, "bad_parameter", "cursor",
+				"not a cursor returned by this endpoint");
+	if (query_check_unused(q, e) < 0)
+		return -EINVAL;
+	s = need_snapshot(ctx, e);
+	if (!s)
+		return -EAGAIN;
+	keys = malloc((s->n ? s->n : 1) * sizeof(*keys));
+	if (!keys) {
+		snap_put(s);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < s->n; i++) {
+		const struct snap_sock *x = &s->socks[i];
+		struct order_key k = { since_us(x->state_since), x->key, x };
+
+		if (!filter_match(&f, x, s->taken_at))
+			continue;
+		if (cursor && order_cmp(&k, &cur) <= 0)
+			continue;
+		keys[n++] = k;
+	}
+	qsort(keys, n, sizeof(*keys), order_cmp);
+	end = n - start > limit ? start + limit : n;
+
+	jw_obj(w);
+	jw_kdouble(w, "taken_at", s->taken_at, 3);
+	jw_kuint(w, "matched", n);
+	jw_key(w, "sockets");
+	jw_arr(w);
+	for (size_t i = start; i < end; i++)
+		write_socket(w, keys[i].s, s->taken_at);
+	jw_arr_end(w);
+	if (end < n) {
+		snprintf(next, sizeof(next), "%lld_%llx", (long long)keys[end - 1].since_us,
+			 (unsigned long long)keys[end - 1].key);
+		jw_kstr(w, "next", next);
+	} else {
+		jw_knull(w, "next");
+	}
+	jw_obj_end(w);
+	free(keys);
+	snap_put(s);
+	return 0;
+}
+
+static int lang_param(struct query *q, enum states_lang *lang, struct api_error *e)
+{
+	static const char *const langs[] = { "en", "ko", NULL };
+	int l = 0;
+
+	if (query_enum(q, "lang", langs, &l, e) < 0)
+		return -EINVAL;
+	*lang = l ? STATES_LANG_KO : STATES_LANG_EN;
+	return 0;
+}
+
+static int put_cjson(struct jw *w, cJSON *doc)
+{
+	char *txt;
+
+	if (!doc)
+		return -ENOMEM;
+	txt = cJSON_PrintUnformatted(doc);
+	cJSON_Delete(doc);
+	if (!txt)
+		return -ENOMEM;
+	jw_raw(w, txt, strlen(txt));
+	cJSON_free(txt);
+	return 0;
+}
+
+static int h_states(const struct api_ctx *ctx, const char *arg, struct query *q,
+		    struct jw *w, struct api_error *e)
+{
+	enum states_lang lang;
+
+	(void)ctx;
+	(void)arg;
+	if (lang_param(q, &lang, e) < 0 || query_check_unused(q, e) < 0)
+		return -EINVAL;
+	return put_cjson(w, states_all(lang));
+}
+
+static int h_state(const struct api_ctx *ctx, const char *arg, struct query *q, struct jw *w,
+		   struct api_error *e)
+{
+	enum states_lang lang;
+	int st;
+
+	(void)ctx;
+	st = sock_state_parse(arg, strlen(arg));
+	if (st < 0)
+		return api_fail(e, 404, "not_found", NULL,
+				"no TCP state named '%.40s'; see /api/v1/states", arg);
+	if (lang_param(q, &lang, e) < 0 || query_check_unused(q, e) < 0)
+		return -EINVAL;
+	return put_cjson(w, states_one(st, lang));
+}
+
+static int h_healthz(const struct api_ctx *ctx, const char *arg, struct query *q,
+		     struct jw *w, struct api_error *e)
+{
+	struct sampler_status st;
+	int stale, ok;
+
+	(void)arg;
+	if (query_check_unused(q, e) < 0)
+		return -EINVAL;
+	sampler_status(ctx->sampler, &st);
+	stale = st.stale_s > LD_STALE_INTERVALS * st.interval_s + 1.0;
+	ok = !stale && st.db_ok;
+	jw_obj(w);
+	jw_kstr(w, "status", ok ? "ok" : "degraded");
+	jw_kstr(w, "source", st.source);
+	if (st.last_snapshot_at)
+		jw_kdouble(w, "last_snapshot_at", st.last_snapshot_at, 3);
+	else
+		jw_knull(w, "last_snapshot_at");
+	jw_kdouble(w, "interval_s", st.interval_s, 3);
+	jw_kstr(w, "db", st.db_ok ? "ok" : st.db_error);
+	jw_kuint(w, "snapshots", st.snapshots);
+	jw_kdouble(w, "last_duration_ms", st.last_duration_ms, 3);
+	jw_key(w, "problems");
+	jw_arr(w);
+	if (stale)
+		jw_str(w, "sampler_stalled");
+	if (!st.db_ok)
+		jw_str(w, "database_failing");
+	jw_arr_end(w);
+	jw_obj_end(w);
+	return ok ? 200 : 503;
+}
+
+static const struct route routes[] = {
+	{ "/healthz", 0, h_healthz },
+	{ "/api/v1/snapshot", 0, h_snapshot },
+	{ "/api/v1/sockets", 0, h_sockets },
+	{ "/api/v1/states", 0, h_states },
+	{ "/api/v1/states/", 1, h_state },
+};
+
+static const struct route *route_find(const char *path, const char **arg)
+{
+	for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
+		size_t len = strlen(routes[i].path);
+
+		if (routes[i].prefix) {
+			if (strncmp(path, routes[i].path, len) == 0 && path[len] &&
+			    !strchr(path + len, '/')) {
+				*arg = path + len;
+				return &routes[i];
+			}
+		} else if (strcmp(path, routes[i].path) == 0) {
+			*arg = "";
+			return &routes[i];
+		}
+	}
+	return NULL;
+}
+
+int api_handle(const struct api_ctx *ctx, const char *method, const char *path,
+	       struct query *q, int has_body, struct api_response *resp)
+{
+	struct api_error e = { 0 };
+	const struct route *r;
+	const char *arg = "";
+	struct jw w;
+	int status;
+
+	memset(resp, 0, sizeof(*resp));
+	r = route_find(path, &arg);
+	if (!r) {
+		api_fail(&e, 404, "not_found", NULL, "no such endpoint: %.100s", path);
+		goto error;
+	}
+	if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0) {
+		resp->allow = "GET, HEAD";
+		api_fail(&e, 405, "method_not_allowed", NULL, "%.16s is not allowed; use GET or HEAD",
+			 method);
+		goto error;
+	}
+	if (has_body) {
+		api_fail(&e, 400, "body_not_allowed", NULL, "requests to lingerd carry no body");
+		goto error;
+	}
+	jw_init(&w, JSON_MAX);
+	status = r->fn(ctx, arg, q, &w, &e);
+	if (status < 0) {
+		jw_free(&w);
+		if (status == -ENOMEM)
+			api_fail(&e, 500, "out_of_memory", NULL, "out of memory");
+		goto error;
+	}
+	resp->status = status ? status : 200;
+	resp->content_type = JSON_TYPE;
+	resp->no_store = 1;
+	status = jw_finish(&w, &resp->body, &resp->len);
+	if (status == 0)
+		return 0;
+	api_fail(&e, 500, "internal", NULL, "the response could not be built (%s)",
+		 strerror(-status));
+error:
+	return api_error_response(&e, resp);
+}

@@ -1,0 +1,41 @@
+/* api.h - the HTTP API without HTTP: routes a method, path and query to a JSON answer. */
+#ifndef LINGERD_API_H
+#define LINGERD_API_H
+
+#include <stddef.h>
+
+#include "query.h"
+
+struct sampler;
+
+/* What the handlers read from: the sampler's published snapshot and status. */
+struct api_ctx {
+	struct sampler *sampler;
+};
+
+/* One answer.  body is malloc'd and owned by the response; api_response_free() frees it. */
+struct api_response {
+	int status;
+	const char *content_type;
+	char *body;
+	size_t len;
+	const char *allow;   /* Allow header for 405, else NULL */
+	int no_store;        /* Cache-Control: no-store */
+};
+
+/*
+ * Answers one request.  method and path come from the HTTP layer (path already
+ * percent-decoded, without the query); q holds the decoded parameters; has_body tells
+ * whether the request carried a body.  Always fills *resp: errors become JSON bodies with
+ * their status.  Returns 0, or -ENOMEM when not even an error body could be built (the
+ * caller then sends a fixed 500).
+ */
+int api_handle(const struct api_ctx *ctx, const char *method, const char *path,
+	       struct query *q, int has_body, struct api_response *resp);
+
+void api_response_free(struct api_response *resp);
+
+/* Fills resp with the JSON error e.  Returns 0 or -ENOMEM. */
+int api_error_response(const struct api_error *e, struct api_response *resp);
+
+#endif

@@ -1,0 +1,268 @@
+/* query.c - query-string parsing and the typed, bounded parameter validators. */
+#include "query.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sock.h"
+
+int api_fail(struct api_error *e, int status, const char *code, const char *parameter,
+	     const char *fmt, ...)
+{
+	va_list ap;
+
+	e->status = status;
+	e->code = code;
+	snprintf(e->parameter, sizeof(e->parameter), "%s", parameter ? parameter : "");
+	va_start(ap, fmt);
+	vsnprintf(e->message, sizeof(e->message), fmt, ap);
+	va_end(ap);
+	return -EINVAL;
+}
+
+static int bad(struct api_error *e, const char *name, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int bad(struct api_error *e, const char *name, const char *fmt, ...)
+{
+	va_list ap;
+
+	e->status = 400;
+	e->code = "bad_parameter";
+	snprintf(e->parameter, sizeof(e->parameter), "%s", name);
+	va_start(ap, fmt);
+	vsnprintf(e->message, sizeof(e->message), fmt, ap);
+	va_end(ap);
+	return -EINVAL;
+}
+
+static int has_control(const char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			return 1;
+	return 0;
+}
+
+int query_add(struct query *q, const char *key, const char *val, struct api_error *e)
+{
+	if (!val)
+		val = "";
+	if (strlen(key) > LD_MAX_PARAM_LEN || strlen(val) > LD_MAX_PARAM_LEN)
+		return api_fail(e, 400, "bad_parameter", strlen(key) > 60 ? "" : key,
+				"parameter name or value longer than %d bytes", LD_MAX_PARAM_LEN);
+	if (!key[0])
+		return api_fail(e, 400, "bad_parameter", "", "empty parameter name");
+	if (has_control(key) || has_control(val))
+		return api_fail(e, 400, "bad_parameter", has_control(key) ? "" : key,
+				"control characters are not allowed in parameters");
+	for (size_t i = 0; i < q->n; i++)
+		if (strcmp(q->key[i], key) == 0)
+			return bad(e, key, "parameter given more than once");
+	if (q->n >= LD_MAX_PARAMS)
+		return api_fail(e, 400, "bad_parameter", "", "more than %d parameters",
+				LD_MAX_PARAMS);
+	q->key[q->n] = key;
+	q->val[q->n] = val;
+	q->used[q->n] = 0;
+	q->n++;
+	return 0;
+}
+
+static int hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* Decodes src[0..n) into dst (NUL-terminated); '+' is a space.  Returns -EINVAL on bad %. */
+static int decode(const char *src, size_t n, char *dst)
+{
+	size_t o = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		if (src[i] == '%') {
+			int hi, lo;
+
+			if (i + 2 >= n)
+				return -EINVAL;
+			hi = hexval(src[i + 1]);
+			lo = hexval(src[i + 2]);
+			if (hi < 0 || lo < 0)
+				return -EINVAL;
+			dst[o++] = (char)(hi * 16 + lo);
+			i += 2;
+		} else {
+			dst[o++] = src[i] == '+' ? ' ' : src[i];
+		}
+	}
+	dst[o] = '\0';
+	return (int)o;
+}
+
+int query_parse(struct query *q, const char *raw, char *buf, size_t cap, struct api_error *e)
+{
+	size_t len = strlen(raw), used = 0;
+	const char *p = raw, *end = raw + len;
+
+	if (len > LD_MAX_QUERY_LEN)
+		return api_fail(e, 414, "query_too_long", "", "query string longer than %d bytes",
+				LD_MAX_QUERY_LEN);
+	if (cap < len + 2)
+		return api_fail(e, 500, "internal", "", "query buffer too small");
+	while (p < end) {
+		const char *amp = memchr(p, '&', (size_t)(end - p));
+		const char *stop = amp ? amp : end;
+		const char *eq = memchr(p, '=', (size_t)(stop - p));
+		char *k = buf + used, *v;
+		int kl, vl;
+
+		if (stop == p) {
+			p = stop + 1;
+			continue;
+		}
+		kl = decode(p, (size_t)((eq ? eq : stop) - p), k);
+		if (kl < 0)
+			return api_fail(e, 400, "bad_parameter", "", "bad percent-encoding");
+		if ((size_t)kl != strlen(k))
+			return api_fail(e, 400, "bad_parameter", "", "NUL byte in a parameter");
+		used += (size_t)kl + 1;
+		v = buf + used;
+		vl = decode(eq ? eq + 1 : stop, eq ? (size_t)(stop - eq - 1) : 0, v);
+		if (vl < 0)
+			return bad(e, k, "bad percent-encoding");
+		if ((size_t)vl != strlen(v))
+			return bad(e, k, "NUL byte in the value");
+		used += (size_t)vl + 1;
+		if (query_add(q, k, v, e) < 0)
+			return -EINVAL;
+		p = stop + (amp ? 1 : 0);
+	}
+	return 0;
+}
+
+const char *query_get(struct query *q, const char *name)
+{
+	for (size_t i = 0; i < q->n; i++) {
+		if (strcmp(q->key[i], name) == 0) {
+			q->used[i] = 1;
+			return q->val[i];
+		}
+	}
+	return NULL;
+}
+
+int query_check_unused(struct query *q, struct api_error *e)
+{
+	for (size_t i = 0; i < q->n; i++)
+		if (!q->used[i])
+			return api_fail(e, 400, "unknown_parameter", q->key[i],
+					"this endpoint has no parameter '%s'", q->key[i]);
+	return 0;
+}
+
+int query_uint(struct query *q, const char *name, uint64_t min, uint64_t max, uint64_t *out,
+	       struct api_error *e)
+{
+	const char *v = query_get(q, name);
+	uint64_t n = 0;
+
+	if (!v)
+		return 0;
+	if (!*v)
+		return bad(e, name, "empty value; expected an integer from %llu to %llu",
+			   (unsigned long long)min, (unsigned long long)max);
+	for (const char *p = v; *p; p++) {
+		if (*p < '0' || *p > '9' || p - v > 19)
+			return bad(e, name, "expected an integer from %llu to %llu",
+				   (unsigned long long)min, (unsigned long long)max);
+		if (n > (UINT64_MAX - 9) / 10)
+			return bad(e, name, "too large; the maximum is %llu",
+				   (unsigned long long)max);
+		n = n * 10 + (uint64_t)(*p - '0');
+	}
+	if (n < min || n > max)
+		return bad(e, name, "%llu is out of range %llu..%llu", (unsigned long long)n,
+			   (unsigned long long)min, (unsigned long long)max);
+	*out = n;
+	return 1;
+}
+
+int query_double(struct query *q, const char *name, double min, double max, double *out,
+		 struct api_error *e)
+{
+	const char *v = query_get(q, name);
+	char *end;
+	double d;
+
+	if (!v)
+		return 0;
+	/* Plain decimal only: no hex floats, no inf/nan, no leading spaces. */
+	for (const char *p = v; *p; p++)
+		if (!((*p >= '0' && *p <= '9') || *p == '.' || (*p == '-' && p == v)))
+			return bad(e, name, "expected a number from %g to %g", min, max);
+	errno = 0;
+	d = strtod(v, &end);
+	if (!*v || *end || errno || !isfinite(d))
+		return bad(e, name, "expected a number from %g to %g", min, max);
+	if (d < min || d > max)
+		return bad(e, name, "%s is out of range %g..%g", v, min, max);
+	*out = d;
+	return 1;
+}
+
+int query_enum(struct query *q, const char *name, const char *const *words, int *out,
+	       struct api_error *e)
+{
+	const char *v = query_get(q, name);
+	char list[160] = "";
+	size_t o = 0;
+
+	if (!v)
+		return 0;
+	for (int i = 0; words[i]; i++) {
+		if (strcmp(v, words[i]) == 0) {
+			*out = i;
+			return 1;
+		}
+		o += (size_t)snprintf(list + o, o < sizeof(list) ? sizeof(list) - o : 0, "%s%s",
+				      i ? ", " : "", words[i]);
+		if (o >= sizeof(list))
+			o = sizeof(list) - 1;
+	}
+	return bad(e, name, "expected one of: %s", list);
+}
+
+int query_states(struct query *q, const char *name, uint32_t *mask, struct api_error *e)
+{
+	const char *v = query_get(q, name), *p;
+	uint32_t m = 0;
+
+	if (!v)
+		return 0;
+	p = v;
+	for (;;) {
+		const char *comma = strchr(p, ',');
+		size_t len = comma ? (size_t)(comma - p) : strlen(p);
+		int st = sock_state_parse(p, len);
+
+		if (st < 0)
+			return bad(e, name, "'%.*s' is not a TCP state (for example CLOSE_WAIT)",
+				   (int)(len > 40 ? 40 : len), p);
+		m |= 1u << st;
+		if (!comma)
+			break;
+		p = comma + 1;
+	}
+	*mask = m;
+	return 1;
+}

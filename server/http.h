@@ -1,0 +1,38 @@
+/* http.h - the libmicrohttpd glue: limits, security headers, and the API behind it. */
+#ifndef LINGERD_HTTP_H
+#define LINGERD_HTTP_H
+
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "api.h"
+
+struct http;
+
+/*
+ * Parses "ADDR:PORT" ("127.0.0.1:9471", "[::1]:0", "localhost:9471") into *ss.
+ * Returns 0 or -EINVAL.
+ */
+int http_parse_listen(const char *s, struct sockaddr_storage *ss, socklen_t *len);
+
+/* Non-zero when the address is in 127.0.0.0/8 or is ::1. */
+int http_is_loopback(const struct sockaddr_storage *ss);
+
+/*
+ * Starts serving on the address with a small thread pool, a connection timeout, a global
+ * and per-IP connection limit and a memory limit.  ctx must outlive the server.  Returns
+ * 0 and *out, or -errno (-EADDRINUSE when the port is taken).
+ */
+int http_start(struct http **out, const struct sockaddr_storage *ss, socklen_t len,
+	       const struct api_ctx *ctx);
+
+/* The port actually bound (useful with port 0). */
+uint16_t http_port(const struct http *h);
+
+/* Stops accepting new connections; requests in flight finish. */
+void http_quiesce(struct http *h);
+
+/* Stops the server, closes every socket it owns and frees *h.  NULL is fine. */
+void http_stop(struct http *h);
+
+#endif

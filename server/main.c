@@ -1,0 +1,278 @@
+/* main.c - the lingerd process: command line, start-up, signals and an orderly shutdown. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <pthread.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "api.h"
+#include "http.h"
+#include "lab.h"
+#include "limits.h"
+#include "log.h"
+#include "sampler.h"
+
+#define EXIT_USAGE 64
+
+struct options {
+	const char *listen;
+	const char *db;
+	double interval;
+	int source;
+	int once;
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: lingerd [--listen ADDR:PORT] [--db PATH] [--interval SECONDS]\n"
+		"               [--source auto|netlink|proc] [--once] [--help] [--version]\n"
+		"       lingerd lab [--count N] [--port BASE] [--hold SECONDS]   (lingerd lab --help)\n"
+		"       lingerd demo [daemon options]    the service and the lab together\n"
+		"\n"
+		"  --listen ADDR:PORT  where to serve HTTP (default %s; port 0 picks one)\n"
+		"  --db PATH           SQLite database (default ./lingerd.db)\n"
+		"  --interval SECONDS  time between snapshots (default %g, minimum %g)\n"
+		"  --source KIND       auto (netlink, falling back to /proc), netlink or proc\n"
+		"  --once              take one snapshot, print it as JSON and exit\n",
+		LD_DEFAULT_LISTEN, LD_INTERVAL_DEFAULT, LD_INTERVAL_MIN);
+}
+
+static int parse_interval(const char *s, double *out)
+{
+	char *end;
+	double d;
+
+	errno = 0;
+	d = strtod(s, &end);
+	if (errno || end == s || *end || !(d >= LD_INTERVAL_MIN && d <= LD_INTERVAL_MAX))
+		return -EINVAL;
+	*out = d;
+	return 0;
+}
+
+/* Returns 0, or EXIT_USAGE after printing why; exits 0 for --help and --version. */
+static int parse_args(int argc, char **argv, struct options *o)
+{
+	static const struct option longopts[] = {
+		{ "listen", required_argument, NULL, 'l' },
+		{ "db", required_argument, NULL, 'd' },
+		{ "interval", required_argument, NULL, 'i' },
+		{ "source", required_argument, NULL, 's' },
+		{ "once", no_argument, NULL, '1' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c;
+
+	o->listen = LD_DEFAULT_LISTEN;
+	o->db = "lingerd.db";
+	o->interval = LD_INTERVAL_DEFAULT;
+	o->source = CAPTURE_AUTO;
+	o->once = 0;
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'l':
+			o->listen = optarg;
+			break;
+		case 'd':
+			o->db = optarg;
+			break;
+		case 'i':
+			if (parse_interval(optarg, &o->interval) < 0) {
+				fprintf(stderr, "lingerd: --interval must be a number of seconds from %g to %g\n",
+					LD_INTERVAL_MIN, LD_INTERVAL_MAX);
+				return EXIT_USAGE;
+			}
+			break;
+		case 's':
+			o->source = capture_source_parse(optarg);
+			if (o->source < 0) {
+				fprintf(stderr, "lingerd: --source must be auto, netlink or proc\n");
+				return EXIT_USAGE;
+			}
+			break;
+		case '1':
+			o->once = 1;
+			break;
+		case 'h':
+			usage(stdout);
+			exit(0);
+		case 'V':
+			printf("lingerd %s\n", LINGERD_VERSION);
+			exit(0);
+		default:
+			fprintf(stderr, "lingerd: unknown or incomplete option '%s'\n",
+				argv[optind - 1]);
+			usage(stderr);
+			return EXIT_USAGE;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "lingerd: unexpected argument '%s'\n", argv[optind]);
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	return 0;
+}
+
+static int run_once(struct sampler *s)
+{
+	struct api_ctx ctx = { .sampler = s };
+	struct api_response r;
+	struct query q = { 0 };
+	int err;
+
+	struct snap *snap;
+
+	err = sampler_step(s);
+	snap = sampler_current(s);
+	if (!snap) {
+		log_err(err, "snapshot failed");
+		return 1;
+	}
+	snap_put(snap);
+	if (api_handle(&ctx, "GET", "/api/v1/snapshot", &q, 0, &r) < 0 || r.status != 200) {
+		api_response_free(&r);
+		return 1;
+	}
+	fwrite(r.body, 1, r.len, stdout);
+	fputc('\n', stdout);
+	api_response_free(&r);
+	return err < 0 ? 1 : 0;
+}
+
+static int run_daemon(const struct options *o)
+{
+	struct sampler_config cfg = { o->interval, (enum capture_source)o->source, o->db };
+	struct sampler *s = NULL;
+	struct http *h = NULL;
+	struct api_ctx ctx;
+	struct sockaddr_storage ss;
+	socklen_t sslen;
+	sigset_t set;
+	char host[64];
+	int err, sig = 0, rc = 1;
+
+	if (http_parse_listen(o->listen, &ss, &sslen) < 0) {
+		fprintf(stderr, "lingerd: --listen '%s' is not ADDR:PORT\n", o->listen);
+		return EXIT_USAGE;
+	}
+	/* Signals are taken by sigwait() below; every thread created later inherits the mask. */
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	if (sampler_open(&s, &cfg) < 0)
+		return 1;
+	if (o->once) {
+		rc = run_once(s);
+		goto out;
+	}
+	err = sampler_step(s);
+	if (err < 0)
+		log_err(err, "first snapshot failed");
+	ctx.sampler = s;
+	err = http_start(&h, &ss, sslen, &ctx);
+	if (err < 0) {
+		log_err(err, "cannot listen on %s", o->listen);
+		goto out;
+	}
+	err = sampler_start(s);
+	if (err < 0) {
+		log_err(err, "cannot start the sampler");
+		goto out;
+	}
+	if (ss.ss_family == AF_INET6) {
+		inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr, host, sizeof(host));
+		printf("listening on http://[%s]:%u\n", host, http_port(h));
+	} else {
+		inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, host, sizeof(host));
+		printf("listening on http://%s:%u\n", host, http_port(h));
+	}
+	fflush(stdout);
+	{
+		struct sampler_status st;
+
+		sampler_status(s, &st);
+		log_info("sampling every %gs from %s into %s", o->interval, st.source, o->db);
+	}
+
+	while (sigwait(&set, &sig) != 0)
+		;
+	log_info("%s: shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
+	http_quiesce(h);
+	sampler_stop(s);
+	rc = 0;
+out:
+	http_stop(h);
+	sampler_close(s);
+	return rc;
+}
+
+static pid_t demo_child;
+
+static void demo_stop_child(void)
+{
+	if (demo_child > 0) {
+		kill(demo_child, SIGTERM);
+		waitpid(demo_child, NULL, 0);
+	}
+}
+
+/* `lingerd demo`: the lab in a child process and the service in this one. */
+static int run_demo(int argc, char **argv)
+{
+	static char *lab_argv[] = { "lab", "--count", "3", NULL };
+	struct options o;
+	int rc;
+
+	rc = parse_args(argc, argv, &o);
+	if (rc)
+		return rc;
+	fflush(stdout);
+	demo_child = fork();
+	if (demo_child < 0) {
+		log_err(-errno, "fork");
+		return 1;
+	}
+	if (demo_child == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGTERM);
+		if (getppid() == 1)
+			_exit(0);
+		_exit(lab_main(3, lab_argv));
+	}
+	atexit(demo_stop_child);
+	rc = run_daemon(&o);
+	demo_stop_child();
+	demo_child = 0;
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	struct options o;
+	int rc;
+
+	if (argc > 1 && strcmp(argv[1], "lab") == 0)
+		return lab_main(argc - 1, argv + 1);
+	if (argc > 1 && strcmp(argv[1], "demo") == 0)
+		return run_demo(argc - 1, argv + 1);
+	rc = parse_args(argc, argv, &o);
+	if (rc)
+		return rc;
+	if (o.once)
+		log_set_quiet(1);
+	return run_daemon(&o);
+}

@@ -1,0 +1,461 @@
+/* sampler.c - the sampling loop: capture, diff against the last snapshot, record, publish. */
+#include "sampler.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "limits.h"
+#include "log.h"
+#include "store.h"
+
+/* Growable list of pointers to the changes of one snapshot. */
+struct change_list {
+	struct snap_sock **v;
+	size_t n, cap;
+};
+
+struct sampler {
+	struct sampler_config cfg;
+	struct capture *capture;
+	struct store *store;
+	struct sock_vec recs;
+	struct snap *committed; /* the snapshot whose changes the database holds */
+	struct change_list appeared, changed;
+	int64_t *vanished;
+	size_t n_vanished, cap_vanished;
+
+	pthread_t thread;
+	int running;
+	pthread_mutex_t lock; /* guards everything below */
+	pthread_cond_t wake;
+	int stop;
+	struct snap *current;
+	struct sampler_status status;
+};
+
+double sampler_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+double sampler_mono(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static int list_push(struct change_list *l, struct snap_sock *e)
+{
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 64;
+		struct snap_sock **v = realloc(l->v, cap * sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		l->v = v;
+		l->cap = cap;
+	}
+	l->v[l->n++] = e;
+	return 0;
+}
+
+static int on_appeared(void *arg, struct snap_sock *e)
+{
+	struct sampler *s = arg;
+
+	return list_push(&s->appeared, e);
+}
+
+static int on_changed(void *arg, const struct snap_sock *e, int old_state)
+{
+	struct sampler *s = arg;
+
+	(void)old_state;
+	/* The snapshot is not published yet, so its entries may still be written. */
+	return list_push(&s->changed, (struct snap_sock *)e);
+}
+
+static int on_vanished(void *arg, const struct snap_sock *old)
+{
+	struct sampler *s = arg;
+
+	if (!old->row_id)
+		return 0;
+	if (s->n_vanished == s->cap_vanished) {
+		size_t cap = s->cap_vanished ? s->cap_vanished * 2 : 64;
+		int64_t *v = realloc(s->vanished, cap * sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		s->vanished = v;
+		s->cap_vanished = cap;
+	}
+	s->vanished[s->n_vanished++] = old->row_id;
+	return 0;
+}
+
+static const struct snap_change_ops change_ops = {
+	.appeared = on_appeared,
+	.changed = on_changed,
+	.vanished = on_vanished,
+};
+
+/* Writes one snapshot's changes in one transaction.  Returns 0 or -errno. */
+static int record(struct sampler *s, struct snap *snap, uint64_t *rows)
+{
+	struct store_snapshot row = {
+		.taken_at = snap->taken_at,
+		.duration_ms = snap->duration_ms,
+		.source = snap->source,
+		.partial = snap->partial,
+		.total = (uint32_t)snap->n,
+	};
+	int err;
+
+	memcpy(row.counts, snap->counts, sizeof(row.counts));
+	err = store_begin(s->store, &row, &snap->id);
+	if (err < 0)
+		return err;
+	for (size_t i = 0; i < s->appeared.n; i++) {
+		struct snap_sock *e = s->appeared.v[i];
+		struct store_sock ss = {
+			.key = e->key,
+			.rec = &e->r,
+			.first_seen = e->first_seen,
+			.state_since = e->state_since,
+		};
+
+		err = store_sock_insert(s->store, &ss, &e->row_id);
+		if (err < 0)
+			goto fail;
+	}
+	for (size_t i = 0; i < s->changed.n; i++) {
+		struct snap_sock *e = s->changed.v[i];
+
+		if (!e->row_id)
+			continue;
+		err = store_sock_state(s->store, e->row_id, e->r.state, e->state_since);
+		if (err < 0)
+			goto fail;
+	}
+	for (size_t i = 0; i < s->n_vanished; i++) {
+		err = store_sock_end(s->store, s->vanished[i], snap->taken_at);
+		if (err < 0)
+			goto fail;
+	}
+	err = store_commit(s->store);
+	if (err < 0)
+		goto fail;
+	*rows = s->appeared.n + s->changed.n + s->n_vanished;
+	return 0;
+fail:
+	store_rollback(s->store);
+	for (size_t i = 0; i < s->appeared.n; i++)
+		s->appeared.v[i]->row_id = 0;
+	snap->id = 0;
+	return err;
+}
+
+int sampler_step(struct sampler *s)
+{
+	struct snap *snap = NULL;
+	double now = sampler_now(), t0 = sampler_mono(), t1;
+	uint64_t rows = 0;
+	int partial = 0, err, db_err;
+
+	err = capture_take(s->capture, &s->recs, &partial);
+	if (err < 0) {
+		pthread_mutex_lock(&s->lock);
+		s->status.capture_errors++;
+		pthread_mutex_unlock(&s->lock);
+		return err;
+	}
+	s->appeared.n = s->changed.n = s->n_vanished = 0;
+	err = snap_build(&snap, &s->recs, s->committed, now, &change_ops, s);
+	if (err < 0) {
+		pthread_mutex_lock(&s->lock);
+		s->status.capture_errors++;
+		pthread_mutex_unlock(&s->lock);
+		return err;
+	}
+	snap->source = capture_source_name(capture_source(s->capture));
+	snap->partial = partial;
+	t1 = sampler_mono();
+	snap->duration_ms = (t1 - t0) * 1e3;
+	db_err = record(s, snap, &rows);
+	if (db_err == 0) {
+		/* The next diff is against what the database holds. */
+		snap_put(s->committed);
+		s->committed = snap_get(snap);
+	}
+
+	pthread_mutex_lock(&s->lock);
+	snap->seq = ++s->status.snapshots;
+	snap_put(s->current);
+	s->current = snap;
+	s->status.source = snap->source;
+	s->status.last_snapshot_at = now;
+	s->status.last_duration_ms = snap->duration_ms;
+	s->status.last_commit_ms = (sampler_mono() - t1) * 1e3;
+	s->status.rows_written += rows;
+	s->status.db_ok = db_err == 0;
+	if (db_err < 0) {
+		s->status.db_errors++;
+		snprintf(s->status.db_error, sizeof(s->status.db_error), "%s (%s)",
+			 strerror(-db_err), store_errmsg(s->store));
+	} else {
+		s->status.db_error[0] = '\0';
+	}
+	pthread_mutex_unlock(&s->lock);
+	return db_err;
+}
+
+struct resume {
+	struct snap *snap;
+	size_t n;
+};
+
+static int resume_one(void *arg, int64_t row_id, uint64_t netns, uint64_t key, int state,
+		      double first_seen, double state_since)
+{
+	struct resume *r = arg;
+	struct snap_sock *e;
+
+	(void)netns;
+	if (state <= 0 || state >= SOCK_STATE_MAX)
+		return 0;
+	if (r->n == r->snap->n) {
+		size_t n = r->snap->n * 2;
+		struct snap_sock *v = realloc(r->snap->socks, n * sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		r->snap->socks = v;
+		r->snap->n = n;
+	}
+	e = &r->snap->socks[r->n++];
+	memset(e, 0, sizeof(*e));
+	e->r.state = (uint8_t)state;
+	e->key = key;
+	e->row_id = row_id;
+	e->first_seen = first_seen;
+	e->state_since = state_since;
+	return 0;
+}
+
+static int read_boot_id(char *buf, size_t len)
+{
+	FILE *f = fopen("/proc/sys/kernel/random/boot_id", "re");
+	int err = 0;
+
+	if (!f)
+		return -errno;
+	if (!fgets(buf, (int)len, f))
+		err = -EIO;
+	fclose(f);
+	buf[strcspn(buf, "\n")] = '\0';
+	return err;
+}
+
+/*
+ * Sockets alive at the last stop keep their first_seen and state_since if this is the same
+ * boot and the same source (keys are cookies or inodes, valid only within one boot and one
+ * source).  Otherwise they are closed out at the time of the last snapshot.
+ */
+static int resume(struct sampler *s)
+{
+	char boot[64] = "", old_boot[64] = "", old_source[16] = "";
+	const char *source = capture_source_name(capture_source(s->capture));
+	struct resume r = { 0 };
+	double last = 0;
+	int err;
+
+	read_boot_id(boot, sizeof(boot));
+	store_meta_get(s->store, "boot_id", old_boot, sizeof(old_boot));
+	store_meta_get(s->store, "source", old_source, sizeof(old_source));
+	if (!boot[0] || strcmp(boot, old_boot) != 0 || strcmp(source, old_source) != 0) {
+		err = store_last_snapshot_at(s->store, &last);
+		if (err < 0)
+			return err;
+		err = store_end_open_sockets(s->store, last ? last : sampler_now());
+		if (err < 0)
+			return err;
+		err = store_meta_set(s->store, "boot_id", boot);
+		if (err < 0)
+			return err;
+		return store_meta_set(s->store, "source", source);
+	}
+	r.snap = snap_alloc(1024);
+	if (!r.snap)
+		return -ENOMEM;
+	err = store_open_sockets(s->store, resume_one, &r);
+	if (err < 0)
+		goto out;
+	r.snap->n = r.n;
+	err = snap_reindex(r.snap);
+	if (err < 0)
+		goto out;
+	s->committed = r.snap;
+	r.snap = NULL;
+	if (s->committed->n)
+		log_info("resumed tracking of %zu sockets from the database", s->committed->n);
+out:
+	snap_put(r.snap);
+	return err;
+}
+
+int sampler_open(struct sampler **out, const struct sampler_config *cfg)
+{
+	struct sampler *s = calloc(1, sizeof(*s));
+	int err;
+
+	if (!s)
+		return -ENOMEM;
+	s->cfg = *cfg;
+	pthread_mutex_init(&s->lock, NULL);
+	{
+		pthread_condattr_t ca;
+
+		pthread_condattr_init(&ca);
+		pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+		pthread_cond_init(&s->wake, &ca);
+		pthread_condattr_destroy(&ca);
+	}
+	err = capture_open(&s->capture, cfg->source);
+	if (err < 0) {
+		log_err(err, "cannot open the %s capture source", capture_source_name(cfg->source));
+		goto fail;
+	}
+	err = store_open(&s->store, cfg->db_path);
+	if (err < 0) {
+		if (err == -EPROTONOSUPPORT)
+			log_err(err, "%s was written by a newer lingerd; refusing to downgrade it",
+				cfg->db_path);
+		else if (err == -ENOTSUP)
+			log_err(err, "%s is a database that lingerd did not create", cfg->db_path);
+		else
+			log_err(err, "cannot open database %s", cfg->db_path);
+		goto fail;
+	}
+	err = resume(s);
+	if (err < 0) {
+		log_err(err, "cannot read the sockets of the last run from %s (%s)", cfg->db_path,
+			store_errmsg(s->store));
+		goto fail;
+	}
+	s->status.interval_s = cfg->interval_s;
+	s->status.source = capture_source_name(capture_source(s->capture));
+	s->status.started_at = sampler_now();
+	s->status.db_ok = 1;
+	*out = s;
+	return 0;
+fail:
+	sampler_close(s);
+	return err;
+}
+
+static void *sampler_thread(void *arg)
+{
+	struct sampler *s = arg;
+	double next = sampler_mono();
+	int last_err = 0;
+
+	/* The caller took the first snapshot before serving; the thread takes the rest. */
+	for (;;) {
+		struct timespec ts;
+		double now;
+		int err;
+
+		/* Fixed rate on the monotonic clock; after an overrun, start again from now. */
+		next += s->cfg.interval_s;
+		now = sampler_mono();
+		if (next < now)
+			next = now;
+		ts.tv_sec = (time_t)next;
+		ts.tv_nsec = (long)((next - (double)ts.tv_sec) * 1e9);
+		pthread_mutex_lock(&s->lock);
+		while (!s->stop && pthread_cond_timedwait(&s->wake, &s->lock, &ts) != ETIMEDOUT)
+			;
+		if (s->stop) {
+			pthread_mutex_unlock(&s->lock);
+			break;
+		}
+		pthread_mutex_unlock(&s->lock);
+
+		err = sampler_step(s);
+		if (err < 0 && err != last_err)
+			log_err(err, "snapshot failed");
+		else if (err == 0 && last_err < 0)
+			log_info("snapshots recorded again");
+		last_err = err;
+	}
+	return NULL;
+}
+
+int sampler_start(struct sampler *s)
+{
+	int err = pthread_create(&s->thread, NULL, sampler_thread, s);
+
+	if (err)
+		return -err;
+	s->running = 1;
+	return 0;
+}
+
+void sampler_stop(struct sampler *s)
+{
+	if (!s || !s->running)
+		return;
+	pthread_mutex_lock(&s->lock);
+	s->stop = 1;
+	pthread_cond_signal(&s->wake);
+	pthread_mutex_unlock(&s->lock);
+	pthread_join(s->thread, NULL);
+	s->running = 0;
+}
+
+void sampler_close(struct sampler *s)
+{
+	if (!s)
+		return;
+	sampler_stop(s);
+	store_close(s->store);
+	capture_close(s->capture);
+	snap_put(s->committed);
+	snap_put(s->current);
+	sock_vec_free(&s->recs);
+	free(s->appeared.v);
+	free(s->changed.v);
+	free(s->vanished);
+	pthread_cond_destroy(&s->wake);
+	pthread_mutex_destroy(&s->lock);
+	free(s);
+}
+
+struct snap *sampler_current(struct sampler *s)
+{
+	struct snap *snap;
+
+	pthread_mutex_lock(&s->lock);
+	snap = snap_get(s->current);
+	pthread_mutex_unlock(&s->lock);
+	return snap;
+}
+
+void sampler_status(struct sampler *s, struct sampler_status *out)
+{
+	pthread_mutex_lock(&s->lock);
+	*out = s->status;
+	pthread_mutex_unlock(&s->lock);
+	out->stale_s = sampler_now() -
+		       (out->last_snapshot_at ? out->last_snapshot_at : out->started_at);
+}

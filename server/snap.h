@@ -1,0 +1,82 @@
+/* snap.h - an immutable, reference-counted sample of every socket, with each one's history. */
+#ifndef LINGERD_SNAP_H
+#define LINGERD_SNAP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sock.h"
+
+/* A socket in a snapshot: what the kernel said plus what lingerd remembers of it. */
+struct snap_sock {
+	struct sock_rec r;
+	uint64_t key;       /* tracking key, see snap_key() */
+	int64_t row_id;     /* its row in the store's sockets table, 0 when not stored */
+	double first_seen;  /* unix seconds */
+	double state_since; /* unix seconds */
+};
+
+/*
+ * A snapshot.  Once published it is never written again, so HTTP handlers read it without
+ * locks; they hold a reference while they do.
+ */
+struct snap {
+	int refs; /* atomic */
+	uint64_t seq;        /* 1 for the first snapshot of this process */
+	int64_t id;          /* its row in the store, 0 when not stored */
+	double taken_at;     /* unix seconds, wall clock, when the capture began */
+	double duration_ms;  /* capture + diff */
+	const char *source;  /* "netlink" or "proc" (static string) */
+	int partial;
+	uint32_t counts[SOCK_STATE_MAX];
+	uint32_t family_counts[2][SOCK_STATE_MAX]; /* [0] IPv4, [1] IPv6 */
+	size_t n;
+	struct snap_sock *socks;
+	uint32_t *index; /* open-addressing hash: key -> position + 1, 0 = empty */
+	size_t index_mask;
+};
+
+/* What changed between two snapshots; the sampler hands these to the store. */
+struct snap_change_ops {
+	/* A socket not in prev.  May set s->row_id.  Returns 0 or -errno. */
+	int (*appeared)(void *arg, struct snap_sock *s);
+	/* Same key, new state (s->state_since is already now).  Returns 0 or -errno. */
+	int (*changed)(void *arg, const struct snap_sock *s, int old_state);
+	/* A socket of prev that is gone.  Returns 0 or -errno. */
+	int (*vanished)(void *arg, const struct snap_sock *old);
+};
+
+/*
+ * The tracking key of a record: the netlink cookie when there is one; otherwise the
+ * inode with the top bit set; otherwise (kernel-owned sockets seen through /proc) a hash
+ * of family and 4-tuple with the two top bits set.
+ */
+uint64_t snap_key(const struct sock_rec *r);
+
+/*
+ * Builds a new snapshot from the records of one capture, carrying first_seen and
+ * state_since over from prev (which may be NULL) and calling ops for every socket that
+ * appeared, changed state or vanished -- work and calls grow with the changes, apart from
+ * one hash lookup per socket.  A key seen twice in one capture (a dump is not atomic) is
+ * kept once.  If an op fails the build stops and returns its error; *out is then NULL.
+ * Returns 0 and *out (one reference held by the caller), or -errno.
+ */
+int snap_build(struct snap **out, const struct sock_vec *recs, const struct snap *prev,
+	       double now, const struct snap_change_ops *ops, void *arg);
+
+/* Finds a socket by key, or NULL. */
+const struct snap_sock *snap_find(const struct snap *s, uint64_t key);
+
+/* Reference counting; snap_put frees on the last reference.  NULL is fine for both. */
+struct snap *snap_get(struct snap *s);
+void snap_put(struct snap *s);
+
+/*
+ * A snapshot made of remembered sockets only (used at start-up to carry socket ages over a
+ * restart): n entries whose r holds just family 0 and state; the caller fills socks[] and
+ * then calls snap_reindex().  Returns NULL when memory runs out.
+ */
+struct snap *snap_alloc(size_t n);
+int snap_reindex(struct snap *s);
+
+#endif

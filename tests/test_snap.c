@@ -1,0 +1,141 @@
+/* test_snap.c - snapshot diffing: carried ages, reported changes, duplicates and keys. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "check.h"
+#include "snap.h"
+
+struct tally {
+	int appeared, changed, vanished, fail_at;
+	int last_old_state;
+	int64_t next_row;
+};
+
+static int t_appeared(void *arg, struct snap_sock *s)
+{
+	struct tally *t = arg;
+
+	if (t->fail_at && ++t->appeared == t->fail_at)
+		return -EIO;
+	if (!t->fail_at)
+		t->appeared++;
+	s->row_id = ++t->next_row;
+	return 0;
+}
+
+static int t_changed(void *arg, const struct snap_sock *s, int old_state)
+{
+	struct tally *t = arg;
+
+	(void)s;
+	t->changed++;
+	t->last_old_state = old_state;
+	return 0;
+}
+
+static int t_vanished(void *arg, const struct snap_sock *old)
+{
+	struct tally *t = arg;
+
+	CHECK(old->row_id > 0);
+	t->vanished++;
+	return 0;
+}
+
+static const struct snap_change_ops ops = { t_appeared, t_changed, t_vanished };
+
+static struct sock_rec rec(uint64_t cookie, int state, uint16_t lport)
+{
+	struct sock_rec r;
+
+	memset(&r, 0, sizeof(r));
+	r.cookie = cookie;
+	r.state = (uint8_t)state;
+	r.family = AF_INET;
+	r.lport = lport;
+	r.laddr[0] = 127;
+	r.laddr[3] = 1;
+	return r;
+}
+
+int main(void)
+{
+	struct sock_vec v = { 0 };
+	struct snap *a = NULL, *b = NULL, *c = NULL;
+	struct tally t = { 0 };
+	struct sock_rec r;
+	const struct snap_sock *x;
+
+	/* 1000 sockets appear. */
+	for (uint64_t i = 1; i <= 1000; i++) {
+		r = rec(i, i % 2 ? SOCK_ESTABLISHED : SOCK_CLOSE_WAIT, (uint16_t)(1000 + i));
+		sock_vec_push(&v, &r);
+	}
+	r = rec(5, SOCK_ESTABLISHED, 1005); /* the same cookie again: a non-atomic dump */
+	sock_vec_push(&v, &r);
+	CHECK_INT(snap_build(&a, &v, NULL, 100.0, &ops, &t), ==, 0);
+	CHECK_INT(t.appeared, ==, 1000);
+	CHECK_INT(a->n, ==, 1000);
+	CHECK_INT(a->counts[SOCK_ESTABLISHED], ==, 500);
+	CHECK_INT(a->counts[SOCK_CLOSE_WAIT], ==, 500);
+	CHECK_INT(a->family_counts[0][SOCK_CLOSE_WAIT], ==, 500);
+
+	/* Next sample: one changes state, one vanishes, one appears, the rest are unchanged. */
+	memset(&t, 0, sizeof(t));
+	t.next_row = 5000;
+	sock_vec_clear(&v);
+	for (uint64_t i = 1; i <= 1000; i++) {
+		if (i == 7)
+			continue;
+		r = rec(i, i % 2 ? SOCK_ESTABLISHED : SOCK_CLOSE_WAIT, (uint16_t)(1000 + i));
+		if (i == 3)
+			r.state = SOCK_FIN_WAIT1;
+		sock_vec_push(&v, &r);
+	}
+	r = rec(2001, SOCK_TIME_WAIT, 2001);
+	r.timer = SOCK_TIMER_TIMEWAIT;
+	r.expires_ms = 45000; /* entered TIME_WAIT 15 s ago */
+	sock_vec_push(&v, &r);
+	CHECK_INT(snap_build(&b, &v, a, 110.0, &ops, &t), ==, 0);
+	CHECK_INT(t.appeared, ==, 1);
+	CHECK_INT(t.changed, ==, 1);
+	CHECK_INT(t.last_old_state, ==, SOCK_ESTABLISHED);
+	CHECK_INT(t.vanished, ==, 1);
+	x = snap_find(b, 3);
+	CHECK(x && x->first_seen == 100.0 && x->state_since == 110.0);
+	CHECK(x && x->row_id == snap_find(a, 3)->row_id);
+	x = snap_find(b, 4);
+	CHECK(x && x->first_seen == 100.0 && x->state_since == 100.0);
+	x = snap_find(b, 2001);
+	CHECK(x && x->state_since > 94.99 && x->state_since < 95.01);
+	CHECK(snap_find(b, 7) == NULL);
+
+	/* A failing store stops the build and leaks nothing. */
+	memset(&t, 0, sizeof(t));
+	t.fail_at = 1;
+	CHECK_INT(snap_build(&c, &v, NULL, 120.0, &ops, &t), ==, -EIO);
+	CHECK(c == NULL);
+
+	/* Keys: cookie, then inode, then a 4-tuple hash that ignores the state. */
+	r = rec(0, SOCK_ESTABLISHED, 80);
+	r.inode = 42;
+	CHECK(snap_key(&r) == ((1ull << 63) | 42));
+	r.inode = 0;
+	{
+		uint64_t k1 = snap_key(&r);
+
+		r.state = SOCK_TIME_WAIT;
+		CHECK(snap_key(&r) == k1);
+		CHECK((k1 >> 62) == 3);
+		r.rport = 1;
+		CHECK(snap_key(&r) != k1);
+	}
+
+	snap_put(snap_get(b));
+	snap_put(a);
+	snap_put(b);
+	sock_vec_free(&v);
+	return CHECK_DONE();
+}

@@ -69,6 +69,9 @@ struct filter {
 	int family;        /* 0, AF_INET or AF_INET6 */
 	int port, lport, rport; /* -1 = any */
 	double min_age;    /* seconds in the current state */
+	int64_t pid;       /* -1 = any */
+	const char *comm;  /* NULL = any */
+	const struct snap *snap;
 };
 
 static int parse_filter(struct query *q, struct filter *f, int full, struct api_error *e)
@@ -81,6 +84,8 @@ static int parse_filter(struct query *q, struct filter *f, int full, struct api_
 	f->family = 0;
 	f->port = f->lport = f->rport = -1;
 	f->min_age = 0;
+	f->pid = -1;
+	f->comm = NULL;
 	if ((r = query_enum(q, "family", families, &fam, e)) < 0)
 		return r;
 	if (r)
@@ -103,7 +108,20 @@ static int parse_filter(struct query *q, struct filter *f, int full, struct api_
 		f->rport = (int)u;
 	if ((r = query_double(q, "min_age", 0, LD_MIN_AGE_MAX, &f->min_age, e)) < 0)
 		return r;
+	if ((r = query_uint(q, "pid", 1, 4194304, &u, e)) < 0)
+		return r;
+	if (r)
+		f->pid = (int64_t)u;
+	f->comm = query_get(q, "comm");
+	if (f->comm && (!f->comm[0] || strlen(f->comm) > 16))
+		return api_fail(e, 400, "bad_parameter", "comm",
+				"expected a process name of 1 to 16 bytes");
 	return 0;
+}
+
+static const struct snap_proc *owner_of(const struct snap *s, const struct snap_sock *x)
+{
+	return x->proc ? &s->procs[x->proc - 1] : NULL;
 }
 
 static int filter_match(const struct filter *f, const struct snap_sock *s, double taken_at)
@@ -122,6 +140,13 @@ static int filter_match(const struct filter *f, const struct snap_sock *s, doubl
 		return 0;
 	if (f->min_age > 0 && taken_at - s->state_since < f->min_age)
 		return 0;
+	if (f->pid >= 0 || f->comm) {
+		const struct snap_proc *p = owner_of(f->snap, s);
+
+		if (!p || (f->pid >= 0 && p->pid != f->pid) ||
+		    (f->comm && strcmp(p->comm, f->comm) != 0))
+			return 0;
+	}
 	return 1;
 }
 
@@ -155,6 +180,7 @@ static int h_snapshot(const struct api_ctx *ctx, const char *arg, struct query *
 	s = need_snapshot(ctx, e);
 	if (!s)
 		return -EAGAIN;
+	f.snap = s;
 	if (f.port < 0 && !f.family) {
 		c = s->counts;
 		total = s->n;
@@ -241,9 +267,10 @@ static int parse_cursor(const char *v, struct order_key *c)
 	return 0;
 }
 
-static void write_socket(struct jw *w, const struct snap_sock *s, double taken_at)
+static void write_socket(struct jw *w, const struct snap *snap, const struct snap_sock *s)
 {
 	const struct sock_rec *r = &s->r;
+	const struct snap_proc *p = owner_of(snap, s);
 	char cookie[24];
 
 	jw_obj(w);
@@ -278,7 +305,17 @@ static void write_socket(struct jw *w, const struct snap_sock *s, double taken_a
 	}
 	jw_kdouble(w, "first_seen", s->first_seen, 3);
 	jw_kdouble(w, "state_since", s->state_since, 3);
-	jw_kdouble(w, "age_s", taken_at - s->state_since, 3);
+	jw_kdouble(w, "age_s", snap->taken_at - s->state_since, 3);
+	jw_kstr(w, "owner", r->inode ? "process" : "orphan");
+	if (p) {
+		jw_kint(w, "pid", p->pid);
+		jw_kstr(w, "comm", p->comm);
+		jw_kstr(w, "cmdline", p->cmdline);
+	} else {
+		jw_knull(w, "pid");
+		jw_knull(w, "comm");
+		jw_knull(w, "cmdline");
+	}
 	jw_obj_end(w);
 }
 
@@ -306,6 +343,7 @@ static int h_sockets(const struct api_ctx *ctx, const char *arg, struct query *q
 	s = need_snapshot(ctx, e);
 	if (!s)
 		return -EAGAIN;
+	f.snap = s;
 	keys = malloc((s->n ? s->n : 1) * sizeof(*keys));
 	if (!keys) {
 		snap_put(s);
@@ -330,7 +368,7 @@ static int h_sockets(const struct api_ctx *ctx, const char *arg, struct query *q
 	jw_key(w, "sockets");
 	jw_arr(w);
 	for (size_t i = start; i < end; i++)
-		write_socket(w, keys[i].s, s->taken_at);
+		write_socket(w, s, keys[i].s);
 	jw_arr_end(w);
 	if (end < n) {
 		snprintf(next, sizeof(next), "%lld_%llx", (long long)keys[end - 1].since_us,
@@ -420,6 +458,7 @@ static int h_healthz(const struct api_ctx *ctx, const char *arg, struct query *q
 		jw_knull(w, "last_snapshot_at");
 	jw_kdouble(w, "interval_s", st.interval_s, 3);
 	jw_kstr(w, "db", st.db_ok ? "ok" : st.db_error);
+	jw_kstr(w, "attribution", st.attribution < 0 ? "off" : st.attribution ? "partial" : "full");
 	jw_kuint(w, "snapshots", st.snapshots);
 	jw_kdouble(w, "last_duration_ms", st.last_duration_ms, 3);
 	jw_key(w, "problems");

@@ -13,6 +13,7 @@
 #define LD_INTERVAL_DEFAULT 5.0
 #define LD_INTERVAL_MIN 0.1
 #define LD_INTERVAL_MAX 86400.0
+#define LD_ATTRIBUTION_DEFAULT 10.0 /* seconds between /proc fd walks at most */
 #define LD_STALE_INTERVALS 3 /* /healthz turns 503 after this many missed intervals */
 
 /* HTTP */

@@ -26,13 +26,15 @@ struct options {
 	double interval;
 	int source;
 	int once;
+	double attribute_every;
 };
 
 static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: lingerd [--listen ADDR:PORT] [--db PATH] [--interval SECONDS]\n"
-		"               [--source auto|netlink|proc] [--once] [--help] [--version]\n"
+		"               [--source auto|netlink|proc] [--attribution-interval SECONDS]\n"
+		"               [--once] [--help] [--version]\n"
 		"       lingerd lab [--count N] [--port BASE] [--hold SECONDS]   (lingerd lab --help)\n"
 		"       lingerd demo [daemon options]    the service and the lab together\n"
 		"\n"
@@ -40,8 +42,11 @@ static void usage(FILE *f)
 		"  --db PATH           SQLite database (default ./lingerd.db)\n"
 		"  --interval SECONDS  time between snapshots (default %g, minimum %g)\n"
 		"  --source KIND       auto (netlink, falling back to /proc), netlink or proc\n"
+		"  --attribution-interval SECONDS\n"
+		"                      least time between walks of /proc/PID/fd to find which\n"
+		"                      process holds a lingering socket (default %g; 0 turns it off)\n"
 		"  --once              take one snapshot, print it as JSON and exit\n",
-		LD_DEFAULT_LISTEN, LD_INTERVAL_DEFAULT, LD_INTERVAL_MIN);
+		LD_DEFAULT_LISTEN, LD_INTERVAL_DEFAULT, LD_INTERVAL_MIN, LD_ATTRIBUTION_DEFAULT);
 }
 
 static int parse_interval(const char *s, double *out)
@@ -66,6 +71,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 		{ "interval", required_argument, NULL, 'i' },
 		{ "source", required_argument, NULL, 's' },
 		{ "once", no_argument, NULL, '1' },
+		{ "attribution-interval", required_argument, NULL, 'a' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -77,6 +83,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 	o->interval = LD_INTERVAL_DEFAULT;
 	o->source = CAPTURE_AUTO;
 	o->once = 0;
+	o->attribute_every = LD_ATTRIBUTION_DEFAULT;
 	optind = 1;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
@@ -104,6 +111,19 @@ static int parse_args(int argc, char **argv, struct options *o)
 		case '1':
 			o->once = 1;
 			break;
+		case 'a': {
+			char *end;
+
+			errno = 0;
+			o->attribute_every = strtod(optarg, &end);
+			if (errno || end == optarg || *end || !(o->attribute_every >= 0 &&
+								  o->attribute_every <= LD_INTERVAL_MAX)) {
+				fprintf(stderr, "lingerd: --attribution-interval must be 0 or a number of seconds up to %g\n",
+					LD_INTERVAL_MAX);
+				return EXIT_USAGE;
+			}
+			break;
+		}
 		case 'h':
 			usage(stdout);
 			exit(0);
@@ -153,7 +173,12 @@ static int run_once(struct sampler *s)
 
 static int run_daemon(const struct options *o)
 {
-	struct sampler_config cfg = { o->interval, (enum capture_source)o->source, o->db };
+	struct sampler_config cfg = {
+		.interval_s = o->interval,
+		.source = (enum capture_source)o->source,
+		.db_path = o->db,
+		.attribute_every_s = o->attribute_every,
+	};
 	struct sampler *s = NULL;
 	struct http *h = NULL;
 	struct api_ctx ctx;

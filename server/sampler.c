@@ -10,6 +10,7 @@
 
 #include "limits.h"
 #include "log.h"
+#include "procmap.h"
 #include "store.h"
 
 /* Growable list of pointers to the changes of one snapshot. */
@@ -22,6 +23,7 @@ struct sampler {
 	struct sampler_config cfg;
 	struct capture *capture;
 	struct store *store;
+	struct procmap *procmap;
 	struct sock_vec recs;
 	struct snap *committed; /* the snapshot whose changes the database holds */
 	struct change_list appeared, changed;
@@ -189,6 +191,16 @@ int sampler_step(struct sampler *s)
 	}
 	snap->source = capture_source_name(capture_source(s->capture));
 	snap->partial = partial;
+	snap->attribution = -1;
+	if (s->procmap) {
+		err = procmap_attribute(s->procmap, snap, s->current, sampler_mono(),
+					s->cfg.attribute_every_s);
+		if (err < 0) {
+			snap_put(snap);
+			return err;
+		}
+	}
+	kstat_read(&snap->kstat, s->cfg.proc_root);
 	t1 = sampler_mono();
 	snap->duration_ms = (t1 - t0) * 1e3;
 	db_err = record(s, snap, &rows);
@@ -208,6 +220,14 @@ int sampler_step(struct sampler *s)
 	s->status.last_commit_ms = (sampler_mono() - t1) * 1e3;
 	s->status.rows_written += rows;
 	s->status.db_ok = db_err == 0;
+	s->status.attribution = snap->attribution;
+	if (s->procmap) {
+		struct procmap_stats ps;
+
+		procmap_stats(s->procmap, &ps);
+		s->status.attribution_walks = ps.walks;
+		s->status.attribution_last_ms = ps.last_walk_ms;
+	}
 	if (db_err < 0) {
 		s->status.db_errors++;
 		snprintf(s->status.db_error, sizeof(s->status.db_error), "%s (%s)",
@@ -335,6 +355,13 @@ int sampler_open(struct sampler **out, const struct sampler_config *cfg)
 		log_err(err, "cannot open the %s capture source", capture_source_name(cfg->source));
 		goto fail;
 	}
+	if (!s->cfg.proc_root)
+		s->cfg.proc_root = "/proc";
+	if (cfg->attribute_every_s > 0) {
+		err = procmap_open(&s->procmap, s->cfg.proc_root);
+		if (err < 0)
+			goto fail;
+	}
 	err = store_open(&s->store, cfg->db_path);
 	if (err < 0) {
 		if (err == -EPROTONOSUPPORT)
@@ -356,6 +383,7 @@ int sampler_open(struct sampler **out, const struct sampler_config *cfg)
 	s->status.source = capture_source_name(capture_source(s->capture));
 	s->status.started_at = sampler_now();
 	s->status.db_ok = 1;
+	s->status.attribution = s->procmap ? PROCMAP_FULL : -1;
 	*out = s;
 	return 0;
 fail:
@@ -430,6 +458,7 @@ void sampler_close(struct sampler *s)
 	sampler_stop(s);
 	store_close(s->store);
 	capture_close(s->capture);
+	procmap_close(s->procmap);
 	snap_put(s->committed);
 	snap_put(s->current);
 	sock_vec_free(&s->recs);

@@ -11,6 +11,8 @@ struct sampler_config {
 	double interval_s;          /* LD_INTERVAL_MIN..LD_INTERVAL_MAX */
 	enum capture_source source; /* as asked on the command line */
 	const char *db_path;
+	double attribute_every_s;   /* least time between /proc fd walks; 0 turns attribution off */
+	const char *proc_root;      /* "/proc"; tests may point elsewhere */
 };
 
 /* What /healthz and /metrics report about the sampler.  A copy, taken under the lock. */
@@ -27,6 +29,9 @@ struct sampler_status {
 	uint64_t db_errors;
 	uint64_t rows_written;      /* socket rows inserted or updated since start */
 	int db_ok;                  /* the last transaction committed */
+	int attribution;            /* -1 off, else enum procmap_mode */
+	uint64_t attribution_walks;
+	double attribution_last_ms;
 	char db_error[160];         /* why not, when db_ok is 0 */
 };
 

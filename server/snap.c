@@ -135,9 +135,37 @@ void snap_put(struct snap *s)
 {
 	if (!s || __atomic_sub_fetch(&s->refs, 1, __ATOMIC_ACQ_REL) != 0)
 		return;
+	for (size_t i = 0; i < s->nprocs; i++)
+		free(s->procs[i].cmdline);
+	free(s->procs);
 	free(s->index);
 	free(s->socks);
 	free(s);
+}
+
+uint32_t snap_add_proc(struct snap *s, const struct snap_proc *p)
+{
+	/* Few processes hold lingering sockets, and one often holds many in a row. */
+	if (s->nprocs && s->procs[s->nprocs - 1].pid == p->pid &&
+	    s->procs[s->nprocs - 1].start == p->start)
+		return (uint32_t)s->nprocs;
+	for (size_t i = s->nprocs; i-- > 0;)
+		if (s->procs[i].pid == p->pid && s->procs[i].start == p->start)
+			return (uint32_t)(i + 1);
+	if (s->nprocs == s->cap_procs) {
+		size_t cap = s->cap_procs ? s->cap_procs * 2 : 16;
+		struct snap_proc *v = realloc(s->procs, cap * sizeof(*v));
+
+		if (!v)
+			return 0;
+		s->procs = v;
+		s->cap_procs = cap;
+	}
+	s->procs[s->nprocs] = *p;
+	s->procs[s->nprocs].cmdline = strdup(p->cmdline ? p->cmdline : "");
+	if (!s->procs[s->nprocs].cmdline)
+		return 0;
+	return (uint32_t)++s->nprocs;
 }
 
 /* When a socket entered TIME_WAIT, from the time its timer has left. */

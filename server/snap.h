@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "kstat.h"
 #include "sock.h"
 
 /* A socket in a snapshot: what the kernel said plus what lingerd remembers of it. */
@@ -14,6 +15,17 @@ struct snap_sock {
 	int64_t row_id;     /* its row in the store's sockets table, 0 when not stored */
 	double first_seen;  /* unix seconds */
 	double state_since; /* unix seconds */
+	uint32_t proc;      /* owner: index + 1 into snap.procs, 0 when unknown */
+	uint8_t proc_tried; /* looked for the owner in this state and found none */
+};
+
+/* A process that holds sockets of a snapshot. */
+struct snap_proc {
+	int32_t pid;
+	uint32_t uid;
+	uint64_t start;  /* start time in clock ticks since boot: tells reused pids apart */
+	char comm[17];
+	char *cmdline;   /* arguments joined by spaces, capped; malloc'd, owned by the snap */
 };
 
 /*
@@ -34,7 +46,17 @@ struct snap {
 	struct snap_sock *socks;
 	uint32_t *index; /* open-addressing hash: key -> position + 1, 0 = empty */
 	size_t index_mask;
+	struct snap_proc *procs;
+	size_t nprocs, cap_procs;
+	int attribution; /* enum procmap_mode of the last walk, -1 when attribution is off */
+	struct kstat kstat; /* kernel counters and settings read with this snapshot */
 };
+
+/*
+ * Adds a process to an unpublished snapshot (copying cmdline) unless its pid is already
+ * there.  Returns its index + 1, or 0 when memory runs out.
+ */
+uint32_t snap_add_proc(struct snap *s, const struct snap_proc *p);
 
 /* What changed between two snapshots; the sampler hands these to the store. */
 struct snap_change_ops {

@@ -1,0 +1,1 @@
+lingerd_unit_test(test_states)

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "assets.h"
 #include "jw.h"
 #include "limits.h"
 #include "sampler.h"
@@ -24,11 +25,19 @@ struct route {
 	const char *path;
 	int prefix; /* path ends in '/' and the rest is an argument */
 	handler_fn fn;
+	const char *type; /* Content-Type when not JSON */
 };
+
+/* The page may load its own scripts, styles and data, and nothing else. */
+#define PAGE_CSP                                                                           \
+	"default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "  \
+	"connect-src 'self'; font-src 'self'; base-uri 'none'; form-action 'none'; "      \
+	"frame-ancestors 'none'"
 
 void api_response_free(struct api_response *resp)
 {
-	free(resp->body);
+	if (!resp->body_static)
+		free(resp->body);
 	resp->body = NULL;
 	resp->len = 0;
 }
@@ -473,11 +482,11 @@ static int h_healthz(const struct api_ctx *ctx, const char *arg, struct query *q
 }
 
 static const struct route routes[] = {
-	{ "/healthz", 0, h_healthz },
-	{ "/api/v1/snapshot", 0, h_snapshot },
-	{ "/api/v1/sockets", 0, h_sockets },
-	{ "/api/v1/states", 0, h_states },
-	{ "/api/v1/states/", 1, h_state },
+	{ "/healthz", 0, h_healthz, NULL },
+	{ "/api/v1/snapshot", 0, h_snapshot, NULL },
+	{ "/api/v1/sockets", 0, h_sockets, NULL },
+	{ "/api/v1/states", 0, h_states, NULL },
+	{ "/api/v1/states/", 1, h_state, NULL },
 };
 
 static const struct route *route_find(const char *path, const char **arg)
@@ -499,10 +508,39 @@ static const struct route *route_find(const char *path, const char **arg)
 	return NULL;
 }
 
+static int serve_asset(const struct api_ctx *ctx, const struct asset *a, struct query *q,
+		       struct api_response *resp, struct api_error *e)
+{
+	unsigned char *data;
+	size_t len;
+	int err;
+
+	if (query_check_unused(q, e) < 0)
+		return -EINVAL;
+	resp->status = 200;
+	resp->content_type = a->type;
+	resp->csp = PAGE_CSP;
+	err = assets_load_override(a, ctx->web_root, &data, &len);
+	if (err == 0) {
+		resp->body = (char *)data;
+		resp->len = len;
+		resp->no_store = 1;
+		return 0;
+	}
+	if (err != -ENOENT || ctx->web_root)
+		return api_fail(e, 500, "internal", NULL, "cannot read %s from --web-root: %s",
+				a->file, strerror(-err));
+	resp->body = (char *)a->data;
+	resp->len = a->len;
+	resp->body_static = 1;
+	return 0;
+}
+
 int api_handle(const struct api_ctx *ctx, const char *method, const char *path,
 	       struct query *q, int has_body, struct api_response *resp)
 {
 	struct api_error e = { 0 };
+	const struct asset *asset = NULL;
 	const struct route *r;
 	const char *arg = "";
 	struct jw w;
@@ -510,7 +548,9 @@ int api_handle(const struct api_ctx *ctx, const char *method, const char *path,
 
 	memset(resp, 0, sizeof(*resp));
 	r = route_find(path, &arg);
-	if (!r) {
+	if (!r)
+		asset = assets_find(path);
+	if (!r && !asset) {
 		api_fail(&e, 404, "not_found", NULL, "no such endpoint: %.100s", path);
 		goto error;
 	}
@@ -524,6 +564,11 @@ int api_handle(const struct api_ctx *ctx, const char *method, const char *path,
 		api_fail(&e, 400, "body_not_allowed", NULL, "requests to lingerd carry no body");
 		goto error;
 	}
+	if (asset) {
+		if (serve_asset(ctx, asset, q, resp, &e) < 0)
+			goto error;
+		return 0;
+	}
 	jw_init(&w, JSON_MAX);
 	status = r->fn(ctx, arg, q, &w, &e);
 	if (status < 0) {
@@ -533,7 +578,7 @@ int api_handle(const struct api_ctx *ctx, const char *method, const char *path,
 		goto error;
 	}
 	resp->status = status ? status : 200;
-	resp->content_type = JSON_TYPE;
+	resp->content_type = r->type ? r->type : JSON_TYPE;
 	resp->no_store = 1;
 	status = jw_finish(&w, &resp->body, &resp->len);
 	if (status == 0)
@@ -541,5 +586,10 @@ int api_handle(const struct api_ctx *ctx, const char *method, const char *path,
 	api_fail(&e, 500, "internal", NULL, "the response could not be built (%s)",
 		 strerror(-status));
 error:
+	if (resp->body && !resp->body_static)
+		free(resp->body);
+	resp->body = NULL;
+	resp->body_static = 0;
+	resp->csp = NULL;
 	return api_error_response(&e, resp);
 }

@@ -11,6 +11,7 @@ struct sampler;
 /* What the handlers read from: the sampler's published snapshot and status. */
 struct api_ctx {
 	struct sampler *sampler;
+	const char *web_root; /* --web-root: serve the page's files from here (development) */
 };
 
 /* One answer.  body is malloc'd and owned by the response; api_response_free() frees it. */
@@ -21,6 +22,8 @@ struct api_response {
 	size_t len;
 	const char *allow;   /* Allow header for 405, else NULL */
 	int no_store;        /* Cache-Control: no-store */
+	int body_static;     /* body points at embedded bytes: never freed */
+	const char *csp;     /* Content-Security-Policy; NULL means the API's "default-src 'none'" */
 };
 
 /*

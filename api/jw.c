@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -293,6 +294,36 @@ void jw_raw(struct jw *w, const char *json, size_t n)
 {
 	sep(w);
 	put(w, json, n);
+}
+
+void jw_text(struct jw *w, const char *s, size_t n)
+{
+	put(w, s, n);
+}
+
+void jw_textf(struct jw *w, const char *fmt, ...)
+{
+	va_list ap;
+	char small[256];
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(small, sizeof(small), fmt, ap);
+	va_end(ap);
+	if (n < 0) {
+		fail(w, -EINVAL);
+		return;
+	}
+	if ((size_t)n < sizeof(small)) {
+		put(w, small, (size_t)n);
+		return;
+	}
+	if (reserve(w, (size_t)n) < 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(w->buf + w->len, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	w->len += (size_t)n;
 }
 
 void jw_kstr(struct jw *w, const char *key, const char *s)

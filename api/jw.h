@@ -54,6 +54,13 @@ void jw_null(struct jw *w);
 /* Appends an already-serialised JSON value (for example from cJSON) as one value. */
 void jw_raw(struct jw *w, const char *json, size_t n);
 
+/*
+ * Plain text, for documents that are not JSON (the Prometheus exposition): appended as is,
+ * with no separator and no escaping.  jw_textf formats like printf.
+ */
+void jw_text(struct jw *w, const char *s, size_t n);
+void jw_textf(struct jw *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 /* Shorthands: a member name and its value. */
 void jw_kstr(struct jw *w, const char *key, const char *s);
 void jw_kint(struct jw *w, const char *key, int64_t v);

@@ -90,7 +90,7 @@ static void add_common_headers(struct MHD_Response *r, const struct api_response
 	MHD_add_response_header(r, "X-Frame-Options", "DENY");
 	MHD_add_response_header(r, "Referrer-Policy", "no-referrer");
 	MHD_add_response_header(r, "Content-Security-Policy",
-				"default-src 'none'; frame-ancestors 'none'");
+				ar->csp ? ar->csp : "default-src 'none'; frame-ancestors 'none'");
 	if (ar->no_store)
 		MHD_add_response_header(r, "Cache-Control", "no-store");
 	if (ar->allow)
@@ -103,7 +103,9 @@ static enum MHD_Result send_api(struct MHD_Connection *conn, struct api_response
 	struct MHD_Response *r;
 	enum MHD_Result ret;
 
-	if (ar->body) {
+	if (ar->body && ar->body_static) {
+		r = MHD_create_response_from_buffer(ar->len, ar->body, MHD_RESPMEM_PERSISTENT);
+	} else if (ar->body) {
 		r = MHD_create_response_from_buffer_with_free_callback(ar->len, ar->body, free);
 		if (r)
 			ar->body = NULL; /* the response owns it now */

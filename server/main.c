@@ -27,6 +27,7 @@ struct options {
 	int source;
 	int once;
 	double attribute_every;
+	const char *web_root;
 };
 
 static void usage(FILE *f)
@@ -34,7 +35,7 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: lingerd [--listen ADDR:PORT] [--db PATH] [--interval SECONDS]\n"
 		"               [--source auto|netlink|proc] [--attribution-interval SECONDS]\n"
-		"               [--once] [--help] [--version]\n"
+		"               [--web-root DIR] [--once] [--help] [--version]\n"
 		"       lingerd lab [--count N] [--port BASE] [--hold SECONDS]   (lingerd lab --help)\n"
 		"       lingerd demo [daemon options]    the service and the lab together\n"
 		"\n"
@@ -45,6 +46,8 @@ static void usage(FILE *f)
 		"  --attribution-interval SECONDS\n"
 		"                      least time between walks of /proc/PID/fd to find which\n"
 		"                      process holds a lingering socket (default %g; 0 turns it off)\n"
+		"  --web-root DIR      serve the page's files from DIR instead of the embedded\n"
+		"                      copies (for working on the page)\n"
 		"  --once              take one snapshot, print it as JSON and exit\n",
 		LD_DEFAULT_LISTEN, LD_INTERVAL_DEFAULT, LD_INTERVAL_MIN, LD_ATTRIBUTION_DEFAULT);
 }
@@ -72,6 +75,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 		{ "source", required_argument, NULL, 's' },
 		{ "once", no_argument, NULL, '1' },
 		{ "attribution-interval", required_argument, NULL, 'a' },
+		{ "web-root", required_argument, NULL, 'w' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -84,6 +88,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 	o->source = CAPTURE_AUTO;
 	o->once = 0;
 	o->attribute_every = LD_ATTRIBUTION_DEFAULT;
+	o->web_root = NULL;
 	optind = 1;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
@@ -110,6 +115,9 @@ static int parse_args(int argc, char **argv, struct options *o)
 			break;
 		case '1':
 			o->once = 1;
+			break;
+		case 'w':
+			o->web_root = optarg;
 			break;
 		case 'a': {
 			char *end;
@@ -147,7 +155,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 
 static int run_once(struct sampler *s)
 {
-	struct api_ctx ctx = { .sampler = s };
+	struct api_ctx ctx = { .sampler = s, .web_root = NULL };
 	struct api_response r;
 	struct query q = { 0 };
 	int err;
@@ -209,6 +217,7 @@ static int run_daemon(const struct options *o)
 	if (err < 0)
 		log_err(err, "first snapshot failed");
 	ctx.sampler = s;
+	ctx.web_root = o->web_root;
 	err = http_start(&h, &ss, sslen, &ctx);
 	if (err < 0) {
 		log_err(err, "cannot listen on %s", o->listen);

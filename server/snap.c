@@ -238,6 +238,15 @@ int snap_build(struct snap **out, const struct sock_vec *recs, const struct snap
 		}
 	}
 	s->n = kept;
+	for (size_t i = 0; i < kept; i++) {
+		const struct snap_sock *e = &s->socks[i];
+		double *o = &s->oldest_since[e->r.state];
+
+		if (!e->r.inode)
+			s->orphan_counts[e->r.state]++;
+		if (*o == 0 || e->state_since < *o)
+			*o = e->state_since;
+	}
 	for (size_t i = 0; prev && i < prev->n; i++) {
 		if (seen[i] || !ops || !ops->vanished)
 			continue;

@@ -42,6 +42,8 @@ struct snap {
 	int partial;
 	uint32_t counts[SOCK_STATE_MAX];
 	uint32_t family_counts[2][SOCK_STATE_MAX]; /* [0] IPv4, [1] IPv6 */
+	uint32_t orphan_counts[SOCK_STATE_MAX];    /* sockets with inode 0 (kernel-owned) */
+	double oldest_since[SOCK_STATE_MAX];       /* earliest state_since per state, 0 if none */
 	size_t n;
 	struct snap_sock *socks;
 	uint32_t *index; /* open-addressing hash: key -> position + 1, 0 = empty */

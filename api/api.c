@@ -12,6 +12,7 @@
 #include "assets.h"
 #include "jw.h"
 #include "limits.h"
+#include "metrics.h"
 #include "sampler.h"
 #include "states.h"
 
@@ -481,7 +482,22 @@ static int h_healthz(const struct api_ctx *ctx, const char *arg, struct query *q
 	return ok ? 200 : 503;
 }
 
+static int h_metrics(const struct api_ctx *ctx, const char *arg, struct query *q,
+		     struct jw *w, struct api_error *e)
+{
+	int err;
+
+	(void)arg;
+	if (query_check_unused(q, e) < 0)
+		return -EINVAL;
+	err = metrics_render(ctx->sampler, ctx->metrics, w);
+	if (err == -ENOMEM)
+		return err;
+	return 0;
+}
+
 static const struct route routes[] = {
+	{ "/metrics", 0, h_metrics, METRICS_CONTENT_TYPE },
 	{ "/healthz", 0, h_healthz, NULL },
 	{ "/api/v1/snapshot", 0, h_snapshot, NULL },
 	{ "/api/v1/sockets", 0, h_sockets, NULL },

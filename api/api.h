@@ -9,8 +9,11 @@
 struct sampler;
 
 /* What the handlers read from: the sampler's published snapshot and status. */
+struct metrics_config;
+
 struct api_ctx {
 	struct sampler *sampler;
+	const struct metrics_config *metrics;
 	const char *web_root; /* --web-root: serve the page's files from here (development) */
 };
 

@@ -16,6 +16,7 @@
 #include "lab.h"
 #include "limits.h"
 #include "log.h"
+#include "metrics.h"
 #include "sampler.h"
 
 #define EXIT_USAGE 64
@@ -28,6 +29,7 @@ struct options {
 	int once;
 	double attribute_every;
 	const char *web_root;
+	struct metrics_config metrics;
 };
 
 static void usage(FILE *f)
@@ -35,7 +37,7 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: lingerd [--listen ADDR:PORT] [--db PATH] [--interval SECONDS]\n"
 		"               [--source auto|netlink|proc] [--attribution-interval SECONDS]\n"
-		"               [--web-root DIR] [--once] [--help] [--version]\n"
+		"               [--metrics-ports LIST] [--web-root DIR] [--once] [--help] [--version]\n"
 		"       lingerd lab [--count N] [--port BASE] [--hold SECONDS]   (lingerd lab --help)\n"
 		"       lingerd demo [daemon options]    the service and the lab together\n"
 		"\n"
@@ -46,6 +48,9 @@ static void usage(FILE *f)
 		"  --attribution-interval SECONDS\n"
 		"                      least time between walks of /proc/PID/fd to find which\n"
 		"                      process holds a lingering socket (default %g; 0 turns it off)\n"
+		"  --metrics-ports LIST\n"
+		"                      comma list of local ports that get their own /metrics series\n"
+		"                      (none by default, so the series count stays bounded)\n"
 		"  --web-root DIR      serve the page's files from DIR instead of the embedded\n"
 		"                      copies (for working on the page)\n"
 		"  --once              take one snapshot, print it as JSON and exit\n",
@@ -76,6 +81,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 		{ "once", no_argument, NULL, '1' },
 		{ "attribution-interval", required_argument, NULL, 'a' },
 		{ "web-root", required_argument, NULL, 'w' },
+		{ "metrics-ports", required_argument, NULL, 'm' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -89,6 +95,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 	o->once = 0;
 	o->attribute_every = LD_ATTRIBUTION_DEFAULT;
 	o->web_root = NULL;
+	memset(&o->metrics, 0, sizeof(o->metrics));
 	optind = 1;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
@@ -118,6 +125,13 @@ static int parse_args(int argc, char **argv, struct options *o)
 			break;
 		case 'w':
 			o->web_root = optarg;
+			break;
+		case 'm':
+			if (metrics_parse_ports(&o->metrics, optarg) < 0) {
+				fprintf(stderr, "lingerd: --metrics-ports takes up to %d distinct ports from 1 to 65535, comma-separated\n",
+					METRICS_MAX_PORTS);
+				return EXIT_USAGE;
+			}
 			break;
 		case 'a': {
 			char *end;
@@ -155,7 +169,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 
 static int run_once(struct sampler *s)
 {
-	struct api_ctx ctx = { .sampler = s, .web_root = NULL };
+	struct api_ctx ctx = { .sampler = s, .metrics = NULL, .web_root = NULL };
 	struct api_response r;
 	struct query q = { 0 };
 	int err;
@@ -218,6 +232,7 @@ static int run_daemon(const struct options *o)
 		log_err(err, "first snapshot failed");
 	ctx.sampler = s;
 	ctx.web_root = o->web_root;
+	ctx.metrics = &o->metrics;
 	err = http_start(&h, &ss, sslen, &ctx);
 	if (err < 0) {
 		log_err(err, "cannot listen on %s", o->listen);

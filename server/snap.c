@@ -244,6 +244,8 @@ int snap_build(struct snap **out, const struct sock_vec *recs, const struct snap
 
 		if (!e->r.inode)
 			s->orphan_counts[e->r.state]++;
+		if (e->r.state == SOCK_CLOSE_WAIT && e->r.rqueue)
+			s->close_wait_unread++;
 		if (*o == 0 || e->state_since < *o)
 			*o = e->state_since;
 	}

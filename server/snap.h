@@ -44,6 +44,7 @@ struct snap {
 	uint32_t family_counts[2][SOCK_STATE_MAX]; /* [0] IPv4, [1] IPv6 */
 	uint32_t orphan_counts[SOCK_STATE_MAX];    /* sockets with inode 0 (kernel-owned) */
 	double oldest_since[SOCK_STATE_MAX];       /* earliest state_since per state, 0 if none */
+	uint32_t close_wait_unread;                /* CLOSE_WAIT with bytes never read */
 	size_t n;
 	struct snap_sock *socks;
 	uint32_t *index; /* open-addressing hash: key -> position + 1, 0 = empty */

@@ -1021,10 +1021,11 @@ static const struct scn_def scn_defs[SCN_MAX] = {
  * a failed build cannot take back (no peer to reset it).
  */
 static const enum lab_scn build_order[SCN_MAX] = {
-	SCN_LISTEN,	    SCN_ESTABLISHED,	 SCN_SYN_SENT,		SCN_SYN_RECV,
-	SCN_FIN_WAIT_1,	    SCN_FIN_WAIT_1_ORPHAN, SCN_FIN_WAIT_2,	SCN_FIN_WAIT_2_ORPHAN,
-	SCN_CLOSE_WAIT,	    SCN_CLOSE_WAIT_UNREAD, SCN_CLOSE_WAIT_LEAK, SCN_LAST_ACK,
-	SCN_CLOSING,	    SCN_TIME_WAIT,
+	SCN_LISTEN,	       SCN_ESTABLISHED,	      SCN_SYN_SENT,
+	SCN_SYN_RECV,	       SCN_FIN_WAIT_1,	      SCN_FIN_WAIT_1_ORPHAN,
+	SCN_FIN_WAIT_2,	       SCN_FIN_WAIT_2_ORPHAN, SCN_CLOSE_WAIT,
+	SCN_CLOSE_WAIT_UNREAD, SCN_CLOSE_WAIT_LEAK,   SCN_LAST_ACK,
+	SCN_CLOSING,	       SCN_TIME_WAIT,
 };
 
 /* ---- the leaker child -------------------------------------------------------------- */
@@ -1097,9 +1098,12 @@ static int lab_fork_leaker(struct lab *lab, const sigset_t *waitmask)
 	keep = calloc(lab->n + 1, sizeof(*keep));
 	if (!keep)
 		return -ENOMEM;
-	for (size_t i = 0; i < lab->n; i++)
-		if (lab->socks[i].scn == SCN_CLOSE_WAIT_LEAK && !strcmp(lab->socks[i].role, "server"))
-			keep[n++] = lab->socks[i].fd;
+	for (size_t i = 0; i < lab->n; i++) {
+		const struct lab_sock *s = &lab->socks[i];
+
+		if (s->scn == SCN_CLOSE_WAIT_LEAK && !strcmp(s->role, "server"))
+			keep[n++] = s->fd;
+	}
 	/* One socketpair both ways: the child says "ready", our close says "exit". */
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
 		ret = -errno;
@@ -1260,8 +1264,8 @@ static void json_state(FILE *f, const struct lab *lab, int state, int *tmp)
 		nfam[lab->socks[i].local.family == AF_INET6]++;
 		n++;
 	}
-	fprintf(f, "\"%s\":{\"count\":%zu,\"ipv4\":%d,\"ipv6\":%d,\"ports\":", sock_state_name(state),
-		n, nfam[0], nfam[1]);
+	fprintf(f, "\"%s\":{\"count\":%zu,\"ipv4\":%d,\"ipv6\":%d,\"ports\":",
+		sock_state_name(state), n, nfam[0], nfam[1]);
 	k = 0;
 	for (size_t i = 0; i < lab->n; i++)
 		if (lab->socks[i].state == state)
@@ -1326,7 +1330,25 @@ static void json_sock(FILE *f, const struct lab *lab, const struct lab_sock *s)
 	fputc('}', f);
 }
 
-/* The one line: everything a test needs to know which sockets exist, and where. */
+/*
+ * The one line: everything a test needs to know which sockets exist, and where.
+ *
+ *   pid, families (["ipv4","ipv6"] or one), count (N), port_base (0: ephemeral),
+ *   hold_s (null: until a signal), leaker {pid, comm}, tcp_fin_timeout_s, defer_accept_s;
+ *   layout: scenario -> {offset, state (the one it exists for), ports {family: port}, how};
+ *     with a base, port = base + offset for both families;
+ *   states: each of the ten observable states -> {count, ipv4, ipv6, ports (layout ports of
+ *     the scenarios with a socket in this state), local_ports (one per socket, sorted),
+ *     pids (processes holding one by fd), variants {"scenario/role": {count, owner,
+ *     expires_after_s}}}; counts cover every socket the lab made, peers included, so in a
+ *     namespace of its own they equal the kernel's totals;
+ *   sockets: one object per socket: state, scenario, role (listener, server, client,
+ *     filler, queued, request), family, local, lport, remote, rport (a listener's remote
+ *     is the zero address and port 0), owner (lab: our fd; leaker: the child's fd;
+ *     kernel: no fd), pid (null for kernel), rqueue and wqueue as netlink reports them
+ *     (a listener: accept queue and backlog), expires_after_s (null: lives until the lab
+ *     lets go; else an upper bound, in seconds from now, of its life in this state).
+ */
 static int lab_print(const struct lab *lab)
 {
 	FILE *f = stdout;
@@ -1743,7 +1765,8 @@ static int demo_reuseaddr(int base)
 		if (!ret)
 			ret = tw[k] = proc_count(&local[k], &remote[k], SOCK_TIME_WAIT);
 		if (ret < 0) {
-			fprintf(stderr, "lingerd lab reuseaddr: cannot leave a TIME_WAIT: %s (%s)\n",
+			fprintf(stderr,
+				"lingerd lab reuseaddr: cannot leave a TIME_WAIT: %s (%s)\n",
 				strerror(-ret), errno_name(-ret));
 			return LAB_EX_FAIL;
 		}
@@ -1756,7 +1779,8 @@ static int demo_reuseaddr(int base)
 		char l[INET6_ADDRSTRLEN], r[INET6_ADDRSTRLEN];
 
 		printf("%s{\"old_reuseaddr\":%s,\"new_reuseaddr\":%s,\"port\":%u,"
-		       "\"time_wait\":{\"local\":\"%s\",\"lport\":%u,\"remote\":\"%s\",\"rport\":%u,"
+		       "\"time_wait\":{\"local\":\"%s\",\"lport\":%u,"
+		       "\"remote\":\"%s\",\"rport\":%u,"
 		       "\"count\":%d},\"bind\":\"%s\"}",
 		       c ? "," : "", cases[c].old_reuse ? "true" : "false",
 		       cases[c].new_reuse ? "true" : "false", port[k],
@@ -1774,11 +1798,12 @@ static void lab_usage(FILE *f)
 {
 	fprintf(f, "usage: lingerd lab [--count N] [--port BASE] [--hold SECONDS] "
 		   "[--family 4|6|both]\n"
-		   "       lingerd lab linger [--port BASE]\n"
-		   "       lingerd lab reuseaddr [--port BASE]\n"
+		   "       lingerd lab linger [--port BASE]     SO_LINGER {1,0} vs close()\n"
+		   "       lingerd lab reuseaddr [--port BASE]  SO_REUSEADDR vs a TIME_WAIT\n"
 		   "Holds loopback sockets in every observable TCP state (N of each, default %d;\n"
 		   "scenario k listens on BASE+k, default BASE %d, 0 = ephemeral) and prints one\n"
-		   "line of JSON describing them; holds until SIGTERM/SIGINT or SECONDS.\n",
+		   "line of JSON describing them; holds until SIGTERM/SIGINT or SECONDS.\n"
+		   "The demos use BASE, BASE+1, BASE+2 (default 0: ephemeral) on 127.0.0.1.\n",
 		   LAB_COUNT_DEFAULT, LAB_PORT_DEFAULT);
 }
 

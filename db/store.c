@@ -2,11 +2,13 @@
 #include "store.h"
 
 #include <errno.h>
+#include <math.h>
 #include <netinet/in.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -15,6 +17,9 @@
  * state in sock.h needs a migration that adds its column, so make that impossible to miss.
  */
 _Static_assert(SOCK_STATE_MAX == 12, "a new TCP state needs a snapshots column and a migration");
+/* The same for the kernel counters and gauges, frozen in the v2 step as k_<metric> columns. */
+_Static_assert(KSTAT_COUNTER_MAX == 17 && KSTAT_GAUGE_MAX == 5,
+	       "a new kernel counter or gauge needs a snapshots column and a migration");
 
 /*
  * How long a connection waits for a lock before SQLite reports SQLITE_BUSY.  The writer
@@ -82,9 +87,102 @@ static const char *const migrations[] = {
 	"CREATE INDEX sockets_open ON sockets (state, state_since) WHERE last_seen IS NULL;"
 	/* For retention (last_seen < ?); open rows stay out of it, which keeps inserts cheap. */
 	"CREATE INDEX sockets_last_seen ON sockets (last_seen) WHERE last_seen IS NOT NULL;",
+
+	/*
+	 * 1 -> 2: kernel counters and gauges beside each snapshot's counts, NULL where the
+	 * kernel did not offer them (and on every v1 row), in kstat.h order, named k_ + the
+	 * metric name of kstat_counter_info()/kstat_gauge_info().  ADD COLUMN only touches the
+	 * schema, so migrating a large v1 file is instant.
+	 */
+	"ALTER TABLE snapshots ADD COLUMN k_time_wait_entered INTEGER;"
+	"ALTER TABLE snapshots ADD COLUMN k_time_wait_killed INTEGER;"
+	"ALTER TABLE snapshots ADD COLUMN k_time_wait_recycled INTEGER;"
+	"ALTER TABLE snapshots ADD COLUMN k_time_wait_overflow INTEGER;"
+	"ALTER TABLE snapshots ADD COLUMN k_abort_on_close INTEGER;"
+	"ALTER TABLE snapshots ADD COLUMN k_abort_on_data INTEGER;"
+	"ALTER TABLE snapshots ADD COLUMN k_abort_on_linger INTEGER;"
+	"ALTER TABLE snapshots ADD COLUMN k_abort_on_timeout INTEGER;"
+	"ALTER TABLE snapshots ADD COLUMN k_abort_on_memory INTEGER;"
+	"ALTER TABLE snapshots ADD COLUMN k_listen_overflows INTEGER;"
+	"ALTER TABLE snapshots ADD COLUMN k_listen_drops INTEGER;"
+	"ALTER TABLE snapshots ADD COLUMN k_active_opens INTEGER;"
+	"ALTER TABLE snapshots ADD COLUMN k_passive_opens INTEGER;"
+	"ALTER TABLE snapshots ADD COLUMN k_attempt_fails INTEGER;"
+	"ALTER TABLE snapshots ADD COLUMN k_estab_resets INTEGER;"
+	"ALTER TABLE snapshots ADD COLUMN k_out_rsts INTEGER;"
+	"ALTER TABLE snapshots ADD COLUMN k_retrans_segs INTEGER;"
+	"ALTER TABLE snapshots ADD COLUMN k_sockets_inuse INTEGER;"
+	"ALTER TABLE snapshots ADD COLUMN k_orphans INTEGER;"
+	"ALTER TABLE snapshots ADD COLUMN k_time_wait_buckets INTEGER;"
+	"ALTER TABLE snapshots ADD COLUMN k_sockets_allocated INTEGER;"
+	"ALTER TABLE snapshots ADD COLUMN k_memory_pages INTEGER;"
+	/*
+	 * Rates look for the nearest snapshot that has counters.  Without this index a host
+	 * whose counters cannot be read (or a t0 in the v1 past) makes that a walk back through
+	 * the whole table; with it, one probe.  v1 rows stay out of it.
+	 */
+	"CREATE INDEX snapshots_kstat ON snapshots (taken_at) WHERE coalesce("
+	" k_time_wait_entered, k_time_wait_killed, k_time_wait_recycled, k_time_wait_overflow,"
+	" k_abort_on_close, k_abort_on_data, k_abort_on_linger, k_abort_on_timeout,"
+	" k_abort_on_memory, k_listen_overflows, k_listen_drops, k_active_opens, k_passive_opens,"
+	" k_attempt_fails, k_estab_resets, k_out_rsts, k_retrans_segs) IS NOT NULL;"
+	/*
+	 * Rollups: one row per (resolution, bucket start, state), clustered by time so a trend
+	 * over a range and retention are both one range of the primary key.  WITHOUT ROWID: the
+	 * key is the row, no second b-tree.  sum is REAL (a mean over an hour of large counts
+	 * need not fit an integer); SQLite stores whole REALs as integers on disk.
+	 */
+	"CREATE TABLE rollups ("
+	" res INTEGER NOT NULL,"
+	" t INTEGER NOT NULL,"
+	" state INTEGER NOT NULL,"
+	" min INTEGER NOT NULL,"
+	" max INTEGER NOT NULL,"
+	" sum REAL NOT NULL,"
+	" n INTEGER NOT NULL,"
+	" last INTEGER NOT NULL,"
+	" PRIMARY KEY (res, t, state)) WITHOUT ROWID;"
+	/* The same per group (local port, process), for the lingering states. */
+	"CREATE TABLE group_rollups ("
+	" res INTEGER NOT NULL,"
+	" kind INTEGER NOT NULL,"
+	" t INTEGER NOT NULL,"
+	" state INTEGER NOT NULL,"
+	" grp TEXT NOT NULL,"
+	" min INTEGER NOT NULL,"
+	" max INTEGER NOT NULL,"
+	" sum REAL NOT NULL,"
+	" n INTEGER NOT NULL,"
+	" last INTEGER NOT NULL,"
+	" PRIMARY KEY (res, kind, t, state, grp)) WITHOUT ROWID;",
 };
 _Static_assert(ARRAY_SIZE(migrations) == STORE_SCHEMA_VERSION,
 	       "one migration step per schema version");
+
+/* The kernel columns of snapshots in kstat.h order: counters, then gauges. */
+#define KSTAT_COLS                                                                          \
+	"k_time_wait_entered, k_time_wait_killed, k_time_wait_recycled, k_time_wait_overflow," \
+	" k_abort_on_close, k_abort_on_data, k_abort_on_linger, k_abort_on_timeout,"          \
+	" k_abort_on_memory, k_listen_overflows, k_listen_drops, k_active_opens,"             \
+	" k_passive_opens, k_attempt_fails, k_estab_resets, k_out_rsts, k_retrans_segs,"     \
+	" k_sockets_inuse, k_orphans, k_time_wait_buckets, k_sockets_allocated, k_memory_pages"
+#define KSTAT_NCOLS (KSTAT_COUNTER_MAX + KSTAT_GAUGE_MAX)
+
+/*
+ * "This snapshot has counters", written exactly as the WHERE of the snapshots_kstat
+ * partial index in the 1 -> 2 step: SQLite uses that index only for the same expression.
+ */
+#define KSTAT_HAS_COUNTERS                                                                 \
+	"coalesce(k_time_wait_entered, k_time_wait_killed, k_time_wait_recycled,"            \
+	" k_time_wait_overflow, k_abort_on_close, k_abort_on_data, k_abort_on_linger,"       \
+	" k_abort_on_timeout, k_abort_on_memory, k_listen_overflows, k_listen_drops,"        \
+	" k_active_opens, k_passive_opens, k_attempt_fails, k_estab_resets, k_out_rsts,"     \
+	" k_retrans_segs) IS NOT NULL"
+
+/* The per-state count columns in enum sock_state order, 1 .. SOCK_STATE_MAX - 1. */
+#define STATE_COLS                                                                         \
+	"established, syn_sent, syn_recv, fin_wait1, fin_wait2, time_wait, close, close_wait," \
+	" last_ack, listen, closing"
 
 /* The writer's statements, all prepared once at open. */
 enum store_stmt {
@@ -100,6 +198,12 @@ enum store_stmt {
 	ST_META_GET,
 	ST_META_SET,
 	ST_LAST_AT,
+	ST_ROLLUP_PUT,
+	ST_GROUP_PUT,
+	ST_RET_SNAPS,
+	ST_RET_ROLLUPS,
+	ST_RET_GROUPS,
+	ST_RET_SOCKS,
 	ST_COUNT
 };
 
@@ -108,11 +212,11 @@ static const char *const stmt_sql[ST_COUNT] = {
 	[ST_BEGIN] = "BEGIN IMMEDIATE",
 	[ST_COMMIT] = "COMMIT",
 	[ST_ROLLBACK] = "ROLLBACK",
-	[ST_SNAP_INSERT] = "INSERT INTO snapshots (taken_at, duration_ms, source, partial, total,"
-			   " established, syn_sent, syn_recv, fin_wait1, fin_wait2, time_wait,"
-			   " close, close_wait, last_ack, listen, closing)"
+	[ST_SNAP_INSERT] = "INSERT INTO snapshots (taken_at, duration_ms, source, partial, total, " STATE_COLS
+			   ", " KSTAT_COLS ")"
 			   " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14,"
-			   " ?15, ?16)",
+			   " ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28,"
+			   " ?29, ?30, ?31, ?32, ?33, ?34, ?35, ?36, ?37, ?38)",
 	[ST_SOCK_INSERT] = "INSERT INTO sockets (netns, key, family, state, laddr, lport, raddr,"
 			   " rport, inode, uid, first_seen, state_since)"
 			   " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
@@ -125,12 +229,79 @@ static const char *const stmt_sql[ST_COUNT] = {
 	[ST_META_SET] = "INSERT INTO meta (key, value) VALUES (?1, ?2)"
 			" ON CONFLICT (key) DO UPDATE SET value = excluded.value",
 	[ST_LAST_AT] = "SELECT max(taken_at) FROM snapshots",
+	/* REPLACE: the sampler rewrites the bucket that is filling at every snapshot. */
+	[ST_ROLLUP_PUT] = "INSERT OR REPLACE INTO rollups (res, t, state, min, max, sum, n, last)"
+			  " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+	[ST_GROUP_PUT] = "INSERT OR REPLACE INTO group_rollups"
+			 " (res, kind, t, state, grp, min, max, sum, n, last)"
+			 " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+	/*
+	 * Retention, oldest first and at most ?N rows a statement (Debian's SQLite has DELETE
+	 * ... LIMIT, but that is a compile option we should not depend on).  Each inner SELECT
+	 * is a range of an index; the outer DELETE finds each row by its key.
+	 */
+	[ST_RET_SNAPS] = "DELETE FROM snapshots WHERE id IN (SELECT id FROM snapshots"
+			 " WHERE taken_at < ?1 ORDER BY taken_at LIMIT ?2)",
+	[ST_RET_ROLLUPS] = "DELETE FROM rollups WHERE (res, t, state) IN (SELECT res, t, state"
+			   " FROM rollups WHERE res = ?1 AND t < ?2 ORDER BY t LIMIT ?3)",
+	[ST_RET_GROUPS] = "DELETE FROM group_rollups WHERE (res, kind, t, state, grp) IN"
+			  " (SELECT res, kind, t, state, grp FROM group_rollups"
+			  " WHERE res = ?1 AND kind = ?2 AND t < ?3 ORDER BY t LIMIT ?4)",
+	/* last_seen IS NOT NULL spelled out so the partial index sockets_last_seen applies. */
+	[ST_RET_SOCKS] = "DELETE FROM sockets WHERE id IN (SELECT id FROM sockets"
+			 " WHERE last_seen IS NOT NULL AND last_seen < ?1 ORDER BY last_seen LIMIT ?2)",
 };
 
-/* Snapshot columns in the order both the insert and the reader's select use. */
-#define SNAP_COLS                                                                          \
-	"id, taken_at, duration_ms, source, partial, total, established, syn_sent, syn_recv," \
-	" fin_wait1, fin_wait2, time_wait, close, close_wait, last_ack, listen, closing"
+/* Snapshot columns in the order the reader's select uses. */
+#define SNAP_COLS                                                                            \
+	"id, taken_at, duration_ms, source, partial, total, " STATE_COLS ", " KSTAT_COLS
+
+/* Column of the first kernel value in a SNAP_COLS row. */
+#define SNAP_COL_KSTAT (5 + SOCK_STATE_MAX)
+
+/*
+ * The reader's statements.  Trends read rows in the order of an index and aggregate them
+ * here, not with GROUP BY: a GROUP BY on CAST(t / step) cannot use the index order and
+ * sorts every row in the range (measured: 56-76 ms for 7 days of minute rollups of 11
+ * states, against 5 ms for the bare index range the aggregation below needs).
+ */
+enum store_rstmt {
+	RS_BEGIN,
+	RS_END,
+	RS_SNAPSHOTS,
+	RS_PING,
+	RS_TREND_RAW,
+	RS_TREND_ROLLUP,
+	RS_GROUP_ROWS,
+	RS_KSTAT_BEFORE,
+	RS_KSTAT_AFTER,
+	RS_COUNT
+};
+
+static const char *const rstmt_sql[RS_COUNT] = {
+	/* Deferred: the read transaction starts at the first SELECT; several see one state. */
+	[RS_BEGIN] = "BEGIN",
+	[RS_END] = "COMMIT",
+	[RS_SNAPSHOTS] = "SELECT " SNAP_COLS " FROM snapshots WHERE taken_at >= ?1 AND taken_at <= ?2"
+			 " ORDER BY taken_at, id LIMIT ?3",
+	/* max(id) is one step down the rowid b-tree (ORDER BY id DESC plans as a SCAN). */
+	[RS_PING] = "SELECT max(id) FROM snapshots",
+	[RS_TREND_RAW] = "SELECT taken_at, " STATE_COLS " FROM snapshots"
+			 " WHERE taken_at >= ?1 AND taken_at <= ?2 ORDER BY taken_at",
+	/* The state test is on the key itself: rows of other states are skipped in the index. */
+	[RS_TREND_ROLLUP] = "SELECT t, state, sum, n, max FROM rollups"
+			    " WHERE res = ?1 AND t >= ?2 AND t <= ?3 AND ((1 << state) & ?4) != 0"
+			    " ORDER BY t",
+	[RS_GROUP_ROWS] = "SELECT t, state, grp, sum, n, max FROM group_rollups"
+			  " WHERE res = ?1 AND kind = ?2 AND t >= ?3 AND t <= ?4"
+			  " AND ((1 << state) & ?5) != 0 ORDER BY t",
+	[RS_KSTAT_BEFORE] = "SELECT taken_at, " KSTAT_COLS " FROM snapshots"
+			    " WHERE taken_at <= ?1 AND " KSTAT_HAS_COUNTERS
+			    " ORDER BY taken_at DESC LIMIT 1",
+	[RS_KSTAT_AFTER] = "SELECT taken_at, " KSTAT_COLS " FROM snapshots"
+			   " WHERE taken_at > ?1 AND taken_at <= ?2 AND " KSTAT_HAS_COUNTERS
+			   " ORDER BY taken_at LIMIT 1",
+};
 
 struct store {
 	sqlite3 *db;
@@ -139,8 +310,7 @@ struct store {
 
 struct store_reader {
 	sqlite3 *db;
-	sqlite3_stmt *snapshots;
-	sqlite3_stmt *ping;
+	sqlite3_stmt *st[RS_COUNT];
 };
 
 /* Maps an SQLite result code to the -errno our callers understand. */
@@ -271,7 +441,11 @@ static int schema_migrate(sqlite3 *db)
 	for (int v = version; v < STORE_SCHEMA_VERSION; v++) {
 		rc = sqlite3_exec(db, migrations[v], NULL, NULL, NULL);
 		if (rc != SQLITE_OK) {
-			err = store_err(rc);
+			/*
+			 * A plain SQL error (no such table, duplicate column) means the file does
+			 * not hold the schema its user_version claims: someone else's database.
+			 */
+			err = rc == SQLITE_ERROR ? -ENOTSUP : store_err(rc);
 			goto out;
 		}
 	}
@@ -416,6 +590,55 @@ static int in_snapshot(struct store *s)
 	return !sqlite3_get_autocommit(s->db);
 }
 
+/*
+ * Binds the kernel columns from parameter first on: a value the kernel did not offer (or
+ * no reading at all) is NULL, never 0, so a rate is never computed across a missing value.
+ * Counters are u64 and keep their bits like keys do.
+ */
+static void bind_kstat(sqlite3_stmt *st, int first, const struct kstat *k)
+{
+	for (int i = 0; i < KSTAT_COUNTER_MAX; i++) {
+		if (k && k->have_counter[i])
+			sqlite3_bind_int64(st, first + i, u64_bits(k->counter[i]));
+		else
+			sqlite3_bind_null(st, first + i);
+	}
+	first += KSTAT_COUNTER_MAX;
+	for (int i = 0; i < KSTAT_GAUGE_MAX; i++) {
+		if (k && k->have_gauge[i])
+			sqlite3_bind_int64(st, first + i, k->gauge[i]);
+		else
+			sqlite3_bind_null(st, first + i);
+	}
+}
+
+/*
+ * Reads the kernel columns from column first on into *k (settings stay absent).  Returns
+ * 1 when any value was there, 0 when the row has none (a v1 row, or no reading).
+ */
+static int column_kstat(sqlite3_stmt *st, int first, struct kstat *k)
+{
+	int any = 0;
+
+	memset(k, 0, sizeof(*k));
+	for (int i = 0; i < KSTAT_COUNTER_MAX; i++) {
+		if (sqlite3_column_type(st, first + i) == SQLITE_NULL)
+			continue;
+		k->counter[i] = bits_u64(sqlite3_column_int64(st, first + i));
+		k->have_counter[i] = 1;
+		any = 1;
+	}
+	first += KSTAT_COUNTER_MAX;
+	for (int i = 0; i < KSTAT_GAUGE_MAX; i++) {
+		if (sqlite3_column_type(st, first + i) == SQLITE_NULL)
+			continue;
+		k->gauge[i] = sqlite3_column_int64(st, first + i);
+		k->have_gauge[i] = 1;
+		any = 1;
+	}
+	return any;
+}
+
 int store_begin(struct store *s, const struct store_snapshot *snap, int64_t *snapshot_id)
 {
 	sqlite3_stmt *st = s->st[ST_SNAP_INSERT];
@@ -436,6 +659,7 @@ int store_begin(struct store *s, const struct store_snapshot *snap, int64_t *sna
 	sqlite3_bind_int64(st, 5, snap->total);
 	for (int i = 1; i < SOCK_STATE_MAX; i++)
 		sqlite3_bind_int64(st, 5 + i, snap->counts[i]);
+	bind_kstat(st, 5 + SOCK_STATE_MAX, snap->kstat);
 	err = stmt_exec(st);
 	if (err < 0)
 		goto out;
@@ -627,6 +851,179 @@ int store_last_snapshot_at(struct store *s, double *taken_at)
 	return err;
 }
 
+/* ---- v2: rollups, retention, size ---- */
+
+/* A group key longer than this is a caller's bug: a comm is 15 bytes, a port 5 digits. */
+#define STORE_GROUP_KEY_MAX 255
+
+/*
+ * Rows a retention call deletes when its first attempt failed for want of disk space:
+ * few enough that the pages they touch fit in the room a WAL checkpoint hands back.
+ */
+#define STORE_RETENTION_FULL_BATCH 64
+
+static int valid_res(int res)
+{
+	return res == STORE_RES_MINUTE || res == STORE_RES_HOUR;
+}
+
+int store_rollup_put(struct store *s, const struct store_rollup *r)
+{
+	sqlite3_stmt *st;
+	int p = 1;
+
+	/* n >= 1: a reader divides sum by n; t a multiple of res: buckets never overlap. */
+	if (!r || !in_snapshot(s) || !valid_res(r->res) || r->t < 0 || r->t % r->res != 0 ||
+	    r->state <= 0 || r->state >= SOCK_STATE_MAX || r->n < 1 || r->min > r->max ||
+	    !isfinite(r->sum))
+		return -EINVAL;
+	if (r->kind == 0) {
+		if (r->grp)
+			return -EINVAL;
+		st = s->st[ST_ROLLUP_PUT];
+		sqlite3_bind_int(st, p++, r->res);
+	} else if (r->kind == STORE_GROUP_LOCAL_PORT || r->kind == STORE_GROUP_PROCESS) {
+		if (!r->grp || strlen(r->grp) > STORE_GROUP_KEY_MAX)
+			return -EINVAL;
+		st = s->st[ST_GROUP_PUT];
+		sqlite3_bind_int(st, p++, r->res);
+		sqlite3_bind_int(st, p++, r->kind);
+	} else {
+		return -EINVAL;
+	}
+	sqlite3_bind_int64(st, p++, r->t);
+	sqlite3_bind_int(st, p++, r->state);
+	if (r->kind)
+		sqlite3_bind_text(st, p++, r->grp, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, p++, r->min);
+	sqlite3_bind_int64(st, p++, r->max);
+	sqlite3_bind_double(st, p++, r->sum);
+	sqlite3_bind_int64(st, p++, r->n);
+	sqlite3_bind_int64(st, p, r->last);
+	return stmt_exec(st);
+}
+
+/* Steps one bounded DELETE (its LIMIT is the last parameter) and counts what went. */
+static int retention_delete(struct store *s, sqlite3_stmt *st, int64_t *left, int64_t *done)
+{
+	sqlite3_int64 n;
+	int err;
+
+	if (*left <= 0)
+		return 0;
+	sqlite3_bind_int64(st, sqlite3_bind_parameter_count(st), *left);
+	err = stmt_exec(st);
+	if (err < 0)
+		return err;
+	n = sqlite3_changes64(s->db);
+	*left -= n;
+	*done += n;
+	return 0;
+}
+
+/*
+ * One retention transaction of at most max_rows deletions.  The small tables go first and
+ * the sockets (by far the largest backlog under churn) take what is left, so a socket
+ * backlog never keeps old snapshots or rollups alive.
+ */
+static int retention_run(struct store *s, double raw_before, double rollup_before,
+			 double sockets_before, int64_t max_rows, int64_t *done)
+{
+	static const int res[] = { STORE_RES_MINUTE, STORE_RES_HOUR };
+	static const int kinds[] = { STORE_GROUP_LOCAL_PORT, STORE_GROUP_PROCESS };
+	int64_t left = max_rows;
+	sqlite3_stmt *st;
+	int err;
+
+	*done = 0;
+	err = stmt_exec(s->st[ST_BEGIN]);
+	if (err < 0)
+		return err;
+	/* A NaN time binds as NULL, which compares false: it deletes nothing. */
+	st = s->st[ST_RET_SNAPS];
+	sqlite3_bind_double(st, 1, raw_before);
+	err = retention_delete(s, st, &left, done);
+	for (size_t i = 0; !err && i < ARRAY_SIZE(res); i++) {
+		st = s->st[ST_RET_ROLLUPS];
+		sqlite3_bind_int(st, 1, res[i]);
+		sqlite3_bind_double(st, 2, rollup_before);
+		err = retention_delete(s, st, &left, done);
+		for (size_t k = 0; !err && k < ARRAY_SIZE(kinds); k++) {
+			st = s->st[ST_RET_GROUPS];
+			sqlite3_bind_int(st, 1, res[i]);
+			sqlite3_bind_int(st, 2, kinds[k]);
+			sqlite3_bind_double(st, 3, rollup_before);
+			err = retention_delete(s, st, &left, done);
+		}
+	}
+	if (!err) {
+		st = s->st[ST_RET_SOCKS];
+		sqlite3_bind_double(st, 1, sockets_before);
+		err = retention_delete(s, st, &left, done);
+	}
+	if (!err)
+		err = stmt_exec(s->st[ST_COMMIT]);
+	if (err < 0) {
+		store_rollback(s);
+		*done = 0;
+	}
+	return err;
+}
+
+int store_retention(struct store *s, double raw_before, double rollup_before,
+		    double sockets_before, int max_rows, int64_t *deleted)
+{
+	int64_t done = 0;
+	int err;
+
+	if (deleted)
+		*deleted = 0;
+	if (max_rows <= 0 || in_snapshot(s))
+		return -EINVAL;
+	err = retention_run(s, raw_before, rollup_before, sockets_before, max_rows, &done);
+	if (err == -ENOSPC) {
+		/*
+		 * A full disk fails even a DELETE in WAL mode: it appends pages to the WAL.
+		 * What worked in the field: checkpoint the WAL and cut it to nothing (its
+		 * frames move into pages the file already has), then delete a small batch
+		 * in the room that freed.  Best effort: if this fails too, -ENOSPC stands.
+		 */
+		sqlite3_wal_checkpoint_v2(s->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
+		err = retention_run(s, raw_before, rollup_before, sockets_before,
+				    max_rows < STORE_RETENTION_FULL_BATCH ? max_rows :
+									 STORE_RETENTION_FULL_BATCH,
+				    &done);
+	}
+	if (deleted)
+		*deleted = done;
+	return err;
+}
+
+int store_size(struct store *s, int64_t *bytes)
+{
+	sqlite3_filename name;
+	struct stat st;
+	int64_t total;
+
+	if (!s || !bytes)
+		return -EINVAL;
+	name = sqlite3_db_filename(s->db, "main");
+	if (!name || !*name)
+		return -ENOENT; /* in memory or a temporary file: nothing on disk to measure */
+	if (stat(name, &st) < 0)
+		return -errno;
+	total = st.st_size;
+	/* No WAL file is a WAL of size 0 (the last close removed it). */
+	if (stat(sqlite3_filename_wal(name), &st) == 0)
+		total += st.st_size;
+	else if (errno != ENOENT)
+		return -errno;
+	*bytes = total;
+	return 0;
+}
+
+/* ---- readers ---- */
+
 int store_reader_open(struct store_reader **out, const char *path)
 {
 	struct store_reader *r;
@@ -657,15 +1054,11 @@ int store_reader_open(struct store_reader **out, const char *path)
 		err = -ENOENT;
 		goto out;
 	}
-	err = prepare(r->db,
-		      "SELECT " SNAP_COLS " FROM snapshots WHERE taken_at >= ?1 AND taken_at <= ?2"
-		      " ORDER BY taken_at, id LIMIT ?3",
-		      &r->snapshots);
-	if (err < 0)
-		goto out;
-	err = prepare(r->db, "SELECT id FROM snapshots ORDER BY id DESC LIMIT 1", &r->ping);
-	if (err < 0)
-		goto out;
+	for (int i = 0; i < RS_COUNT; i++) {
+		err = prepare(r->db, rstmt_sql[i], &r->st[i]);
+		if (err < 0)
+			goto out;
+	}
 	*out = r;
 	r = NULL;
 out:
@@ -677,22 +1070,41 @@ void store_reader_close(struct store_reader *r)
 {
 	if (!r)
 		return;
-	sqlite3_finalize(r->snapshots);
-	sqlite3_finalize(r->ping);
+	for (int i = 0; i < RS_COUNT; i++)
+		sqlite3_finalize(r->st[i]);
 	sqlite3_close(r->db);
 	free(r);
 }
 
 int store_reader_ping(struct store_reader *r)
 {
-	return stmt_exec(r->ping) < 0 ? -EIO : 0;
+	return stmt_exec(r->st[RS_PING]) < 0 ? -EIO : 0;
+}
+
+/*
+ * Several SELECTs that must agree (a ranking and its points, two counter readings) run in
+ * one read transaction.  It ends before any callback runs: a slow HTTP client must never
+ * hold back the writer's checkpoints.
+ */
+static int reader_begin(struct store_reader *r)
+{
+	return stmt_exec(r->st[RS_BEGIN]) < 0 ? -EIO : 0;
+}
+
+static void reader_end(struct store_reader *r)
+{
+	if (sqlite3_get_autocommit(r->db))
+		return;
+	if (stmt_exec(r->st[RS_END]) < 0 && !sqlite3_get_autocommit(r->db))
+		sqlite3_exec(r->db, "ROLLBACK", NULL, NULL, NULL);
 }
 
 int store_reader_snapshots(struct store_reader *r, double from, double to, uint32_t limit,
 			   store_snapshot_cb cb, void *arg)
 {
-	sqlite3_stmt *st = r->snapshots;
+	sqlite3_stmt *st = r->st[RS_SNAPSHOTS];
 	struct store_snapshot snap;
+	struct kstat k;
 	const unsigned char *source;
 	int rc, err = 0;
 
@@ -712,6 +1124,7 @@ int store_reader_snapshots(struct store_reader *r, double from, double to, uint3
 		snap.total = (uint32_t)sqlite3_column_int64(st, 5);
 		for (int i = 1; i < SOCK_STATE_MAX; i++)
 			snap.counts[i] = (uint32_t)sqlite3_column_int64(st, 5 + i);
+		snap.kstat = column_kstat(st, SNAP_COL_KSTAT, &k) ? &k : NULL;
 		err = cb(arg, sqlite3_column_int64(st, 0), &snap);
 		if (err)
 			break;
@@ -720,5 +1133,540 @@ int store_reader_snapshots(struct store_reader *r, double from, double to, uint3
 		err = -EIO;
 	/* Ends the read transaction now, so the writer's checkpoints are never held back. */
 	sqlite3_reset(st);
+	return err;
+}
+
+/* ---- trends ---- */
+
+/*
+ * Most groups one group trend keeps in memory while it ranks them.  The sampler keeps
+ * the top few per bucket, so a week holds far fewer; past this the request is refused
+ * rather than let a query grow the process without bound.
+ */
+#define STORE_TREND_GROUPS_MAX 65536
+
+/* Later than any unix time we store, and far from where int64 bucket arithmetic overflows. */
+#define STORE_TIME_MAX 9e15
+
+/* The bits of state_mask that name a state. */
+#define STATE_MASK_VALID (((1u << SOCK_STATE_MAX) - 1) & ~1u)
+
+/* A finished bucket of one series, kept until the read transaction is over. */
+struct trend_point {
+	uint32_t series; /* state, or rank * SOCK_STATE_MAX + state for a group */
+	int64_t t;
+	double mean;
+	int64_t max;
+};
+
+/* The bucket being filled for one series. */
+struct trend_acc {
+	int open;
+	int64_t bucket;
+	double sum;
+	int64_t n, max;
+};
+
+struct trend {
+	int64_t step;
+	uint32_t max_points;
+	struct trend_point *v;
+	size_t n, cap;
+};
+
+static int trend_flush(struct trend *tr, struct trend_acc *a, uint32_t series)
+{
+	if (!a->open)
+		return 0;
+	a->open = 0;
+	if (tr->n >= tr->max_points)
+		return -E2BIG;
+	if (tr->n == tr->cap) {
+		size_t cap = tr->cap ? tr->cap * 2 : 256;
+		struct trend_point *v = realloc(tr->v, cap * sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		tr->v = v;
+		tr->cap = cap;
+	}
+	tr->v[tr->n++] = (struct trend_point){ series, a->bucket * tr->step,
+					       a->n > 0 ? a->sum / (double)a->n : 0, a->max };
+	return 0;
+}
+
+/*
+ * Adds a row (a raw value, or a rollup's sum, n and max) to its series.  Rows come in time
+ * order, so a series' bucket only moves forward: a new bucket finishes the last one.
+ */
+static int trend_add(struct trend *tr, struct trend_acc *a, uint32_t series, int64_t bucket,
+		     double sum, int64_t n, int64_t max)
+{
+	int err;
+
+	if (a->open && a->bucket != bucket) {
+		err = trend_flush(tr, a, series);
+		if (err < 0)
+			return err;
+	}
+	if (!a->open) {
+		*a = (struct trend_acc){ .open = 1, .bucket = bucket, .max = max };
+	} else if (max > a->max) {
+		a->max = max;
+	}
+	a->sum += sum;
+	a->n += n;
+	return 0;
+}
+
+static int point_cmp(const void *pa, const void *pb)
+{
+	const struct trend_point *a = pa, *b = pb;
+
+	if (a->series != b->series)
+		return a->series < b->series ? -1 : 1;
+	return (a->t > b->t) - (a->t < b->t);
+}
+
+/* Hands the points out in order of series, then t.  names[rank] is a group's key. */
+static int trend_emit(struct trend *tr, char *const *names, store_point_cb cb, void *arg)
+{
+	int err;
+
+	qsort(tr->v, tr->n, sizeof(tr->v[0]), point_cmp);
+	for (size_t i = 0; i < tr->n; i++) {
+		const struct trend_point *p = &tr->v[i];
+		int state = (int)(p->series % SOCK_STATE_MAX);
+		const char *grp = names ? names[p->series / SOCK_STATE_MAX] : NULL;
+
+		err = cb(arg, state, grp, p->t, p->mean, p->max);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+/* Arguments both trends share: step a whole number of res buckets, known states only. */
+static int trend_args_ok(int res, uint32_t state_mask, int64_t step)
+{
+	if (res != STORE_RES_RAW && !valid_res(res))
+		return 0;
+	if (step < 1 || step < res || (res && step % res != 0))
+		return 0;
+	return (state_mask & ~STATE_MASK_VALID) == 0;
+}
+
+/* Steps a trend query to its end: 0, or -EIO for a failed step. */
+static int step_done(int rc)
+{
+	return rc == SQLITE_DONE ? 0 : -EIO;
+}
+
+/*
+ * Raw rows are read in taken_at order from the index and every state asked for is
+ * bucketed in the same pass (the count columns come from the whitelist STATE_COLS, never
+ * from the request).  Rows before 1970 or absurdly far ahead are not points.
+ */
+static int trend_raw(struct store_reader *r, struct trend *tr, struct trend_acc *acc,
+		     uint32_t state_mask, double from, double to)
+{
+	sqlite3_stmt *st = r->st[RS_TREND_RAW];
+	int rc, err = 0;
+
+	sqlite3_bind_double(st, 1, from);
+	sqlite3_bind_double(st, 2, to);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		double t = sqlite3_column_double(st, 0);
+		int64_t bucket;
+
+		if (!(t >= 0 && t <= STORE_TIME_MAX))
+			continue;
+		bucket = (int64_t)(t / (double)tr->step); /* t >= 0: truncation is floor */
+		for (uint32_t i = 1; i < SOCK_STATE_MAX && !err; i++) {
+			int64_t v;
+
+			if (!(state_mask & (1u << i)))
+				continue;
+			v = sqlite3_column_int64(st, (int)i);
+			err = trend_add(tr, &acc[i], i, bucket, (double)v, 1, v);
+		}
+		if (err)
+			break;
+	}
+	if (!err)
+		err = step_done(rc);
+	sqlite3_reset(st);
+	return err;
+}
+
+/* Rollup rows in (t, state) order: a bucket's mean is SUM(sum) / SUM(n), its max MAX(max). */
+static int trend_rollup(struct store_reader *r, struct trend *tr, struct trend_acc *acc,
+			int res, uint32_t state_mask, double from, double to)
+{
+	sqlite3_stmt *st = r->st[RS_TREND_ROLLUP];
+	int rc, err = 0;
+
+	sqlite3_bind_int(st, 1, res);
+	sqlite3_bind_double(st, 2, from);
+	sqlite3_bind_double(st, 3, to);
+	sqlite3_bind_int64(st, 4, state_mask);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		int64_t t = sqlite3_column_int64(st, 0);
+		int state = sqlite3_column_int(st, 1);
+
+		if (t < 0 || state <= 0 || state >= SOCK_STATE_MAX)
+			continue; /* not a row store_rollup_put() writes */
+		err = trend_add(tr, &acc[state], (uint32_t)state, t / tr->step,
+				sqlite3_column_double(st, 2), sqlite3_column_int64(st, 3),
+				sqlite3_column_int64(st, 4));
+		if (err)
+			break;
+	}
+	if (!err)
+		err = step_done(rc);
+	sqlite3_reset(st);
+	return err;
+}
+
+int store_reader_trend(struct store_reader *r, int res, uint32_t state_mask, double from,
+		       double to, int64_t step, uint32_t max_points, store_point_cb cb, void *arg)
+{
+	struct trend tr = { .step = step, .max_points = max_points };
+	struct trend_acc acc[SOCK_STATE_MAX];
+	int err;
+
+	if (!r || !cb || !trend_args_ok(res, state_mask, step))
+		return -EINVAL;
+	memset(acc, 0, sizeof(acc));
+	if (res == STORE_RES_RAW)
+		err = trend_raw(r, &tr, acc, state_mask, from, to);
+	else
+		err = trend_rollup(r, &tr, acc, res, state_mask, from, to);
+	for (uint32_t i = 1; i < SOCK_STATE_MAX && !err; i++)
+		err = trend_flush(&tr, &acc[i], i);
+	if (!err)
+		err = trend_emit(&tr, NULL, cb, arg);
+	free(tr.v);
+	return err;
+}
+
+/* One group met in the range: its largest max per state, and its rank once ranked. */
+struct group_ent {
+	char *grp;
+	size_t len;
+	uint32_t hash;
+	uint32_t seen; /* bit 1 << state: the state had rows */
+	int64_t max[SOCK_STATE_MAX];
+	int64_t score;
+	int64_t rank; /* -1: outside the top */
+};
+
+/* Open addressing, cap a power of two kept at least twice n. */
+struct group_map {
+	struct group_ent *v;
+	size_t n, cap;
+};
+
+static uint32_t group_hash(const unsigned char *p, size_t len)
+{
+	uint32_t h = 2166136261u; /* FNV-1a */
+
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ p[i]) * 16777619u;
+	return h;
+}
+
+static struct group_ent *group_find(struct group_map *m, const unsigned char *p, size_t len,
+				    uint32_t h)
+{
+	for (size_t i = h & (m->cap - 1);; i = (i + 1) & (m->cap - 1)) {
+		struct group_ent *e = &m->v[i];
+
+		if (!e->grp)
+			return e; /* the empty slot where it would go */
+		if (e->hash == h && e->len == len && memcmp(e->grp, p, len) == 0)
+			return e;
+	}
+}
+
+static int group_grow(struct group_map *m)
+{
+	struct group_map bigger = { .cap = m->cap ? m->cap * 2 : 64 };
+
+	bigger.v = calloc(bigger.cap, sizeof(*bigger.v));
+	if (!bigger.v)
+		return -ENOMEM;
+	for (size_t i = 0; i < m->cap; i++)
+		if (m->v[i].grp)
+			*group_find(&bigger, (const unsigned char *)m->v[i].grp, m->v[i].len,
+				    m->v[i].hash) = m->v[i];
+	bigger.n = m->n;
+	free(m->v);
+	*m = bigger;
+	return 0;
+}
+
+/* The entry of a group, added when absent (add 0: NULL when absent). */
+static int group_get(struct group_map *m, const unsigned char *p, size_t len, int add,
+		     struct group_ent **out)
+{
+	uint32_t h = group_hash(p, len);
+	struct group_ent *e;
+	int err;
+
+	*out = NULL;
+	if (!m->cap) {
+		if (!add)
+			return 0;
+		err = group_grow(m);
+		if (err < 0)
+			return err;
+	}
+	e = group_find(m, p, len, h);
+	if (e->grp || !add) {
+		*out = e->grp ? e : NULL;
+		return 0;
+	}
+	if (m->n >= STORE_TREND_GROUPS_MAX)
+		return -E2BIG;
+	if ((m->n + 1) * 2 > m->cap) {
+		err = group_grow(m);
+		if (err < 0)
+			return err;
+		e = group_find(m, p, len, h);
+	}
+	e->grp = malloc(len + 1);
+	if (!e->grp)
+		return -ENOMEM;
+	memcpy(e->grp, p, len);
+	e->grp[len] = '\0';
+	e->len = len;
+	e->hash = h;
+	e->rank = -1;
+	m->n++;
+	*out = e;
+	return 0;
+}
+
+static void group_free(struct group_map *m)
+{
+	for (size_t i = 0; i < m->cap; i++)
+		free(m->v[i].grp);
+	free(m->v);
+}
+
+/* Larger score first; equal scores in key order, so the ranking is stable across calls. */
+static int group_rank_cmp(const void *pa, const void *pb)
+{
+	const struct group_ent *a = *(const struct group_ent *const *)pa;
+	const struct group_ent *b = *(const struct group_ent *const *)pb;
+	size_t n = a->len < b->len ? a->len : b->len;
+	int c;
+
+	if (a->score != b->score)
+		return a->score > b->score ? -1 : 1;
+	c = memcmp(a->grp, b->grp, n);
+	if (c)
+		return c;
+	return (a->len > b->len) - (a->len < b->len);
+}
+
+/* Binds the group rows query; the same rows are read once to rank and once for points. */
+static sqlite3_stmt *group_rows(struct store_reader *r, int res, int kind, uint32_t state_mask,
+				double from, double to)
+{
+	sqlite3_stmt *st = r->st[RS_GROUP_ROWS];
+
+	sqlite3_bind_int(st, 1, res);
+	sqlite3_bind_int(st, 2, kind);
+	sqlite3_bind_double(st, 3, from);
+	sqlite3_bind_double(st, 4, to);
+	sqlite3_bind_int64(st, 5, state_mask);
+	return st;
+}
+
+/* Pass 1: each group's largest max per state over the range. */
+static int group_rank_scan(struct store_reader *r, struct group_map *m, int res, int kind,
+			   uint32_t state_mask, double from, double to)
+{
+	sqlite3_stmt *st = group_rows(r, res, kind, state_mask, from, to);
+	struct group_ent *e;
+	int rc, err = 0;
+
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		int state = sqlite3_column_int(st, 1);
+		const unsigned char *grp = sqlite3_column_text(st, 2);
+		int64_t max = sqlite3_column_int64(st, 5);
+
+		if (state <= 0 || state >= SOCK_STATE_MAX || !grp)
+			continue;
+		err = group_get(m, grp, (size_t)sqlite3_column_bytes(st, 2), 1, &e);
+		if (err < 0)
+			break;
+		if (!(e->seen & (1u << state)) || max > e->max[state])
+			e->max[state] = max;
+		e->seen |= 1u << state;
+	}
+	if (!err)
+		err = step_done(rc);
+	sqlite3_reset(st);
+	return err;
+}
+
+/* Pass 2: the points of the ranked groups. */
+static int group_point_scan(struct store_reader *r, struct group_map *m, struct trend *tr,
+			    struct trend_acc *acc, int res, int kind, uint32_t state_mask,
+			    double from, double to)
+{
+	sqlite3_stmt *st = group_rows(r, res, kind, state_mask, from, to);
+	struct group_ent *e;
+	int rc, err = 0;
+
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		int64_t t = sqlite3_column_int64(st, 0);
+		int state = sqlite3_column_int(st, 1);
+		const unsigned char *grp = sqlite3_column_text(st, 2);
+		uint32_t series;
+
+		if (t < 0 || state <= 0 || state >= SOCK_STATE_MAX || !grp)
+			continue;
+		err = group_get(m, grp, (size_t)sqlite3_column_bytes(st, 2), 0, &e);
+		if (err < 0)
+			break;
+		if (!e || e->rank < 0)
+			continue; /* outside the top, or written after the ranking pass */
+		series = (uint32_t)e->rank * SOCK_STATE_MAX + (uint32_t)state;
+		err = trend_add(tr, &acc[series], series, t / tr->step,
+				sqlite3_column_double(st, 3), sqlite3_column_int64(st, 4),
+				sqlite3_column_int64(st, 5));
+		if (err < 0)
+			break;
+	}
+	if (!err)
+		err = step_done(rc);
+	sqlite3_reset(st);
+	return err;
+}
+
+/*
+ * Two passes over the same index range in one read transaction: one ranks the groups (a
+ * hash of group -> max per state; a GROUP BY would sort every row), one buckets the
+ * points of the top groups.  Memory: the distinct groups of the range, the points.
+ */
+int store_reader_group_trend(struct store_reader *r, int res, int kind, uint32_t state_mask,
+			     double from, double to, int64_t step, uint32_t top,
+			     uint32_t max_points, store_point_cb cb, void *arg)
+{
+	struct trend tr = { .step = step, .max_points = max_points };
+	struct group_map m = { 0 };
+	struct group_ent **ranked = NULL;
+	struct trend_acc *acc = NULL;
+	char **names = NULL;
+	size_t n = 0, ntop;
+	int err;
+
+	if (!r || !cb || !valid_res(res) || !trend_args_ok(res, state_mask, step) ||
+	    (kind != STORE_GROUP_LOCAL_PORT && kind != STORE_GROUP_PROCESS))
+		return -EINVAL;
+	if (top == 0 || state_mask == 0)
+		return 0;
+	err = reader_begin(r);
+	if (err < 0)
+		return err;
+	err = group_rank_scan(r, &m, res, kind, state_mask, from, to);
+	if (err < 0 || m.n == 0)
+		goto out;
+	ranked = malloc(m.n * sizeof(*ranked));
+	if (!ranked) {
+		err = -ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < m.cap; i++) {
+		struct group_ent *e = &m.v[i];
+
+		if (!e->grp)
+			continue;
+		for (int st = 1; st < SOCK_STATE_MAX; st++)
+			if (e->seen & (1u << st))
+				e->score += e->max[st];
+		ranked[n++] = e;
+	}
+	qsort(ranked, n, sizeof(*ranked), group_rank_cmp);
+	ntop = n < top ? n : top;
+	names = malloc(ntop * sizeof(*names));
+	acc = calloc(ntop * SOCK_STATE_MAX, sizeof(*acc));
+	if (!names || !acc) {
+		err = -ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < ntop; i++) {
+		ranked[i]->rank = (int64_t)i;
+		names[i] = ranked[i]->grp;
+	}
+	err = group_point_scan(r, &m, &tr, acc, res, kind, state_mask, from, to);
+	reader_end(r);
+	for (size_t i = 0; i < ntop * SOCK_STATE_MAX && !err; i++)
+		err = trend_flush(&tr, &acc[i], (uint32_t)i);
+	if (!err)
+		err = trend_emit(&tr, names, cb, arg);
+out:
+	reader_end(r);
+	free(tr.v);
+	free(acc);
+	free(names);
+	free(ranked);
+	group_free(&m);
+	return err;
+}
+
+/* ---- counters ---- */
+
+/* The first row of a kernel-counter query into *k and *at: 0, -ENOENT or -EIO. */
+static int kstat_row(sqlite3_stmt *st, struct kstat *k, double *at)
+{
+	int rc = sqlite3_step(st), err;
+
+	if (rc == SQLITE_ROW) {
+		*at = sqlite3_column_double(st, 0);
+		column_kstat(st, 1, k);
+		err = 0;
+	} else {
+		err = rc == SQLITE_DONE ? -ENOENT : -EIO;
+	}
+	sqlite3_reset(st);
+	return err;
+}
+
+/*
+ * a is the reading at or before t0, or when the history starts later, the first one up to
+ * t1 (so a range reaching back past the first snapshot still gets a rate); b the reading
+ * at or before t1.  With a single reading in reach, a and b are the same (at == bt).
+ */
+int store_reader_kstat_pair(struct store_reader *r, double t0, double t1, struct kstat *a,
+			    double *at, struct kstat *b, double *bt)
+{
+	sqlite3_stmt *st;
+	int err;
+
+	if (!r || !a || !at || !b || !bt || !(t0 <= t1))
+		return -EINVAL;
+	err = reader_begin(r);
+	if (err < 0)
+		return err;
+	st = r->st[RS_KSTAT_BEFORE];
+	sqlite3_bind_double(st, 1, t0);
+	err = kstat_row(st, a, at);
+	if (err == -ENOENT) {
+		st = r->st[RS_KSTAT_AFTER];
+		sqlite3_bind_double(st, 1, t0);
+		sqlite3_bind_double(st, 2, t1);
+		err = kstat_row(st, a, at);
+	}
+	if (!err) {
+		st = r->st[RS_KSTAT_BEFORE];
+		sqlite3_bind_double(st, 1, t1);
+		err = kstat_row(st, b, bt);
+	}
+	reader_end(r);
 	return err;
 }

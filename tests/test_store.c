@@ -113,6 +113,9 @@ static int no_busy_stmts(sqlite3 *db)
 	return 1;
 }
 
+/* Room for the whole schema as text (v2 is about 4 KiB). */
+#define SCHEMA_TEXT_MAX 16384
+
 /*
  * The schema as text, whitespace-insensitive, so a fixture written by hand compares
  * equal to what the migrations build.
@@ -489,7 +492,7 @@ static void test_reader_time_order(void)
 	store_close(s);
 }
 
-/* The snapshots columns are named after the state labels, in state order. */
+/* The snapshots columns are named after the state labels, then the kernel metrics, in order. */
 static void test_schema_matches_labels(void)
 {
 	const char *path = tmp_path("labels.db");
@@ -506,12 +509,23 @@ static void test_schema_matches_labels(void)
 		  ==, SQLITE_OK);
 	while (st && sqlite3_step(st) == SQLITE_ROW) {
 		const char *name = (const char *)sqlite3_column_text(st, 0);
+		char want[64];
+		int k = i - (6 + SOCK_STATE_MAX - 1);
 
 		if (i >= 6 && i - 5 < SOCK_STATE_MAX)
 			CHECK_STR(name, sock_state_label(i - 5));
+		/* v2: then k_<metric> of every kernel counter, then of every gauge. */
+		if (k >= 0 && k < KSTAT_COUNTER_MAX) {
+			snprintf(want, sizeof(want), "k_%s", kstat_counter_info(k)->metric);
+			CHECK_STR(name, want);
+		} else if (k >= KSTAT_COUNTER_MAX && k < KSTAT_COUNTER_MAX + KSTAT_GAUGE_MAX) {
+			snprintf(want, sizeof(want), "k_%s",
+				 kstat_gauge_info(k - KSTAT_COUNTER_MAX)->metric);
+			CHECK_STR(name, want);
+		}
 		i++;
 	}
-	CHECK_INT(i, ==, 6 + SOCK_STATE_MAX - 1);
+	CHECK_INT(i, ==, 6 + SOCK_STATE_MAX - 1 + KSTAT_COUNTER_MAX + KSTAT_GAUGE_MAX);
 	sqlite3_finalize(st);
 	sqlite3_close(db);
 }
@@ -547,7 +561,7 @@ static void test_open_walk_uses_index(void)
 static void test_migrate_v0(void)
 {
 	const char *empty = tmp_path("empty.db"), *absent = tmp_path("absent.db");
-	char before[4096], after[4096];
+	static char before[SCHEMA_TEXT_MAX], after[SCHEMA_TEXT_MAX];
 	struct store *s = NULL;
 
 	/* An empty file and a missing one are both version 0. */
@@ -556,7 +570,7 @@ static void test_migrate_v0(void)
 	store_close(s);
 	CHECK_INT(raw_int(empty, "PRAGMA user_version"), ==, STORE_SCHEMA_VERSION);
 	CHECK_INT(raw_int(empty, "PRAGMA application_id"), ==, 0x4c4e4744);
-	CHECK_INT(raw_int(empty, "SELECT count(*) FROM sqlite_schema WHERE type = 'table'"), ==, 3);
+	CHECK_INT(raw_int(empty, "SELECT count(*) FROM sqlite_schema WHERE type = 'table'"), ==, 5);
 	s = NULL;
 	CHECK_INT(store_open(&s, absent), ==, 0);
 	store_close(s);
@@ -582,7 +596,8 @@ static void test_migrate_fixtures(void)
 {
 	const char *data = getenv("LINGERD_TEST_DATA");
 	const char *fresh = tmp_path("fresh.db");
-	char want[4096], got[4096], before[4096], file[512], name[32];
+	static char want[SCHEMA_TEXT_MAX], got[SCHEMA_TEXT_MAX], before[SCHEMA_TEXT_MAX];
+	char file[512], name[32];
 	struct store *s = NULL;
 
 	if (!data)

@@ -290,6 +290,28 @@ static int child_churn(struct lg_child *c, double *carry)
 	return 0;
 }
 
+/*
+ * Mixes the kinds (a fixed-seed Fisher-Yates), so that churn, which walks the slots in turn,
+ * replaces every kind in proportion from its first interval on.
+ */
+static void shuffle_kinds(struct lg_conn *v, long n, uint64_t seed)
+{
+	uint64_t x = seed * 0x9e3779b97f4a7c15ull + 1;
+
+	for (long i = n - 1; i > 0; i--) {
+		long j;
+		uint8_t k;
+
+		x ^= x << 13; /* xorshift64 */
+		x ^= x >> 7;
+		x ^= x << 17;
+		j = (long)(x % (uint64_t)(i + 1));
+		k = v[i].kind;
+		v[i].kind = v[j].kind;
+		v[j].kind = k;
+	}
+}
+
 static void child_cleanup(struct lg_child *c)
 {
 	for (long i = 0; i < c->n_conns; i++) {
@@ -335,10 +357,12 @@ static void child_main(const struct lg_opts *o, const struct lg_plan *plan, int 
 	err = child_listen(&c);
 	if (err < 0)
 		goto report;
+	for (long i = 0; i < c.n_conns; i++)
+		c.conns[i].kind = i < plan->pairs ? LG_EST : i < plan->pairs + plan->half ? LG_HALF
+											 : LG_CW_ONLY;
+	shuffle_kinds(c.conns, c.n_conns, (uint64_t)plan->index + 1);
 	for (long i = 0; i < c.n_conns && !child_stop; i++) {
-		int kind = i < plan->pairs ? LG_EST : i < plan->pairs + plan->half ? LG_HALF : LG_CW_ONLY;
-
-		err = make_conn(&c, &c.conns[i], kind);
+		err = make_conn(&c, &c.conns[i], c.conns[i].kind);
 		if (err < 0)
 			goto report;
 	}

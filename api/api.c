@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 
 #include "assets.h"
+#include "handlers.h"
 #include "jw.h"
 #include "limits.h"
 #include "metrics.h"
@@ -19,13 +20,10 @@
 #define JSON_TYPE "application/json"
 #define JSON_MAX (256u * 1024 * 1024)
 
-typedef int (*handler_fn)(const struct api_ctx *ctx, const char *arg, struct query *q,
-			  struct jw *w, struct api_error *e);
-
 struct route {
 	const char *path;
 	int prefix; /* path ends in '/' and the rest is an argument */
-	handler_fn fn;
+	api_handler_fn fn;
 	const char *type; /* Content-Type when not JSON */
 };
 
@@ -63,7 +61,7 @@ int api_error_response(const struct api_error *e, struct api_response *resp)
 	return jw_finish(&w, &resp->body, &resp->len);
 }
 
-static struct snap *need_snapshot(const struct api_ctx *ctx, struct api_error *e)
+struct snap *api_snapshot(const struct api_ctx *ctx, struct api_error *e)
 {
 	struct snap *s = sampler_current(ctx->sampler);
 
@@ -160,7 +158,7 @@ static int filter_match(const struct filter *f, const struct snap_sock *s, doubl
 	return 1;
 }
 
-static void write_counts(struct jw *w, const uint32_t *counts)
+void api_write_counts(struct jw *w, const uint32_t *counts, uint32_t mask)
 {
 	static const int order[] = { SOCK_ESTABLISHED, SOCK_SYN_SENT,   SOCK_SYN_RECV,
 				     SOCK_FIN_WAIT1,   SOCK_FIN_WAIT2,  SOCK_TIME_WAIT,
@@ -169,7 +167,8 @@ static void write_counts(struct jw *w, const uint32_t *counts)
 
 	jw_obj(w);
 	for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++)
-		jw_kuint(w, sock_state_name(order[i]), counts[order[i]]);
+		if (mask & (1u << order[i]))
+			jw_kuint(w, sock_state_name(order[i]), counts[order[i]]);
 	jw_obj_end(w);
 }
 
@@ -187,7 +186,7 @@ static int h_snapshot(const struct api_ctx *ctx, const char *arg, struct query *
 	(void)arg;
 	if (parse_filter(q, &f, 0, e) < 0 || query_check_unused(q, e) < 0)
 		return -EINVAL;
-	s = need_snapshot(ctx, e);
+	s = api_snapshot(ctx, e);
 	if (!s)
 		return -EAGAIN;
 	f.snap = s;
@@ -214,7 +213,7 @@ static int h_snapshot(const struct api_ctx *ctx, const char *arg, struct query *
 	jw_kdouble(w, "duration_ms", s->duration_ms, 3);
 	jw_kuint(w, "total", total);
 	jw_key(w, "counts");
-	write_counts(w, c);
+	api_write_counts(w, c, ~0u);
 	jw_obj_end(w);
 	snap_put(s);
 	return 0;
@@ -350,7 +349,7 @@ static int h_sockets(const struct api_ctx *ctx, const char *arg, struct query *q
 				"not a cursor returned by this endpoint");
 	if (query_check_unused(q, e) < 0)
 		return -EINVAL;
-	s = need_snapshot(ctx, e);
+	s = api_snapshot(ctx, e);
 	if (!s)
 		return -EAGAIN;
 	f.snap = s;
@@ -390,6 +389,21 @@ static int h_sockets(const struct api_ctx *ctx, const char *arg, struct query *q
 	jw_obj_end(w);
 	free(keys);
 	snap_put(s);
+	return 0;
+}
+
+int api_states_param(struct query *q, const char *name, uint32_t *mask, struct api_error *e)
+{
+	int r = query_states(q, name, mask, e);
+
+	if (r < 0)
+		return r;
+	if (r == 0) {
+		*mask = 0;
+		for (int st = 1; st < SOCK_STATE_MAX; st++)
+			if (sock_state_lingering(st))
+				*mask |= 1u << st;
+	}
 	return 0;
 }
 
@@ -503,6 +517,10 @@ static const struct route routes[] = {
 	{ "/api/v1/sockets", 0, h_sockets, NULL },
 	{ "/api/v1/states", 0, h_states, NULL },
 	{ "/api/v1/states/", 1, h_state, NULL },
+	{ "/api/v1/lingering", 0, api_h_lingering, NULL },
+	{ "/api/v1/findings", 0, api_h_findings, NULL },
+	{ "/api/v1/system", 0, api_h_system, NULL },
+	{ "/api/v1/trends", 0, api_h_trends, NULL },
 };
 
 static const struct route *route_find(const char *path, const char **arg)

@@ -4,10 +4,11 @@
 
 #include <stdint.h>
 
+#include "kstat.h"
 #include "sock.h"
 
 /* The schema version this build writes (PRAGMA user_version). */
-#define STORE_SCHEMA_VERSION 1
+#define STORE_SCHEMA_VERSION 2
 
 struct store;
 
@@ -19,6 +20,7 @@ struct store_snapshot {
 	int partial;        /* a dump stayed interrupted */
 	uint32_t total;
 	uint32_t counts[SOCK_STATE_MAX]; /* index = enum sock_state; [0] unused */
+	const struct kstat *kstat;       /* v2: kernel counters and gauges read with it, or NULL */
 };
 
 /* A socket seen for the first time. */
@@ -76,6 +78,54 @@ int store_meta_set(struct store *s, const char *key, const char *value);
 /* Unix time of the newest snapshot, or 0 when there is none; -EIO on failure. */
 int store_last_snapshot_at(struct store *s, double *taken_at);
 
+/* ---- v2: rollups, retention, and the queries behind /api/v1/trends ---- */
+
+/* Rollup resolutions in seconds.  STORE_RES_RAW means the snapshots table itself. */
+#define STORE_RES_RAW 0
+#define STORE_RES_MINUTE 60
+#define STORE_RES_HOUR 3600
+
+/* What a grouped rollup row is grouped by. */
+enum store_group_kind {
+	STORE_GROUP_LOCAL_PORT = 1, /* grp is the port number as decimal text */
+	STORE_GROUP_PROCESS = 2,    /* grp is the process name (comm) */
+};
+
+/*
+ * One rollup bucket of one series: [t, t + res) summarised as min, max, sum and count of
+ * the per-snapshot values, and the last value.  For a grouped series, a snapshot in which
+ * the group did not appear counts as a 0 (so n is the bucket's snapshot count).
+ */
+struct store_rollup {
+	int res;      /* STORE_RES_MINUTE or STORE_RES_HOUR */
+	int64_t t;    /* bucket start, unix seconds, a multiple of res */
+	int state;    /* enum sock_state */
+	int kind;     /* 0 for the whole host, else enum store_group_kind */
+	const char *grp; /* group key when kind != 0, else NULL */
+	int64_t min, max, last;
+	double sum;
+	int64_t n;
+};
+
+/*
+ * Writes a rollup row (insert or replace: a bucket may be written again as it fills).
+ * Only inside a snapshot transaction.  Returns 0 or -errno like store_sock_*.
+ */
+int store_rollup_put(struct store *s, const struct store_rollup *r);
+
+/*
+ * Deletes what is older than the given unix times: snapshots (raw) taken before raw_before,
+ * rollups of each resolution with t before rollup_before, and socket rows that ended
+ * before sockets_before.  Deletes at most max_rows rows in all per call so that one call
+ * stays short; *deleted tells how many went.  Runs in its own transaction (not inside a
+ * snapshot).  Returns 0 or -errno; -ENOSPC is possible even when deleting (WAL needs room).
+ */
+int store_retention(struct store *s, double raw_before, double rollup_before,
+		    double sockets_before, int max_rows, int64_t *deleted);
+
+/* Size of the database file plus its WAL, in bytes. */
+int store_size(struct store *s, int64_t *bytes);
+
 /*
  * A read-only connection for HTTP handlers (one per thread; not thread-safe itself).
  * It never blocks the writer and never holds a read transaction between calls.
@@ -94,5 +144,39 @@ typedef int (*store_snapshot_cb)(void *arg, int64_t id, const struct store_snaps
  */
 int store_reader_snapshots(struct store_reader *r, double from, double to, uint32_t limit,
 			   store_snapshot_cb cb, void *arg);
+
+/*
+ * One point of a trend: the bucket [t, t + step) of one series, with the mean and max of
+ * the values in it.  grp is NULL for a whole-host series; it is valid during the callback.
+ */
+typedef int (*store_point_cb)(void *arg, int state, const char *grp, int64_t t, double mean,
+			      int64_t max);
+
+/*
+ * Trend of the whole host for the states in state_mask (bit 1 << state), from the table
+ * of resolution res (STORE_RES_RAW reads the snapshots' counts), in buckets of step
+ * seconds (step >= res; buckets start at multiples of step), over [from, to].  Points come
+ * in order of state, then t.  Buckets with no data are left out.  At most max_points
+ * points in all (-E2BIG beyond).  Returns 0, the callback's non-zero value, or -EIO.
+ */
+int store_reader_trend(struct store_reader *r, int res, uint32_t state_mask, double from,
+		       double to, int64_t step, uint32_t max_points, store_point_cb cb, void *arg);
+
+/*
+ * The same for grouped rollups (res STORE_RES_MINUTE or STORE_RES_HOUR): only the top
+ * groups, ranked by their largest max over [from, to] summed over the states asked for,
+ * at most top of them.  Points come in order of group rank, then state, then t.
+ */
+int store_reader_group_trend(struct store_reader *r, int res, int kind, uint32_t state_mask,
+			     double from, double to, int64_t step, uint32_t top,
+			     uint32_t max_points, store_point_cb cb, void *arg);
+
+/*
+ * Kernel counters recorded with the snapshots nearest to (at or before) t0 and t1, for
+ * rates: fills a and b and their times.  -ENOENT when there is no snapshot with counters in
+ * the range.
+ */
+int store_reader_kstat_pair(struct store_reader *r, double t0, double t1, struct kstat *a,
+			    double *at, struct kstat *b, double *bt);
 
 #endif

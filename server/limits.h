@@ -14,7 +14,13 @@
 #define LD_INTERVAL_MIN 0.1
 #define LD_INTERVAL_MAX 86400.0
 #define LD_ATTRIBUTION_DEFAULT 10.0 /* seconds between /proc fd walks at most */
-#define LD_STALE_INTERVALS 3 /* /healthz turns 503 after this many missed intervals */
+#define LD_STALE_INTERVALS 3
+#define LD_PERSIST_AFTER_DEFAULT 60.0          /* seconds lingering before a socket gets a row */
+#define LD_RETENTION_DEFAULT (7.0 * 86400)      /* rollups and ended sockets */
+#define LD_RAW_RETENTION_MAX (86400.0)          /* per-snapshot rows: at most a day */
+#define LD_RETENTION_EVERY_S 60.0
+#define LD_RETENTION_BATCH 5000
+#define LD_RETENTION_BUDGET_S 0.05 /* /healthz turns 503 after this many missed intervals */
 
 /* HTTP */
 #define LD_DEFAULT_LISTEN "127.0.0.1:9471"

@@ -30,6 +30,8 @@ struct options {
 	double attribute_every;
 	const char *web_root;
 	struct metrics_config metrics;
+	double persist_after;
+	double retention;
 };
 
 static void usage(FILE *f)
@@ -37,6 +39,7 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: lingerd [--listen ADDR:PORT] [--db PATH] [--interval SECONDS]\n"
 		"               [--source auto|netlink|proc] [--attribution-interval SECONDS]\n"
+		"               [--persist-after SECONDS] [--retention DURATION]\n"
 		"               [--metrics-ports LIST] [--web-root DIR] [--once] [--help] [--version]\n"
 		"       lingerd lab [--count N] [--port BASE] [--hold SECONDS]   (lingerd lab --help)\n"
 		"       lingerd demo [daemon options]    the service and the lab together\n"
@@ -48,23 +51,65 @@ static void usage(FILE *f)
 		"  --attribution-interval SECONDS\n"
 		"                      least time between walks of /proc/PID/fd to find which\n"
 		"                      process holds a lingering socket (default %g; 0 turns it off)\n"
+		"  --persist-after SECONDS\n"
+		"                      record a socket's lifetime in the database once it has spent\n"
+		"                      this long in a teardown state (default %g; 0 records every socket)\n"
+		"  --retention DURATION\n"
+		"                      keep history this long: 90m, 36h, 7d (default 7d; per-snapshot\n"
+		"                      rows are kept at most a day, rollups for the whole duration)\n"
 		"  --metrics-ports LIST\n"
 		"                      comma list of local ports that get their own /metrics series\n"
 		"                      (none by default, so the series count stays bounded)\n"
 		"  --web-root DIR      serve the page's files from DIR instead of the embedded\n"
 		"                      copies (for working on the page)\n"
 		"  --once              take one snapshot, print it as JSON and exit\n",
-		LD_DEFAULT_LISTEN, LD_INTERVAL_DEFAULT, LD_INTERVAL_MIN, LD_ATTRIBUTION_DEFAULT);
+		LD_DEFAULT_LISTEN, LD_INTERVAL_DEFAULT, LD_INTERVAL_MIN, LD_ATTRIBUTION_DEFAULT,
+		LD_PERSIST_AFTER_DEFAULT);
 }
 
-static int parse_interval(const char *s, double *out)
+static int parse_seconds(const char *s, double min, double max, double *out)
 {
 	char *end;
 	double d;
 
 	errno = 0;
 	d = strtod(s, &end);
-	if (errno || end == s || *end || !(d >= LD_INTERVAL_MIN && d <= LD_INTERVAL_MAX))
+	if (errno || end == s || *end || !(d >= min && d <= max))
+		return -EINVAL;
+	*out = d;
+	return 0;
+}
+
+/* "90m", "36h", "7d", "3600s" or plain seconds. */
+static int parse_duration(const char *s, double *out)
+{
+	char *end;
+	double d, unit = 1;
+
+	errno = 0;
+	d = strtod(s, &end);
+	if (errno || end == s || !(d > 0))
+		return -EINVAL;
+	if (*end && end[1])
+		return -EINVAL;
+	switch (*end) {
+	case '\0':
+	case 's':
+		break;
+	case 'm':
+		unit = 60;
+		break;
+	case 'h':
+		unit = 3600;
+		break;
+	case 'd':
+		unit = 86400;
+		break;
+	default:
+		return -EINVAL;
+	}
+	d *= unit;
+	if (d < 60 || d > 3650.0 * 86400)
 		return -EINVAL;
 	*out = d;
 	return 0;
@@ -82,6 +127,8 @@ static int parse_args(int argc, char **argv, struct options *o)
 		{ "attribution-interval", required_argument, NULL, 'a' },
 		{ "web-root", required_argument, NULL, 'w' },
 		{ "metrics-ports", required_argument, NULL, 'm' },
+		{ "persist-after", required_argument, NULL, 'p' },
+		{ "retention", required_argument, NULL, 'r' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -96,6 +143,8 @@ static int parse_args(int argc, char **argv, struct options *o)
 	o->attribute_every = LD_ATTRIBUTION_DEFAULT;
 	o->web_root = NULL;
 	memset(&o->metrics, 0, sizeof(o->metrics));
+	o->persist_after = LD_PERSIST_AFTER_DEFAULT;
+	o->retention = LD_RETENTION_DEFAULT;
 	optind = 1;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
@@ -107,7 +156,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 			o->db = optarg;
 			break;
 		case 'i':
-			if (parse_interval(optarg, &o->interval) < 0) {
+			if (parse_seconds(optarg, LD_INTERVAL_MIN, LD_INTERVAL_MAX, &o->interval) < 0) {
 				fprintf(stderr, "lingerd: --interval must be a number of seconds from %g to %g\n",
 					LD_INTERVAL_MIN, LD_INTERVAL_MAX);
 				return EXIT_USAGE;
@@ -126,6 +175,19 @@ static int parse_args(int argc, char **argv, struct options *o)
 		case 'w':
 			o->web_root = optarg;
 			break;
+		case 'p':
+			if (parse_seconds(optarg, 0, LD_INTERVAL_MAX, &o->persist_after) < 0) {
+				fprintf(stderr, "lingerd: --persist-after must be 0 or a number of seconds up to %g\n",
+					LD_INTERVAL_MAX);
+				return EXIT_USAGE;
+			}
+			break;
+		case 'r':
+			if (parse_duration(optarg, &o->retention) < 0) {
+				fprintf(stderr, "lingerd: --retention must be a duration from 1m to 3650d, like 90m, 36h or 7d\n");
+				return EXIT_USAGE;
+			}
+			break;
 		case 'm':
 			if (metrics_parse_ports(&o->metrics, optarg) < 0) {
 				fprintf(stderr, "lingerd: --metrics-ports takes up to %d distinct ports from 1 to 65535, comma-separated\n",
@@ -133,19 +195,13 @@ static int parse_args(int argc, char **argv, struct options *o)
 				return EXIT_USAGE;
 			}
 			break;
-		case 'a': {
-			char *end;
-
-			errno = 0;
-			o->attribute_every = strtod(optarg, &end);
-			if (errno || end == optarg || *end || !(o->attribute_every >= 0 &&
-								  o->attribute_every <= LD_INTERVAL_MAX)) {
+		case 'a':
+			if (parse_seconds(optarg, 0, LD_INTERVAL_MAX, &o->attribute_every) < 0) {
 				fprintf(stderr, "lingerd: --attribution-interval must be 0 or a number of seconds up to %g\n",
 					LD_INTERVAL_MAX);
 				return EXIT_USAGE;
 			}
 			break;
-		}
 		case 'h':
 			usage(stdout);
 			exit(0);
@@ -169,7 +225,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 
 static int run_once(struct sampler *s)
 {
-	struct api_ctx ctx = { .sampler = s, .metrics = NULL, .web_root = NULL };
+	struct api_ctx ctx = { .sampler = s, .readers = NULL, .metrics = NULL, .web_root = NULL };
 	struct api_response r;
 	struct query q = { 0 };
 	int err;
@@ -200,9 +256,14 @@ static int run_daemon(const struct options *o)
 		.source = (enum capture_source)o->source,
 		.db_path = o->db,
 		.attribute_every_s = o->attribute_every,
+		.persist_after_s = o->persist_after,
+		.retention_s = o->retention,
+		.raw_retention_s = o->retention < LD_RAW_RETENTION_MAX ? o->retention
+								: LD_RAW_RETENTION_MAX,
 	};
 	struct sampler *s = NULL;
 	struct http *h = NULL;
+	struct api_readers *readers = NULL;
 	struct api_ctx ctx;
 	struct sockaddr_storage ss;
 	socklen_t sslen;
@@ -230,7 +291,11 @@ static int run_daemon(const struct options *o)
 	err = sampler_step(s);
 	if (err < 0)
 		log_err(err, "first snapshot failed");
+	err = api_readers_open(&readers, o->db);
+	if (err < 0)
+		goto out;
 	ctx.sampler = s;
+	ctx.readers = readers;
 	ctx.web_root = o->web_root;
 	ctx.metrics = &o->metrics;
 	err = http_start(&h, &ss, sslen, &ctx);
@@ -266,6 +331,7 @@ static int run_daemon(const struct options *o)
 	rc = 0;
 out:
 	http_stop(h);
+	api_readers_close(readers);
 	sampler_close(s);
 	return rc;
 }

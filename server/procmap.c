@@ -11,6 +11,8 @@
 #include <unistd.h>
 
 #define CMDLINE_MAX 4096
+/* Owners are looked up again every this many attribution intervals. */
+#define PROCMAP_REFRESH_WALKS 4
 
 struct procmap {
 	char root[256];
@@ -292,7 +294,7 @@ int procmap_attribute(struct procmap *pm, struct snap *snap, const struct snap *
 		      double min_walk_s)
 {
 	struct want w = { 0 };
-	size_t unresolved = 0;
+	size_t unresolved = 0, wanted = 0;
 	int err = 0;
 
 	/* Carry owners over from the previous snapshot: no /proc access at all. */
@@ -302,6 +304,7 @@ int procmap_attribute(struct procmap *pm, struct snap *snap, const struct snap *
 
 		if (!procmap_wants(s))
 			continue;
+		wanted++;
 		old = prev ? snap_find(prev, s->key) : NULL;
 		if (old && old->r.inode == s->r.inode && old->proc) {
 			s->proc = snap_add_proc(snap, &prev->procs[old->proc - 1]);
@@ -317,17 +320,26 @@ int procmap_attribute(struct procmap *pm, struct snap *snap, const struct snap *
 		unresolved++;
 	}
 	snap->attribution = pm->stats.mode;
-	if (!unresolved || now - pm->last_walk < min_walk_s)
+	/*
+	 * Walk when a socket's owner was never looked for, and now and then anyway: a socket
+	 * passed to another process (fork, then close in the parent) keeps its inode and
+	 * state, so nothing else would reveal its new owner.
+	 */
+	if (!wanted || now - pm->last_walk < min_walk_s ||
+	    (!unresolved && now - pm->last_walk < PROCMAP_REFRESH_WALKS * min_walk_s))
 		return 0;
 	pm->last_walk = now;
-	err = want_init(&w, unresolved);
+	err = want_init(&w, wanted);
 	if (err < 0)
 		goto out;
 	for (size_t i = 0; i < snap->n; i++) {
 		struct snap_sock *s = &snap->socks[i];
 
-		if (procmap_wants(s) && !s->proc && !s->proc_tried)
-			want_add(&w, s->r.inode, (uint32_t)i);
+		if (!procmap_wants(s))
+			continue;
+		s->proc = 0;
+		s->proc_tried = 0;
+		want_add(&w, s->r.inode, (uint32_t)i);
 	}
 	err = walk(pm, snap, &w);
 	for (size_t i = 0; i < snap->n; i++) {

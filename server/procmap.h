@@ -26,9 +26,11 @@ void procmap_close(struct procmap *pm);
 /*
  * Fills snap_sock.proc and snap->procs for the sockets that want an owner: those with an
  * inode in a lingering state or LISTEN.  A socket whose key and inode were attributed in
- * prev keeps that owner without any /proc access.  Only when sockets are left whose owner
- * was never looked for does it walk /proc/PID/fd, at most once per min_walk_s seconds;
- * a socket looked for once and not found is not looked for again until its state changes.
+ * prev keeps that owner without any /proc access.  It walks /proc/PID/fd, at most once
+ * per min_walk_s seconds, when sockets are left whose owner was never looked for, and
+ * every few intervals anyway to follow sockets handed to another process; a walk looks
+ * up every wanted socket again.  A socket looked for and not found is not looked for again
+ * until its state changes or the next walk.
  * Returns 0 or -ENOMEM; /proc errors only lower the mode to PROCMAP_PARTIAL.
  */
 int procmap_attribute(struct procmap *pm, struct snap *snap, const struct snap *prev, double now,

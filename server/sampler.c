@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "limits.h"
+#include "history.h"
 #include "log.h"
 #include "procmap.h"
 #include "store.h"
@@ -24,6 +25,8 @@ struct sampler {
 	struct capture *capture;
 	struct store *store;
 	struct procmap *procmap;
+	struct history *history;
+	double last_retention;
 	struct sock_vec recs;
 	struct snap *committed; /* the snapshot whose changes the database holds */
 	struct change_list appeared, changed;
@@ -74,7 +77,66 @@ static int on_appeared(void *arg, struct snap_sock *e)
 {
 	struct sampler *s = arg;
 
+	if (s->cfg.persist_after_s > 0)
+		return 0; /* recorded later, if it lingers */
 	return list_push(&s->appeared, e);
+}
+
+/*
+ * With --persist-after, a socket gets its row once it has spent that long in a teardown
+ * state other than TIME_WAIT (which the kernel ends after 60 s anyway): the sockets worth
+ * a lifetime record, without a row for every short connection of a busy host.
+ */
+static int persist_lingering(struct sampler *s, struct snap *snap)
+{
+	double after = s->cfg.persist_after_s;
+	int err;
+
+	if (after <= 0)
+		return 0;
+	for (size_t i = 0; i < snap->n; i++) {
+		struct snap_sock *e = &snap->socks[i];
+
+		if (e->row_id || e->r.state == SOCK_TIME_WAIT || !sock_state_lingering(e->r.state) ||
+		    snap->taken_at - e->state_since < after)
+			continue;
+		err = list_push(&s->appeared, e);
+		if (err < 0)
+			return err;
+	}
+	return 0;
+}
+
+static int flush_bucket(void *arg, const struct hist_bucket *b)
+{
+	struct sampler *s = arg;
+	int err;
+
+	for (int st = 1; st < SOCK_STATE_MAX; st++) {
+		const struct hist_acc *a = &b->host[st];
+		struct store_rollup r = { b->res, b->t, st, 0, NULL, a->min, a->max, a->last,
+					  a->sum, a->n };
+
+		err = store_rollup_put(s->store, &r);
+		if (err < 0)
+			return err;
+	}
+	for (int k = 1; k < HIST_KIND_MAX; k++) {
+		for (size_t g = 0; g < b->ngroups[k]; g++) {
+			for (int st = 1; st < SOCK_STATE_MAX; st++) {
+				const struct hist_acc *a = &b->groups[k][g].acc[st];
+				struct store_rollup r = { b->res, b->t, st, k, b->groups[k][g].key,
+							  a->min, a->max, a->last, a->sum, a->n };
+
+				if (!sock_state_lingering(st) || !a->max)
+					continue;
+				err = store_rollup_put(s->store, &r);
+				if (err < 0)
+					return err;
+			}
+		}
+	}
+	return 0;
 }
 
 static int on_changed(void *arg, const struct snap_sock *e, int old_state)
@@ -124,9 +186,16 @@ static int record(struct sampler *s, struct snap *snap, uint64_t *rows)
 	int err;
 
 	memcpy(row.counts, snap->counts, sizeof(row.counts));
+	row.kstat = &snap->kstat;
+	err = persist_lingering(s, snap);
+	if (err < 0)
+		return err;
 	err = store_begin(s->store, &row, &snap->id);
 	if (err < 0)
 		return err;
+	err = history_add(s->history, snap, flush_bucket, s);
+	if (err < 0)
+		goto fail;
 	for (size_t i = 0; i < s->appeared.n; i++) {
 		struct snap_sock *e = s->appeared.v[i];
 		struct store_sock ss = {
@@ -165,6 +234,32 @@ fail:
 		s->appeared.v[i]->row_id = 0;
 	snap->id = 0;
 	return err;
+}
+
+/*
+ * Deletes what is past its retention in short batches, so that a snapshot is never held up
+ * for long; whatever is left is taken on the next pass.
+ */
+static void retention(struct sampler *s, double now)
+{
+	double t0 = sampler_mono();
+	int64_t deleted = 0, total = 0, bytes = 0;
+	int err;
+
+	s->last_retention = now;
+	do {
+		err = store_retention(s->store, now - s->cfg.raw_retention_s, now - s->cfg.retention_s,
+				      now - s->cfg.retention_s, LD_RETENTION_BATCH, &deleted);
+		total += deleted;
+	} while (err == 0 && deleted == LD_RETENTION_BATCH &&
+		 sampler_mono() - t0 < LD_RETENTION_BUDGET_S);
+	if (err < 0)
+		log_err(err, "retention pass failed (%s)", store_errmsg(s->store));
+	store_size(s->store, &bytes);
+	pthread_mutex_lock(&s->lock);
+	s->status.retention_deleted += (uint64_t)total;
+	s->status.db_bytes = bytes;
+	pthread_mutex_unlock(&s->lock);
 }
 
 int sampler_step(struct sampler *s)
@@ -209,6 +304,8 @@ int sampler_step(struct sampler *s)
 		snap_put(s->committed);
 		s->committed = snap_get(snap);
 	}
+	if (now - s->last_retention >= LD_RETENTION_EVERY_S)
+		retention(s, now);
 
 	pthread_mutex_lock(&s->lock);
 	snap->seq = ++s->status.snapshots;
@@ -362,6 +459,9 @@ int sampler_open(struct sampler **out, const struct sampler_config *cfg)
 		if (err < 0)
 			goto fail;
 	}
+	err = history_open(&s->history);
+	if (err < 0)
+		goto fail;
 	err = store_open(&s->store, cfg->db_path);
 	if (err < 0) {
 		if (err == -EPROTONOSUPPORT)
@@ -459,6 +559,7 @@ void sampler_close(struct sampler *s)
 	store_close(s->store);
 	capture_close(s->capture);
 	procmap_close(s->procmap);
+	history_close(s->history);
 	snap_put(s->committed);
 	snap_put(s->current);
 	sock_vec_free(&s->recs);
@@ -487,4 +588,14 @@ void sampler_status(struct sampler *s, struct sampler_status *out)
 	pthread_mutex_unlock(&s->lock);
 	out->stale_s = sampler_now() -
 		       (out->last_snapshot_at ? out->last_snapshot_at : out->started_at);
+}
+
+struct history *sampler_history(struct sampler *s)
+{
+	return s->history;
+}
+
+const char *sampler_db_path(const struct sampler *s)
+{
+	return s->cfg.db_path;
 }

@@ -13,6 +13,10 @@ struct sampler_config {
 	const char *db_path;
 	double attribute_every_s;   /* least time between /proc fd walks; 0 turns attribution off */
 	const char *proc_root;      /* "/proc"; tests may point elsewhere */
+	double persist_after_s;     /* record a socket's lifetime once it has lingered this long
+				       (0: every socket from its first snapshot) */
+	double retention_s;         /* keep rollups and ended sockets this long */
+	double raw_retention_s;     /* keep per-snapshot rows this long */
 };
 
 /* What /healthz and /metrics report about the sampler.  A copy, taken under the lock. */
@@ -32,6 +36,8 @@ struct sampler_status {
 	int attribution;            /* -1 off, else enum procmap_mode */
 	uint64_t attribution_walks;
 	double attribution_last_ms;
+	int64_t db_bytes;           /* database + WAL size at the last retention pass */
+	uint64_t retention_deleted;
 	char db_error[160];         /* why not, when db_ok is 0 */
 };
 
@@ -61,6 +67,12 @@ void sampler_close(struct sampler *s);
 struct snap *sampler_current(struct sampler *s);
 
 void sampler_status(struct sampler *s, struct sampler_status *out);
+
+/* The in-memory rollups (for growth rates); owned by the sampler. */
+struct history *sampler_history(struct sampler *s);
+
+/* The database path, for read-only connections. */
+const char *sampler_db_path(const struct sampler *s);
 
 /* Wall clock and monotonic clock in seconds. */
 double sampler_now(void);

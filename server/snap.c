@@ -244,7 +244,8 @@ int snap_build(struct snap **out, const struct sock_vec *recs, const struct snap
 
 		if (!e->r.inode)
 			s->orphan_counts[e->r.state]++;
-		if (e->r.state == SOCK_CLOSE_WAIT && e->r.rqueue)
+		/* rx_queue counts the peer's FIN too: more than 1 means bytes never read. */
+		if (e->r.state == SOCK_CLOSE_WAIT && e->r.rqueue > 1)
 			s->close_wait_unread++;
 		if (*o == 0 || e->state_since < *o)
 			*o = e->state_since;

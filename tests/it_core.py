@@ -24,7 +24,7 @@ def nonzero(counts):
 def scenario(source, family):
     fam = "ipv4" if family == socket.AF_INET else "ipv6"
     tag = "%s/%s" % (source, fam)
-    d = Daemon("--interval", "0.2", "--source", source)
+    d = Daemon("--interval", "0.2", "--source", source, "--persist-after", "0")
     lab = Teardown(family)
     try:
         d.wait_snapshots(2)

@@ -207,3 +207,42 @@ class Teardown:
         for s in self.held:
             s.close()
         self.listener.close()
+
+
+class LabProc:
+    """`lingerd lab ARGS` running; .report is the JSON line it prints once every socket is up."""
+
+    def __init__(self, *args, timeout=20):
+        import select
+        self.proc = subprocess.Popen([BIN, "lab"] + list(args), stdout=subprocess.PIPE,
+                                     stderr=subprocess.PIPE)
+        ready, _, _ = select.select([self.proc.stdout], [], [], timeout)
+        line = self.proc.stdout.readline() if ready else b""
+        if not line:
+            self.proc.kill()
+            _, err = self.proc.communicate()
+            raise RuntimeError("lab printed no report: %s" % err.decode(errors="replace"))
+        self.report = json.loads(line)
+        self.started = time.time()
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.communicate(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.communicate()
+
+
+def in_private_netns(script, flag="--in-netns"):
+    """Re-runs script inside a fresh network namespace (loopback up) and returns its exit
+    status, or None when no namespace can be made here (the caller prints SKIP)."""
+    probe = subprocess.run(["unshare", "-n", "--", "ip", "link", "set", "lo", "up"],
+                           capture_output=True, text=True)
+    if probe.returncode != 0:
+        return None
+    p = subprocess.run(["unshare", "-n", "--", "sh", "-c",
+                        'ip link set lo up && exec "$0" "$@"', sys.executable,
+                        os.path.abspath(script), flag])
+    return p.returncode

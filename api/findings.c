@@ -1,0 +1,700 @@
+/* findings.c - /api/v1/findings: diagnoses of lingering sockets, each with evidence and a remedy. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "groups.h"
+#include "handlers.h"
+#include "history.h"
+#include "limits.h"
+#include "sampler.h"
+
+#define WINDOW_S 300.0     /* counter rates and growth over the last 5 minutes */
+#define MIN_RATE_WINDOW_S 30.0
+
+enum severity { SEV_CRITICAL, SEV_WARNING, SEV_INFO };
+static const char *const sev_names[] = { "critical", "warning", "info" };
+
+struct finding {
+	int severity;
+	char *json;
+	size_t len;
+};
+
+struct findings {
+	const struct api_ctx *ctx;
+	const struct snap *s;
+	double min_age;
+	struct kstat then;  /* kernel counters WINDOW_S ago (or as far back as known) */
+	double then_at;
+	int have_then;
+	struct finding *v;
+	size_t n, cap;
+	int err;
+};
+
+/* Starts a finding in its own writer; finding_end() files it. */
+static void finding_begin(struct jw *w, const char *id, int sev, const char *title)
+{
+	jw_init(w, 64 * 1024);
+	jw_obj(w);
+	jw_kstr(w, "id", id);
+	jw_kstr(w, "severity", sev_names[sev]);
+	jw_kstr(w, "title", title);
+}
+
+static void finding_end(struct findings *f, struct jw *w, int sev, const char *explanation,
+			const char *remedy)
+{
+	struct finding *x;
+
+	jw_kstr(w, "explanation", explanation);
+	jw_kstr(w, "remedy", remedy);
+	jw_obj_end(w);
+	if (f->n == f->cap) {
+		size_t cap = f->cap ? f->cap * 2 : 16;
+		struct finding *v = realloc(f->v, cap * sizeof(*v));
+
+		if (!v) {
+			f->err = -ENOMEM;
+			jw_free(w);
+			return;
+		}
+		f->v = v;
+		f->cap = cap;
+	}
+	x = &f->v[f->n];
+	x->severity = sev;
+	if (jw_finish(w, &x->json, &x->len) < 0) {
+		f->err = -ENOMEM;
+		return;
+	}
+	f->n++;
+}
+
+static const struct snap_proc *proc_of(const struct snap *s, const struct snap_sock *x)
+{
+	return x->proc ? &s->procs[x->proc - 1] : NULL;
+}
+
+static void write_subject_process(struct jw *w, const struct snap *s, const struct group *g)
+{
+	const struct snap_proc *p = proc_of(s, g->sample);
+
+	jw_key(w, "subject");
+	jw_obj(w);
+	if (p) {
+		jw_kint(w, "pid", p->pid);
+		jw_kstr(w, "comm", p->comm);
+		jw_kstr(w, "cmdline", p->cmdline);
+		jw_kuint(w, "uid", p->uid);
+	} else {
+		jw_knull(w, "pid");
+		jw_kuint(w, "uid", g->sample->r.uid);
+		jw_kstr(w, "note", "process unknown: lingerd may not read other users' /proc/PID/fd");
+	}
+	jw_obj_end(w);
+}
+
+static void write_example(struct jw *w, const struct snap_sock *x)
+{
+	char l[INET6_ADDRSTRLEN], r[INET6_ADDRSTRLEN], buf[2 * INET6_ADDRSTRLEN + 32];
+
+	inet_ntop(x->r.family, x->r.laddr, l, sizeof(l));
+	inet_ntop(x->r.family, x->r.raddr, r, sizeof(r));
+	snprintf(buf, sizeof(buf), x->r.family == AF_INET6 ? "[%s]:%u -> [%s]:%u" : "%s:%u -> %s:%u",
+		 l, x->r.lport, r, x->r.rport);
+	jw_kstr(w, "example", buf);
+}
+
+static void process_label(const struct snap *s, const struct group *g, char *buf, size_t len)
+{
+	const struct snap_proc *p = proc_of(s, g->sample);
+
+	if (p)
+		snprintf(buf, len, "%s (pid %d)", p->comm, p->pid);
+	else
+		snprintf(buf, len, "a process of uid %u", g->sample->r.uid);
+}
+
+/* Groups the process-held sockets of one state, at least min_age old, by owner. */
+static int by_process(struct findings *f, int state, int (*extra)(const struct snap_sock *),
+		      struct groups *g)
+{
+	const struct snap *s = f->s;
+	char key[64];
+
+	for (size_t i = 0; i < s->n; i++) {
+		const struct snap_sock *x = &s->socks[i];
+		const struct snap_proc *p = proc_of(s, x);
+		struct group *gr;
+
+		if (x->r.state != state || !x->r.inode || s->taken_at - x->state_since < f->min_age ||
+		    (extra && !extra(x)))
+			continue;
+		if (p)
+			snprintf(key, sizeof(key), "%d", p->pid);
+		else
+			snprintf(key, sizeof(key), "uid:%u", x->r.uid);
+		gr = groups_get(g, key);
+		if (!gr)
+			return -ENOMEM;
+		group_add(gr, x, s->taken_at - WINDOW_S, 0);
+	}
+	groups_sort(g);
+	return 0;
+}
+
+static void close_wait_leaks(struct findings *f)
+{
+	const struct snap *s = f->s;
+	struct groups g = { 0 };
+	char id[160], title[320], who[96];
+	struct jw w;
+
+	if (by_process(f, SOCK_CLOSE_WAIT, NULL, &g) < 0) {
+		f->err = -ENOMEM;
+		return;
+	}
+	for (size_t i = 0; i < g.n; i++) {
+		const struct group *gr = &g.v[i];
+		const struct snap_proc *p = proc_of(s, gr->sample);
+		double age = s->taken_at - gr->oldest_since;
+		double growth = p ? groups_growth(sampler_history(f->ctx->sampler), HIST_PROCESS,
+						  p->comm, 1u << SOCK_CLOSE_WAIT, gr->total,
+						  s->taken_at, WINDOW_S)
+				  : NAN;
+		int sev = gr->total >= 50 || age >= 3600 || growth > 0 ? SEV_CRITICAL : SEV_WARNING;
+
+		process_label(s, gr, who, sizeof(who));
+		snprintf(id, sizeof(id), "close_wait_leak/%s", gr->key);
+		snprintf(title, sizeof(title), "%s holds %u CLOSE_WAIT socket%s it never closed", who,
+			 gr->total, gr->total == 1 ? "" : "s");
+		finding_begin(&w, id, sev, title);
+		write_subject_process(&w, s, gr);
+		jw_key(&w, "evidence");
+		jw_obj(&w);
+		jw_kuint(&w, "count", gr->total);
+		jw_kdouble(&w, "oldest_age_s", age, 3);
+		jw_kdouble(&w, "growth_per_min", growth, 3);
+		jw_kuint(&w, "unread_bytes", gr->unread);
+		jw_kdouble(&w, "min_age_s", f->min_age, 3);
+		write_example(&w, gr->sample);
+		jw_obj_end(&w);
+		finding_end(f, &w, sev,
+			    "The peer closed these connections (its FIN arrived) but the process never "
+			    "called close() on its end. Nothing in the kernel ends CLOSE_WAIT: each socket "
+			    "keeps a file descriptor and memory until the process closes it or exits, and "
+			    "enough of them exhaust the process's descriptors.",
+			    "Fix the code path that handles a read of 0 bytes (EOF) or an error: it must "
+			    "close the socket. Check connection pools for connections returned after the "
+			    "server closed them, and add idle timeouts. Restarting the process frees the "
+			    "sockets now but not the bug.");
+	}
+	groups_free(&g);
+}
+
+static int unread(const struct snap_sock *x)
+{
+	return x->r.rqueue > 1;
+}
+
+static void close_wait_unread(struct findings *f)
+{
+	struct groups g = { 0 };
+	char id[160], title[320], who[96];
+	struct jw w;
+
+	if (by_process(f, SOCK_CLOSE_WAIT, unread, &g) < 0) {
+		f->err = -ENOMEM;
+		return;
+	}
+	for (size_t i = 0; i < g.n; i++) {
+		const struct group *gr = &g.v[i];
+
+		process_label(f->s, gr, who, sizeof(who));
+		snprintf(id, sizeof(id), "close_wait_unread/%s", gr->key);
+		snprintf(title, sizeof(title),
+			 "%s left %llu unread bytes in %u CLOSE_WAIT socket%s", who,
+			 (unsigned long long)gr->unread, gr->total, gr->total == 1 ? "" : "s");
+		finding_begin(&w, id, SEV_WARNING, title);
+		write_subject_process(&w, f->s, gr);
+		jw_key(&w, "evidence");
+		jw_obj(&w);
+		jw_kuint(&w, "count", gr->total);
+		jw_kuint(&w, "unread_bytes", gr->unread);
+		jw_kdouble(&w, "oldest_age_s", f->s->taken_at - gr->oldest_since, 3);
+		write_example(&w, gr->sample);
+		jw_obj_end(&w);
+		finding_end(f, &w, SEV_WARNING,
+			    "Data the peer sent before closing was never read: the process stopped "
+			    "reading the connection, not just closing it. When it finally calls close() "
+			    "the kernel will answer with a RST (TCPAbortOnClose) and the peer may see an "
+			    "error.",
+			    "Find why the reader stalled (a blocked thread, a full queue, a forgotten "
+			    "connection); read until EOF, then close.");
+	}
+	groups_free(&g);
+}
+
+static void fin_wait2_held(struct findings *f)
+{
+	struct groups g = { 0 };
+	char id[160], title[320], who[96];
+	struct jw w;
+
+	if (by_process(f, SOCK_FIN_WAIT2, NULL, &g) < 0) {
+		f->err = -ENOMEM;
+		return;
+	}
+	for (size_t i = 0; i < g.n; i++) {
+		const struct group *gr = &g.v[i];
+
+		process_label(f->s, gr, who, sizeof(who));
+		snprintf(id, sizeof(id), "fin_wait2_held/%s", gr->key);
+		snprintf(title, sizeof(title),
+			 "%s waits in FIN_WAIT_2 on %u connection%s whose peer never closes", who,
+			 gr->total, gr->total == 1 ? "" : "s");
+		finding_begin(&w, id, SEV_WARNING, title);
+		write_subject_process(&w, f->s, gr);
+		jw_key(&w, "evidence");
+		jw_obj(&w);
+		jw_kuint(&w, "count", gr->total);
+		jw_kdouble(&w, "oldest_age_s", f->s->taken_at - gr->oldest_since, 3);
+		write_example(&w, gr->sample);
+		jw_obj_end(&w);
+		finding_end(f, &w, SEV_WARNING,
+			    "The process half-closed these connections with shutdown(SHUT_WR) and still "
+			    "holds them; the peer acknowledged the FIN but never sent its own. "
+			    "tcp_fin_timeout only bounds FIN_WAIT_2 for orphaned sockets, so these can "
+			    "wait forever.",
+			    "Put a timeout on waiting for the peer's EOF after shutdown() and close the "
+			    "socket when it expires; look at why the peer application does not close "
+			    "(it may itself be stuck in CLOSE_WAIT).");
+	}
+	groups_free(&g);
+}
+
+static void fin_wait1_stuck(struct findings *f)
+{
+	const struct snap *s = f->s;
+	struct groups g = { 0 };
+	char id[160], title[320], key[64];
+	struct jw w;
+
+	for (size_t i = 0; i < s->n; i++) {
+		const struct snap_sock *x = &s->socks[i];
+		struct group *gr;
+
+		if (x->r.state != SOCK_FIN_WAIT1 || s->taken_at - x->state_since < f->min_age)
+			continue;
+		inet_ntop(x->r.family, x->r.raddr, key, sizeof(key));
+		gr = groups_get(&g, key);
+		if (!gr) {
+			f->err = -ENOMEM;
+			goto out;
+		}
+		group_add(gr, x, s->taken_at - WINDOW_S, 0);
+	}
+	groups_sort(&g);
+	for (size_t i = 0; i < g.n; i++) {
+		const struct group *gr = &g.v[i];
+		int sev = gr->zero_window ? SEV_WARNING : SEV_INFO;
+
+		snprintf(id, sizeof(id), "fin_wait1_stuck/%s", gr->key);
+		snprintf(title, sizeof(title), "%u connection%s to %s stuck in FIN_WAIT_1%s", gr->total,
+			 gr->total == 1 ? "" : "s", gr->key,
+			 gr->zero_window ? " behind a zero window" : "");
+		finding_begin(&w, id, sev, title);
+		jw_key(&w, "subject");
+		jw_obj(&w);
+		jw_kstr(&w, "remote", gr->key);
+		jw_obj_end(&w);
+		jw_key(&w, "evidence");
+		jw_obj(&w);
+		jw_kuint(&w, "count", gr->total);
+		jw_kuint(&w, "zero_window_probing", gr->zero_window);
+		jw_kuint(&w, "orphans", gr->orphans);
+		jw_kdouble(&w, "oldest_age_s", s->taken_at - gr->oldest_since, 3);
+		write_example(&w, gr->sample);
+		jw_obj_end(&w);
+		finding_end(f, &w, sev,
+			    "Our FIN has not been acknowledged. When the timer is a zero-window probe the "
+			    "peer's receive window is full: it stopped reading, so the data queued before "
+			    "our FIN (and the FIN itself) cannot be delivered. Orphaned sockets here are "
+			    "dropped after tcp_orphan_retries; held ones wait for the application.",
+			    "Look at the peer: it is not reading. Lower net.ipv4.tcp_orphan_retries to "
+			    "free orphans sooner; for held sockets, bound close() with a timeout or "
+			    "SO_LINGER.");
+	}
+out:
+	groups_free(&g);
+}
+
+/* TIME_WAIT and other sockets that hold an ephemeral port towards one destination. */
+static void time_wait_pressure(struct findings *f)
+{
+	const struct snap *s = f->s;
+	const struct kstat *k = &s->kstat;
+	struct groups g = { 0 };
+	int64_t lo, hi, range;
+	char l[INET6_ADDRSTRLEN], r[INET6_ADDRSTRLEN], key[112], id[160], title[320];
+	struct jw w;
+
+	if (!k->have_setting[KSTAT_PORT_RANGE_LOW] || !k->have_setting[KSTAT_PORT_RANGE_HIGH])
+		return;
+	lo = k->setting[KSTAT_PORT_RANGE_LOW];
+	hi = k->setting[KSTAT_PORT_RANGE_HIGH];
+	range = hi - lo + 1;
+	if (range <= 0)
+		return;
+	for (size_t i = 0; i < s->n; i++) {
+		const struct snap_sock *x = &s->socks[i];
+		struct group *gr;
+
+		if (x->r.lport < lo || x->r.lport > hi || x->r.state == SOCK_LISTEN || !x->r.rport)
+			continue;
+		inet_ntop(x->r.family, x->r.laddr, l, sizeof(l));
+		inet_ntop(x->r.family, x->r.raddr, r, sizeof(r));
+		snprintf(key, sizeof(key), "%s>%s:%u", l, r, x->r.rport);
+		gr = groups_get(&g, key);
+		if (!gr) {
+			f->err = -ENOMEM;
+			goto out;
+		}
+		group_add(gr, x, s->taken_at - WINDOW_S, 0);
+	}
+	groups_sort(&g);
+	for (size_t i = 0; i < g.n; i++) {
+		const struct group *gr = &g.v[i];
+		const struct snap_sock *x = gr->sample;
+		double ratio = (double)gr->total / (double)range;
+		int reuse = k->have_setting[KSTAT_TW_REUSE] ? (int)k->setting[KSTAT_TW_REUSE] : 0;
+		int sev;
+
+		if (ratio < 0.5 || !gr->counts[SOCK_TIME_WAIT])
+			continue;
+		sev = ratio >= 0.8 ? SEV_CRITICAL : SEV_WARNING;
+		inet_ntop(x->r.family, x->r.laddr, l, sizeof(l));
+		inet_ntop(x->r.family, x->r.raddr, r, sizeof(r));
+		snprintf(id, sizeof(id), "time_wait_pressure/%s", gr->key);
+		snprintf(title, sizeof(title),
+			 "%.0f%% of the ephemeral ports from %s to %s:%u are taken (%u in TIME_WAIT)",
+			 ratio * 100, l, r, x->r.rport, gr->counts[SOCK_TIME_WAIT]);
+		finding_begin(&w, id, sev, title);
+		jw_key(&w, "subject");
+		jw_obj(&w);
+		jw_kstr(&w, "source", l);
+		jw_kstr(&w, "destination", r);
+		jw_kuint(&w, "destination_port", x->r.rport);
+		jw_obj_end(&w);
+		jw_key(&w, "evidence");
+		jw_obj(&w);
+		jw_kuint(&w, "time_wait", gr->counts[SOCK_TIME_WAIT]);
+		jw_kuint(&w, "ports_in_use", gr->total);
+		jw_key(&w, "port_range");
+		jw_arr(&w);
+		jw_int(&w, lo);
+		jw_int(&w, hi);
+		jw_arr_end(&w);
+		jw_kint(&w, "ports_available", range);
+		jw_kdouble(&w, "ratio", ratio, 4);
+		jw_kint(&w, "tcp_tw_reuse", reuse);
+		jw_kdouble(&w, "arrivals_per_min", gr->arrivals / (WINDOW_S / 60.0), 3);
+		jw_obj_end(&w);
+		finding_end(f, &w, sev,
+			    "Each outgoing connection to one destination (source IP, destination IP and "
+			    "port) needs its own local port, and a port stays taken for 60 s in TIME_WAIT "
+			    "after this side closes first. When the range runs out, connect() fails with "
+			    "EADDRNOTAVAIL for this destination only: other destinations still work.",
+			    "Reuse connections (keep-alive, pooling) instead of opening one per request; "
+			    "let the server close first where the protocol allows; widen "
+			    "net.ipv4.ip_local_port_range; enable net.ipv4.tcp_tw_reuse=1 for outgoing "
+			    "connections; spread over more source addresses. Do not use SO_LINGER {1,0} "
+			    "to dodge TIME_WAIT: it turns every close into a RST.");
+	}
+out:
+	groups_free(&g);
+}
+
+/* Counter increase per minute over the window, or NaN when no earlier reading is known. */
+static double rate(const struct findings *f, int counter, uint64_t *delta)
+{
+	const struct kstat *k = &f->s->kstat;
+	double dt = f->s->taken_at - f->then_at;
+
+	*delta = 0;
+	if (!f->have_then || dt < MIN_RATE_WINDOW_S || !k->have_counter[counter] ||
+	    !f->then.have_counter[counter] || k->counter[counter] < f->then.counter[counter])
+		return NAN;
+	*delta = k->counter[counter] - f->then.counter[counter];
+	return (double)*delta / (dt / 60.0);
+}
+
+static void kernel_findings(struct findings *f)
+{
+	const struct kstat *k = &f->s->kstat;
+	char title[320];
+	uint64_t d1, d2;
+	double r1, r2;
+	struct jw w;
+
+	/* TIME_WAIT bucket overflow. */
+	r1 = rate(f, KSTAT_TIME_WAIT_OVERFLOW, &d1);
+	if (d1 > 0 || (k->have_gauge[KSTAT_SOCK_TW] && k->have_setting[KSTAT_MAX_TW_BUCKETS] &&
+		       k->gauge[KSTAT_SOCK_TW] >= 0.8 * (double)k->setting[KSTAT_MAX_TW_BUCKETS])) {
+		int sev = d1 > 0 ? SEV_CRITICAL : SEV_WARNING;
+
+		snprintf(title, sizeof(title), "TIME_WAIT sockets at %lld of tcp_max_tw_buckets %lld%s",
+			 (long long)k->gauge[KSTAT_SOCK_TW], (long long)k->setting[KSTAT_MAX_TW_BUCKETS],
+			 d1 > 0 ? "; connections are closing without TIME_WAIT" : "");
+		finding_begin(&w, "time_wait_overflow", sev, title);
+		jw_key(&w, "subject");
+		jw_obj(&w);
+		jw_kstr(&w, "setting", "net.ipv4.tcp_max_tw_buckets");
+		jw_obj_end(&w);
+		jw_key(&w, "evidence");
+		jw_obj(&w);
+		jw_kint(&w, "time_wait", k->gauge[KSTAT_SOCK_TW]);
+		jw_kint(&w, "tcp_max_tw_buckets", k->setting[KSTAT_MAX_TW_BUCKETS]);
+		jw_kuint(&w, "overflows_in_window", d1);
+		jw_kdouble(&w, "overflows_per_min", r1, 3);
+		jw_obj_end(&w);
+		finding_end(f, &w, sev,
+			    "Past tcp_max_tw_buckets the kernel closes connections without keeping "
+			    "TIME_WAIT (TCPTimeWaitOverflow): late duplicate segments of an old connection "
+			    "can then reach a new one that reuses the same ports.",
+			    "Reduce the closing rate on this host (connection reuse) or raise "
+			    "net.ipv4.tcp_max_tw_buckets; each TIME_WAIT socket costs well under 1 KiB.");
+	}
+	/* Orphans near their limit. */
+	r1 = rate(f, KSTAT_ABORT_ON_MEMORY, &d1);
+	if (k->have_gauge[KSTAT_SOCK_ORPHAN] && k->have_setting[KSTAT_MAX_ORPHANS] &&
+	    k->setting[KSTAT_MAX_ORPHANS] > 0 &&
+	    (d1 > 0 || k->gauge[KSTAT_SOCK_ORPHAN] >= 0.5 * (double)k->setting[KSTAT_MAX_ORPHANS])) {
+		double ratio = (double)k->gauge[KSTAT_SOCK_ORPHAN] / (double)k->setting[KSTAT_MAX_ORPHANS];
+		int sev = d1 > 0 || ratio >= 0.8 ? SEV_CRITICAL : SEV_WARNING;
+
+		snprintf(title, sizeof(title), "%lld orphaned sockets, %.0f%% of tcp_max_orphans",
+			 (long long)k->gauge[KSTAT_SOCK_ORPHAN], ratio * 100);
+		finding_begin(&w, "orphans_near_limit", sev, title);
+		jw_key(&w, "subject");
+		jw_obj(&w);
+		jw_kstr(&w, "setting", "net.ipv4.tcp_max_orphans");
+		jw_obj_end(&w);
+		jw_key(&w, "evidence");
+		jw_obj(&w);
+		jw_kint(&w, "orphans", k->gauge[KSTAT_SOCK_ORPHAN]);
+		jw_kint(&w, "tcp_max_orphans", k->setting[KSTAT_MAX_ORPHANS]);
+		jw_kdouble(&w, "ratio", ratio, 4);
+		jw_kuint(&w, "abort_on_memory_in_window", d1);
+		jw_obj_end(&w);
+		finding_end(f, &w, sev,
+			    "Orphans are connections closed by their process that the kernel is still "
+			    "finishing (FIN_WAIT_1, FIN_WAIT_2, LAST_ACK, CLOSING). Past tcp_max_orphans "
+			    "the kernel resets new orphans at once (TCPAbortOnMemory) and logs 'too many "
+			    "orphaned sockets'.",
+			    "Find the peers that do not acknowledge (see FIN_WAIT_1 findings); lower "
+			    "net.ipv4.tcp_orphan_retries and net.ipv4.tcp_fin_timeout; raise "
+			    "tcp_max_orphans only with the memory to back it.");
+	}
+	/* Accept queue overflows. */
+	r1 = rate(f, KSTAT_LISTEN_OVERFLOWS, &d1);
+	r2 = rate(f, KSTAT_LISTEN_DROPS, &d2);
+	if (d1 > 0 || d2 > 0) {
+		snprintf(title, sizeof(title), "%llu accept-queue overflows and %llu dropped SYNs in %.0f s",
+			 (unsigned long long)d1, (unsigned long long)d2, f->s->taken_at - f->then_at);
+		finding_begin(&w, "listen_overflows", SEV_WARNING, title);
+		jw_key(&w, "subject");
+		jw_obj(&w);
+		jw_kstr(&w, "counter", "ListenOverflows");
+		jw_obj_end(&w);
+		jw_key(&w, "evidence");
+		jw_obj(&w);
+		jw_kdouble(&w, "listen_overflows_per_min", r1, 3);
+		jw_kdouble(&w, "listen_drops_per_min", r2, 3);
+		jw_obj_end(&w);
+		finding_end(f, &w, SEV_WARNING,
+			    "A listener's accept queue was full: the application does not call accept() "
+			    "fast enough, so new connections wait in SYN_RECV or are dropped and the "
+			    "clients retry after a second or more.",
+			    "Accept faster (more workers, no blocking work in the accept loop); raise the "
+			    "listen() backlog and net.core.somaxconn together.");
+	}
+	/* RST on close. */
+	r1 = rate(f, KSTAT_ABORT_ON_CLOSE, &d1);
+	r2 = rate(f, KSTAT_ABORT_ON_DATA, &d2);
+	if (d1 + d2 > 0) {
+		double per_min = (isnan(r1) ? 0 : r1) + (isnan(r2) ? 0 : r2);
+		int sev = per_min >= 60 ? SEV_WARNING : SEV_INFO;
+
+		snprintf(title, sizeof(title), "%.1f connections a minute end with a RST on close",
+			 per_min);
+		finding_begin(&w, "rst_on_close", sev, title);
+		jw_key(&w, "subject");
+		jw_obj(&w);
+		jw_kstr(&w, "counter", "TCPAbortOnClose+TCPAbortOnData");
+		jw_obj_end(&w);
+		jw_key(&w, "evidence");
+		jw_obj(&w);
+		jw_kuint(&w, "abort_on_close", d1);
+		jw_kuint(&w, "abort_on_data", d2);
+		jw_kdouble(&w, "per_min", per_min, 3);
+		jw_kdouble(&w, "window_s", f->s->taken_at - f->then_at, 3);
+		jw_obj_end(&w);
+		finding_end(f, &w, sev,
+			    "TCPAbortOnClose counts close() with unread data; TCPAbortOnData counts "
+			    "data arriving after close() and SO_LINGER {1,0}. Either way the peer gets a "
+			    "RST instead of a FIN and may lose data it sent or see ECONNRESET.",
+			    "Read the connection to EOF before close(); use SO_LINGER {1,0} only where an "
+			    "abort is really meant, not to avoid TIME_WAIT.");
+	}
+}
+
+/* Listeners whose accept queue is full right now, and SYN_RECV build-ups. */
+static void listeners(struct findings *f)
+{
+	const struct snap *s = f->s;
+	char id[160], title[320], key[64];
+	struct groups syn = { 0 };
+	struct jw w;
+	int64_t backlog = s->kstat.have_setting[KSTAT_MAX_SYN_BACKLOG]
+				  ? s->kstat.setting[KSTAT_MAX_SYN_BACKLOG]
+				  : 1024;
+
+	for (size_t i = 0; i < s->n; i++) {
+		const struct snap_sock *x = &s->socks[i];
+		const struct snap_proc *p = proc_of(s, x);
+
+		if (x->r.state == SOCK_SYN_RECV) {
+			struct group *gr;
+
+			snprintf(key, sizeof(key), "%u", x->r.lport);
+			gr = groups_get(&syn, key);
+			if (!gr) {
+				f->err = -ENOMEM;
+				goto out;
+			}
+			group_add(gr, x, s->taken_at - WINDOW_S, 0);
+			continue;
+		}
+		if (x->r.state != SOCK_LISTEN || !x->r.wqueue || x->r.rqueue < x->r.wqueue)
+			continue;
+		snprintf(id, sizeof(id), "accept_queue_full/%u/%llu", x->r.lport,
+			 (unsigned long long)x->r.inode);
+		snprintf(title, sizeof(title), "the accept queue of port %u is full (%u of %u)%s%s",
+			 x->r.lport, x->r.rqueue, x->r.wqueue, p ? " in " : "", p ? p->comm : "");
+		finding_begin(&w, id, SEV_CRITICAL, title);
+		jw_key(&w, "subject");
+		jw_obj(&w);
+		jw_kuint(&w, "local_port", x->r.lport);
+		if (p) {
+			jw_kint(&w, "pid", p->pid);
+			jw_kstr(&w, "comm", p->comm);
+		}
+		jw_obj_end(&w);
+		jw_key(&w, "evidence");
+		jw_obj(&w);
+		jw_kuint(&w, "queued", x->r.rqueue);
+		jw_kuint(&w, "backlog", x->r.wqueue);
+		jw_obj_end(&w);
+		finding_end(f, &w, SEV_CRITICAL,
+			    "Connections completed the handshake but the application has not accepted "
+			    "them; further SYNs are dropped (ListenOverflows) and clients hang in "
+			    "SYN_SENT or time out.",
+			    "Make the application accept faster, or raise its listen() backlog and "
+			    "net.core.somaxconn.");
+	}
+	groups_sort(&syn);
+	for (size_t i = 0; i < syn.n; i++) {
+		const struct group *gr = &syn.v[i];
+
+		if (gr->total < 64 && gr->total < backlog / 4)
+			continue;
+		snprintf(id, sizeof(id), "syn_recv_buildup/%s", gr->key);
+		snprintf(title, sizeof(title), "%u half-open connections (SYN_RECV) on port %s",
+			 gr->total, gr->key);
+		finding_begin(&w, id, SEV_WARNING, title);
+		jw_key(&w, "subject");
+		jw_obj(&w);
+		jw_kuint(&w, "local_port", gr->sample->r.lport);
+		jw_obj_end(&w);
+		jw_key(&w, "evidence");
+		jw_obj(&w);
+		jw_kuint(&w, "count", gr->total);
+		jw_kint(&w, "tcp_max_syn_backlog", backlog);
+		jw_obj_end(&w);
+		finding_end(f, &w, SEV_WARNING,
+			    "Many handshakes are unfinished: clients that vanish after their SYN, a SYN "
+			    "flood, or a listener using TCP_DEFER_ACCEPT waiting for first data.",
+			    "Keep net.ipv4.tcp_syncookies=1; check the clients' path; raise "
+			    "tcp_max_syn_backlog if the load is legitimate.");
+	}
+out:
+	groups_free(&syn);
+}
+
+static int finding_cmp(const void *a, const void *b)
+{
+	const struct finding *x = a, *y = b;
+
+	return x->severity - y->severity;
+}
+
+int api_h_findings(const struct api_ctx *ctx, const char *arg, struct query *q, struct jw *w,
+		   struct api_error *e)
+{
+	struct findings f = { .ctx = ctx, .min_age = 60 };
+	struct snap *s;
+	int counts[3] = { 0 };
+
+	(void)arg;
+	if (query_double(q, "min_age", 0, LD_MIN_AGE_MAX, &f.min_age, e) < 0 ||
+	    query_check_unused(q, e) < 0)
+		return -EINVAL;
+	s = api_snapshot(ctx, e);
+	if (!s)
+		return -EAGAIN;
+	f.s = s;
+	if (history_kstat_at(sampler_history(ctx->sampler), s->taken_at - WINDOW_S, &f.then,
+			     &f.then_at) == 0 ||
+	    history_kstat_at(sampler_history(ctx->sampler), s->taken_at, &f.then, &f.then_at) == 0)
+		f.have_then = 1;
+	close_wait_leaks(&f);
+	close_wait_unread(&f);
+	fin_wait2_held(&f);
+	fin_wait1_stuck(&f);
+	time_wait_pressure(&f);
+	listeners(&f);
+	kernel_findings(&f);
+	/* qsort is not stable; equal severities keep their rule order through the index. */
+	for (size_t i = 0; i < f.n; i++)
+		f.v[i].severity = f.v[i].severity * 100000 + (int)i;
+	if (f.n)
+		qsort(f.v, f.n, sizeof(f.v[0]), finding_cmp);
+	jw_obj(w);
+	jw_kdouble(w, "taken_at", s->taken_at, 3);
+	jw_kdouble(w, "min_age", f.min_age, 3);
+	for (size_t i = 0; i < f.n; i++)
+		counts[f.v[i].severity / 100000]++;
+	jw_key(w, "summary");
+	jw_obj(w);
+	for (int i = 0; i < 3; i++)
+		jw_kint(w, sev_names[i], counts[i]);
+	jw_obj_end(w);
+	jw_key(w, "findings");
+	jw_arr(w);
+	for (size_t i = 0; i < f.n; i++)
+		jw_raw(w, f.v[i].json, f.v[i].len);
+	jw_arr_end(w);
+	jw_obj_end(w);
+	for (size_t i = 0; i < f.n; i++)
+		free(f.v[i].json);
+	free(f.v);
+	snap_put(s);
+	return f.err;
+}

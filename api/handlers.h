@@ -1,0 +1,36 @@
+/* handlers.h - the contract between the router (api.c) and the files that hold endpoints. */
+#ifndef LINGERD_HANDLERS_H
+#define LINGERD_HANDLERS_H
+
+#include "api.h"
+#include "jw.h"
+#include "query.h"
+#include "snap.h"
+
+/*
+ * Every endpoint has this shape: it validates q (failing with e filled in and -EINVAL),
+ * writes its document into w, and returns 0 for 200, a positive HTTP status, or -errno
+ * (-ENOMEM, or -EAGAIN with e set when there is nothing to answer yet).
+ */
+typedef int (*api_handler_fn)(const struct api_ctx *ctx, const char *arg, struct query *q,
+			      struct jw *w, struct api_error *e);
+
+/* The latest snapshot (caller snap_put()s it), or NULL with e set to 503 no_snapshot. */
+struct snap *api_snapshot(const struct api_ctx *ctx, struct api_error *e);
+
+/* The lingering states asked for with `states=` (default: all six teardown states). */
+int api_states_param(struct query *q, const char *name, uint32_t *mask, struct api_error *e);
+
+/* Writes {"STATE": n, ...} for the states in mask, in the kernel's order. */
+void api_write_counts(struct jw *w, const uint32_t *counts, uint32_t mask);
+
+int api_h_lingering(const struct api_ctx *ctx, const char *arg, struct query *q, struct jw *w,
+		    struct api_error *e);
+int api_h_findings(const struct api_ctx *ctx, const char *arg, struct query *q, struct jw *w,
+		   struct api_error *e);
+int api_h_system(const struct api_ctx *ctx, const char *arg, struct query *q, struct jw *w,
+		 struct api_error *e);
+int api_h_trends(const struct api_ctx *ctx, const char *arg, struct query *q, struct jw *w,
+		 struct api_error *e);
+
+#endif

@@ -1,0 +1,170 @@
+/* lingering.c - /api/v1/lingering: who holds lingering sockets, how many, how old, how fast. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "groups.h"
+#include "handlers.h"
+#include "history.h"
+#include "limits.h"
+#include "sampler.h"
+
+#define GROWTH_WINDOW_S 300.0 /* growth and arrivals are measured over the last 5 minutes */
+
+enum group_by { BY_PROCESS, BY_LOCAL_PORT, BY_REMOTE, BY_REMOTE_PORT };
+
+static void group_key(const struct snap *s, const struct snap_sock *x, int by, char *key,
+		      size_t len)
+{
+	char addr[INET6_ADDRSTRLEN];
+	const struct snap_proc *p = x->proc ? &s->procs[x->proc - 1] : NULL;
+
+	switch (by) {
+	case BY_PROCESS:
+		if (p)
+			snprintf(key, len, "%d", p->pid);
+		else if (!x->r.inode)
+			snprintf(key, len, "orphan");
+		else
+			snprintf(key, len, "uid:%u", x->r.uid);
+		break;
+	case BY_LOCAL_PORT:
+		snprintf(key, len, "%u", x->r.lport);
+		break;
+	case BY_REMOTE:
+		inet_ntop(x->r.family, x->r.raddr, addr, sizeof(addr));
+		snprintf(key, len, "%s", addr);
+		break;
+	default:
+		snprintf(key, len, "%u", x->r.rport);
+		break;
+	}
+}
+
+/* Net growth per minute; only process names and local ports are kept in the history. */
+static double growth(const struct api_ctx *ctx, const struct snap *s, int by,
+		     const struct group *g, uint32_t mask)
+{
+	const struct snap_proc *p = g->sample->proc ? &s->procs[g->sample->proc - 1] : NULL;
+
+	if (by == BY_PROCESS && p)
+		return groups_growth(sampler_history(ctx->sampler), HIST_PROCESS, p->comm, mask,
+				     g->total, s->taken_at, GROWTH_WINDOW_S);
+	if (by == BY_LOCAL_PORT)
+		return groups_growth(sampler_history(ctx->sampler), HIST_LOCAL_PORT, g->key, mask,
+				     g->total, s->taken_at, GROWTH_WINDOW_S);
+	return NAN;
+}
+
+static void write_group(struct jw *w, const struct api_ctx *ctx, const struct snap *s, int by,
+			const struct group *g, uint32_t mask, double window)
+{
+	const struct snap_sock *x = g->sample;
+	const struct snap_proc *p = x->proc ? &s->procs[x->proc - 1] : NULL;
+	char addr[INET6_ADDRSTRLEN];
+
+	jw_obj(w);
+	jw_kstr(w, "key", g->key);
+	switch (by) {
+	case BY_PROCESS:
+		jw_kstr(w, "owner", p ? "process" : x->r.inode ? "unknown" : "orphan");
+		if (p) {
+			jw_kint(w, "pid", p->pid);
+			jw_kstr(w, "comm", p->comm);
+			jw_kstr(w, "cmdline", p->cmdline);
+			jw_kuint(w, "uid", p->uid);
+		} else if (x->r.inode) {
+			jw_kuint(w, "uid", x->r.uid);
+		}
+		break;
+	case BY_LOCAL_PORT:
+		jw_kuint(w, "local_port", x->r.lport);
+		break;
+	case BY_REMOTE:
+		inet_ntop(x->r.family, x->r.raddr, addr, sizeof(addr));
+		jw_kstr(w, "remote", addr);
+		break;
+	default:
+		jw_kuint(w, "remote_port", x->r.rport);
+		break;
+	}
+	jw_kuint(w, "total", g->total);
+	jw_key(w, "counts");
+	api_write_counts(w, g->counts, mask);
+	jw_kuint(w, "orphans", g->orphans);
+	jw_kdouble(w, "oldest_age_s", s->taken_at - g->oldest_since, 3);
+	jw_kuint(w, "unread_bytes", g->unread);
+	if (window >= 60)
+		jw_kdouble(w, "arrivals_per_min", g->arrivals / (window / 60.0), 3);
+	else
+		jw_knull(w, "arrivals_per_min");
+	jw_kdouble(w, "growth_per_min", growth(ctx, s, by, g, mask), 3);
+	jw_obj_end(w);
+}
+
+int api_h_lingering(const struct api_ctx *ctx, const char *arg, struct query *q, struct jw *w,
+		    struct api_error *e)
+{
+	static const char *const bys[] = { "process", "local_port", "remote", "remote_port", NULL };
+	struct sampler_status st;
+	struct groups g = { 0 };
+	uint64_t limit = 50;
+	uint32_t mask;
+	double min_age = 0, window;
+	struct snap *s;
+	int by = BY_PROCESS, err = 0;
+
+	(void)arg;
+	if (query_enum(q, "group_by", bys, &by, e) < 0 || api_states_param(q, "states", &mask, e) < 0 ||
+	    query_double(q, "min_age", 0, LD_MIN_AGE_MAX, &min_age, e) < 0 ||
+	    query_uint(q, "limit", 1, 1000, &limit, e) < 0 || query_check_unused(q, e) < 0)
+		return -EINVAL;
+	s = api_snapshot(ctx, e);
+	if (!s)
+		return -EAGAIN;
+	sampler_status(ctx->sampler, &st);
+	window = s->taken_at - st.started_at;
+	if (window > GROWTH_WINDOW_S)
+		window = GROWTH_WINDOW_S;
+	for (size_t i = 0; i < s->n; i++) {
+		const struct snap_sock *x = &s->socks[i];
+		struct group *gr;
+		char key[64];
+
+		if (!(mask & (1u << x->r.state)) || s->taken_at - x->state_since < min_age)
+			continue;
+		group_key(s, x, by, key, sizeof(key));
+		gr = groups_get(&g, key);
+		if (!gr) {
+			err = -ENOMEM;
+			goto out;
+		}
+		group_add(gr, x, s->taken_at - window, st.started_at);
+	}
+	groups_sort(&g);
+	jw_obj(w);
+	jw_kdouble(w, "taken_at", s->taken_at, 3);
+	jw_kstr(w, "group_by", bys[by]);
+	jw_key(w, "states");
+	jw_arr(w);
+	for (int stt = 1; stt < SOCK_STATE_MAX; stt++)
+		if (mask & (1u << stt))
+			jw_str(w, sock_state_name(stt));
+	jw_arr_end(w);
+	jw_kdouble(w, "window_s", window, 3);
+	jw_kuint(w, "total_groups", g.n);
+	jw_key(w, "groups");
+	jw_arr(w);
+	for (size_t i = 0; i < g.n && i < limit; i++)
+		write_group(w, ctx, s, by, &g.v[i], mask, window);
+	jw_arr_end(w);
+	jw_obj_end(w);
+out:
+	groups_free(&g);
+	snap_put(s);
+	return err;
+}

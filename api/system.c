@@ -1,0 +1,95 @@
+/* system.c - /api/v1/system: the sysctls that bound lingering and the kernel's teardown counters. */
+#include <errno.h>
+#include <math.h>
+
+#include "handlers.h"
+#include "history.h"
+#include "sampler.h"
+
+#define RATE_WINDOW_S 300.0
+
+int api_h_system(const struct api_ctx *ctx, const char *arg, struct query *q, struct jw *w,
+		 struct api_error *e)
+{
+	struct kstat then;
+	double then_at = 0, dt = 0;
+	struct snap *s;
+	const struct kstat *k;
+	int have_then;
+
+	(void)arg;
+	if (query_check_unused(q, e) < 0)
+		return -EINVAL;
+	s = api_snapshot(ctx, e);
+	if (!s)
+		return -EAGAIN;
+	k = &s->kstat;
+	have_then = history_kstat_at(sampler_history(ctx->sampler), s->taken_at - RATE_WINDOW_S,
+				     &then, &then_at) == 0 ||
+		    history_kstat_at(sampler_history(ctx->sampler), s->taken_at, &then, &then_at) == 0;
+	if (have_then)
+		dt = s->taken_at - then_at;
+
+	jw_obj(w);
+	jw_kdouble(w, "taken_at", s->taken_at, 3);
+	jw_key(w, "settings");
+	jw_arr(w);
+	for (int i = 0; i < KSTAT_SETTING_MAX; i++) {
+		const struct kstat_info *in = kstat_setting_info(i);
+
+		jw_obj(w);
+		jw_kstr(w, "name", in->name);
+		jw_kstr(w, "sysctl", in->source);
+		if (k->have_setting[i])
+			jw_kint(w, "value", k->setting[i]);
+		else
+			jw_knull(w, "value");
+		jw_kstr(w, "what", in->help);
+		jw_obj_end(w);
+	}
+	jw_arr_end(w);
+	jw_key(w, "counters");
+	jw_arr(w);
+	for (int i = 0; i < KSTAT_COUNTER_MAX; i++) {
+		const struct kstat_info *in = kstat_counter_info(i);
+
+		jw_obj(w);
+		jw_kstr(w, "name", in->name);
+		jw_kstr(w, "source", in->source);
+		if (k->have_counter[i])
+			jw_kuint(w, "value", k->counter[i]);
+		else
+			jw_knull(w, "value");
+		if (have_then && dt >= 1 && k->have_counter[i] && then.have_counter[i] &&
+		    k->counter[i] >= then.counter[i])
+			jw_kdouble(w, "per_min", (double)(k->counter[i] - then.counter[i]) / (dt / 60), 3);
+		else
+			jw_knull(w, "per_min");
+		jw_kstr(w, "what", in->help);
+		jw_obj_end(w);
+	}
+	jw_arr_end(w);
+	if (have_then)
+		jw_kdouble(w, "rate_window_s", dt, 3);
+	else
+		jw_knull(w, "rate_window_s");
+	jw_key(w, "gauges");
+	jw_arr(w);
+	for (int i = 0; i < KSTAT_GAUGE_MAX; i++) {
+		const struct kstat_info *in = kstat_gauge_info(i);
+
+		jw_obj(w);
+		jw_kstr(w, "name", in->name);
+		jw_kstr(w, "source", in->source);
+		if (k->have_gauge[i])
+			jw_kint(w, "value", k->gauge[i]);
+		else
+			jw_knull(w, "value");
+		jw_kstr(w, "what", in->help);
+		jw_obj_end(w);
+	}
+	jw_arr_end(w);
+	jw_obj_end(w);
+	snap_put(s);
+	return 0;
+}

@@ -1,0 +1,245 @@
+/* trends.c - /api/v1/trends: counts over time from the database, raw or rolled up. */
+#include <errno.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "handlers.h"
+#include "limits.h"
+#include "sampler.h"
+#include "store.h"
+
+#define READERS_MAX 8
+#define TRENDS_MAX_POINTS 100000
+#define TRENDS_TARGET_POINTS 300
+#define TRENDS_MAX_RANGE_S (3660.0 * 86400)
+
+struct api_readers {
+	pthread_mutex_t lock;
+	char *path;
+	struct store_reader *idle[READERS_MAX];
+	int n;
+};
+
+int api_readers_open(struct api_readers **out, const char *path)
+{
+	struct api_readers *p = calloc(1, sizeof(*p));
+
+	if (!p || !(p->path = strdup(path))) {
+		free(p);
+		return -ENOMEM;
+	}
+	pthread_mutex_init(&p->lock, NULL);
+	*out = p;
+	return 0;
+}
+
+void api_readers_close(struct api_readers *p)
+{
+	if (!p)
+		return;
+	for (int i = 0; i < p->n; i++)
+		store_reader_close(p->idle[i]);
+	pthread_mutex_destroy(&p->lock);
+	free(p->path);
+	free(p);
+}
+
+static int reader_get(struct api_readers *p, struct store_reader **r)
+{
+	pthread_mutex_lock(&p->lock);
+	if (p->n) {
+		*r = p->idle[--p->n];
+		pthread_mutex_unlock(&p->lock);
+		return 0;
+	}
+	pthread_mutex_unlock(&p->lock);
+	return store_reader_open(r, p->path);
+}
+
+static void reader_put(struct api_readers *p, struct store_reader *r, int broken)
+{
+	pthread_mutex_lock(&p->lock);
+	if (!broken && p->n < READERS_MAX) {
+		p->idle[p->n++] = r;
+		r = NULL;
+	}
+	pthread_mutex_unlock(&p->lock);
+	store_reader_close(r);
+}
+
+/*
+ * A time: unix seconds ("1732400000"), seconds relative to now ("-60"), a relative
+ * duration ("-90s", "-15m", "-1h", "-7d") or "now".
+ */
+static int parse_time(struct query *q, const char *name, double now, double *out,
+		      struct api_error *e)
+{
+	const char *v = query_get(q, name);
+	double d, unit = 1;
+	char *end;
+
+	if (!v)
+		return 0;
+	if (strcmp(v, "now") == 0) {
+		*out = now;
+		return 1;
+	}
+	for (const char *c = v; *c; c++)
+		if (!((*c >= '0' && *c <= '9') || *c == '.' || (*c == '-' && c == v) ||
+		      (!c[1] && c != v && strchr("smhd", *c))))
+			goto bad;
+	errno = 0;
+	d = strtod(v, &end);
+	if (errno || end == v || !isfinite(d))
+		goto bad;
+	if (*end) {
+		if (v[0] != '-')
+			goto bad;
+		unit = *end == 's' ? 1 : *end == 'm' ? 60 : *end == 'h' ? 3600 : 86400;
+	}
+	d *= unit;
+	if (d < 0) {
+		if (d < -TRENDS_MAX_RANGE_S)
+			goto bad;
+		d += now;
+	} else if (*end || d < 1e9 || d > now + 86400) {
+		goto bad;
+	}
+	*out = d;
+	return 1;
+bad:
+	return api_fail(e, 400, "bad_parameter", name,
+			"expected unix seconds, 'now', or a time relative to now such as -60, "
+			"-90s, -15m, -1h or -7d");
+}
+
+struct emit {
+	struct jw *w;
+	int state;   /* series open for this state, 0 = none */
+	char grp[64];
+	int grouped;
+	uint32_t points;
+};
+
+static int on_point(void *arg, int state, const char *grp, int64_t t, double mean, int64_t max)
+{
+	struct emit *em = arg;
+
+	if (state != em->state || (em->grouped && strcmp(grp ? grp : "", em->grp) != 0)) {
+		if (em->state) {
+			jw_arr_end(em->w);
+			jw_obj_end(em->w);
+		}
+		jw_obj(em->w);
+		jw_kstr(em->w, "state", sock_state_name(state));
+		if (em->grouped) {
+			snprintf(em->grp, sizeof(em->grp), "%s", grp ? grp : "");
+			jw_kstr(em->w, "group", em->grp);
+		}
+		jw_key(em->w, "points");
+		jw_arr(em->w);
+		em->state = state;
+	}
+	jw_arr(em->w);
+	jw_int(em->w, t);
+	jw_double(em->w, mean, 3);
+	jw_int(em->w, max);
+	jw_arr_end(em->w);
+	em->points++;
+	return em->w->err;
+}
+
+/* A step of about range / TRENDS_TARGET_POINTS, rounded up to a round number of seconds. */
+static int64_t auto_step(double range, int64_t res)
+{
+	static const int64_t nice[] = { 1,   2,    5,    10,   15,   30,    60,    120,   300,
+					600, 900,  1800, 3600, 7200, 10800, 21600, 43200, 86400 };
+	double want = range / TRENDS_TARGET_POINTS;
+
+	for (size_t i = 0; i < sizeof(nice) / sizeof(nice[0]); i++)
+		if (nice[i] >= want && nice[i] >= res)
+			return nice[i];
+	return 86400;
+}
+
+int api_h_trends(const struct api_ctx *ctx, const char *arg, struct query *q, struct jw *w,
+		 struct api_error *e)
+{
+	static const char *const bys[] = { "local_port", "process", NULL };
+	static const char *const resolutions[] = { "raw", "minute", "hour", NULL };
+	static const int res_seconds[] = { STORE_RES_RAW, STORE_RES_MINUTE, STORE_RES_HOUR };
+	double now = sampler_now(), from = now - 3600, to = now;
+	struct emit em = { .w = w };
+	struct store_reader *r = NULL;
+	uint64_t step = 0, top = 5;
+	int by = -1, resi = -1, err, res;
+	uint32_t mask;
+
+	(void)arg;
+	if (api_states_param(q, "states", &mask, e) < 0 || parse_time(q, "from", now, &from, e) < 0 ||
+	    parse_time(q, "to", now, &to, e) < 0 ||
+	    query_uint(q, "step", 1, 30 * 86400, &step, e) < 0 ||
+	    query_enum(q, "by", bys, &by, e) < 0 ||
+	    query_enum(q, "resolution", resolutions, &resi, e) < 0 ||
+	    query_uint(q, "top", 1, 20, &top, e) < 0 || query_check_unused(q, e) < 0)
+		return -EINVAL;
+	if (from >= to)
+		return api_fail(e, 400, "bad_parameter", "from", "from must be earlier than to");
+	if (resi < 0)
+		resi = to - from <= 6 * 3600 ? 0 : to - from <= 2 * 86400 ? 1 : 2;
+	if (by >= 0 && resi == 0)
+		resi = 1; /* groups are only kept in rollups */
+	res = res_seconds[resi];
+	if (!step)
+		step = (uint64_t)auto_step(to - from, res);
+	if ((int64_t)step < res)
+		return api_fail(e, 400, "bad_parameter", "step",
+				"step must be at least the resolution (%d s for %s)", res,
+				resolutions[resi]);
+	if ((to - from) / (double)step * __builtin_popcount(mask) * (by >= 0 ? top : 1) >
+	    TRENDS_MAX_POINTS)
+		return api_fail(e, 400, "bad_parameter", "step",
+				"too many points: use a larger step or a shorter range");
+	if (!ctx->readers || reader_get(ctx->readers, &r) < 0)
+		return api_fail(e, 503, "database_unavailable", NULL,
+				"the history database cannot be read right now");
+
+	jw_obj(w);
+	jw_kdouble(w, "from", from, 3);
+	jw_kdouble(w, "to", to, 3);
+	jw_kuint(w, "step", step);
+	jw_kstr(w, "resolution", resolutions[resi]);
+	if (by >= 0)
+		jw_kstr(w, "by", bys[by]);
+	jw_key(w, "series");
+	jw_arr(w);
+	em.grouped = by >= 0;
+	if (by >= 0)
+		err = store_reader_group_trend(r, res, by == 0 ? STORE_GROUP_LOCAL_PORT
+							       : STORE_GROUP_PROCESS,
+					       mask, from, to, (int64_t)step, (uint32_t)top,
+					       TRENDS_MAX_POINTS, on_point, &em);
+	else
+		err = store_reader_trend(r, res, mask, from, to, (int64_t)step, TRENDS_MAX_POINTS,
+					 on_point, &em);
+	if (em.state) {
+		jw_arr_end(w);
+		jw_obj_end(w);
+	}
+	jw_arr_end(w);
+	jw_obj_end(w);
+	reader_put(ctx->readers, r, err == -EIO);
+	if (err < 0 && err != -E2BIG) {
+		if (err == -ENOMEM)
+			return err;
+		return api_fail(e, 503, "database_unavailable", NULL,
+				"the history query failed (%s)", strerror(-err));
+	}
+	if (err == -E2BIG)
+		return api_fail(e, 400, "bad_parameter", "step",
+				"too many points: use a larger step or a shorter range");
+	return 0;
+}

@@ -1,0 +1,330 @@
+/* history.c - rolls snapshots up into minute and hour buckets and keeps recent minutes. */
+#include "history.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct history {
+	struct hist_bucket cur[2]; /* [0] minute, [1] hour */
+	uint32_t *by_port;         /* 65536 * SOCK_STATE_MAX counters, kept zero */
+	struct hist_group top[HIST_KIND_MAX][HIST_TOP_GROUPS]; /* this snapshot's groups */
+
+	pthread_mutex_t lock; /* guards ring */
+	struct hist_bucket *ring[HIST_RING_MINUTES];
+	size_t ring_next;
+};
+
+static const int res_of[2] = { 60, 3600 };
+
+static int group_cmp(const void *a, const void *b)
+{
+	const struct hist_group *x = a, *y = b;
+
+	if (x->total != y->total)
+		return x->total > y->total ? -1 : 1;
+	return strcmp(x->key, y->key);
+}
+
+/* Keeps out[0..*n) the n_max largest so far; a small insertion step per candidate. */
+static void keep_top(struct hist_group *out, size_t *n, size_t n_max, const struct hist_group *g)
+{
+	size_t i;
+
+	if (!g->total)
+		return;
+	if (*n == n_max) {
+		if (group_cmp(g, &out[*n - 1]) >= 0)
+			return;
+		(*n)--;
+	}
+	for (i = *n; i > 0 && group_cmp(g, &out[i - 1]) < 0; i--)
+		out[i] = out[i - 1];
+	out[i] = *g;
+	(*n)++;
+}
+
+size_t hist_top_groups(const struct snap *s, int kind, struct hist_group *out, size_t n_max,
+		       uint32_t *by_port)
+{
+	struct hist_group g;
+	size_t n = 0;
+
+	if (!s || !n_max)
+		return 0;
+	if (kind == HIST_LOCAL_PORT) {
+		for (size_t i = 0; i < s->n; i++) {
+			const struct sock_rec *r = &s->socks[i].r;
+
+			if (sock_state_lingering(r->state))
+				by_port[(size_t)r->lport * SOCK_STATE_MAX + r->state]++;
+		}
+		/* A second pass over the same sockets visits exactly the touched ports. */
+		for (size_t i = 0; i < s->n; i++) {
+			const struct sock_rec *r = &s->socks[i].r;
+			uint32_t *c = &by_port[(size_t)r->lport * SOCK_STATE_MAX];
+
+			if (!sock_state_lingering(r->state) || !c[r->state])
+				continue;
+			memset(&g, 0, sizeof(g));
+			snprintf(g.key, sizeof(g.key), "%u", r->lport);
+			for (int st = 1; st < SOCK_STATE_MAX; st++) {
+				g.counts[st] = c[st];
+				g.total += c[st];
+			}
+			memset(c, 0, SOCK_STATE_MAX * sizeof(*c));
+			keep_top(out, &n, n_max, &g);
+		}
+		return n;
+	}
+	if (kind != HIST_PROCESS || !s->nprocs)
+		return 0;
+	{
+		/* Processes are few; sum per process index, then merge equal names. */
+		uint32_t (*per)[SOCK_STATE_MAX] = calloc(s->nprocs, sizeof(*per));
+		struct hist_group *names = calloc(s->nprocs, sizeof(*names));
+		size_t nn = 0;
+
+		if (!per || !names) {
+			free(per);
+			free(names);
+			return 0;
+		}
+		for (size_t i = 0; i < s->n; i++) {
+			const struct snap_sock *x = &s->socks[i];
+
+			if (x->proc && sock_state_lingering(x->r.state))
+				per[x->proc - 1][x->r.state]++;
+		}
+		for (size_t p = 0; p < s->nprocs; p++) {
+			size_t j;
+
+			for (j = 0; j < nn; j++)
+				if (strcmp(names[j].key, s->procs[p].comm) == 0)
+					break;
+			if (j == nn)
+				snprintf(names[nn++].key, sizeof(names[0].key), "%s", s->procs[p].comm);
+			for (int st = 1; st < SOCK_STATE_MAX; st++) {
+				names[j].counts[st] += per[p][st];
+				names[j].total += per[p][st];
+			}
+		}
+		for (size_t j = 0; j < nn; j++)
+			keep_top(out, &n, n_max, &names[j]);
+		free(per);
+		free(names);
+	}
+	return n;
+}
+
+int history_open(struct history **out)
+{
+	struct history *h = calloc(1, sizeof(*h));
+
+	if (!h)
+		return -ENOMEM;
+	h->by_port = calloc((size_t)65536 * SOCK_STATE_MAX, sizeof(*h->by_port));
+	if (!h->by_port) {
+		free(h);
+		return -ENOMEM;
+	}
+	pthread_mutex_init(&h->lock, NULL);
+	*out = h;
+	return 0;
+}
+
+void history_close(struct history *h)
+{
+	if (!h)
+		return;
+	for (size_t i = 0; i < HIST_RING_MINUTES; i++)
+		free(h->ring[i]);
+	free(h->by_port);
+	pthread_mutex_destroy(&h->lock);
+	free(h);
+}
+
+static void acc_add(struct hist_acc *a, int64_t v, int first)
+{
+	if (first || v < a->min)
+		a->min = v;
+	if (first || v > a->max)
+		a->max = v;
+	a->sum += (double)v;
+	a->n++;
+	a->last = v;
+}
+
+static void bucket_reset(struct hist_bucket *b, int res, int64_t t)
+{
+	memset(b, 0, sizeof(*b));
+	b->res = res;
+	b->t = t;
+}
+
+/* Finds or adds a group in a bucket; -1 when the bucket is full. */
+static int bucket_group(struct hist_bucket *b, int kind, const char *key)
+{
+	size_t n = b->ngroups[kind];
+
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(b->groups[kind][i].key, key) == 0)
+			return (int)i;
+	if (n == HIST_MAX_GROUPS)
+		return -1;
+	memset(&b->groups[kind][n], 0, sizeof(b->groups[kind][n]));
+	snprintf(b->groups[kind][n].key, sizeof(b->groups[kind][n].key), "%s", key);
+	b->ngroups[kind]++;
+	return (int)n;
+}
+
+static void bucket_add(struct hist_bucket *b, const struct snap *s,
+		       struct hist_group top[HIST_KIND_MAX][HIST_TOP_GROUPS],
+		       const size_t ntop[HIST_KIND_MAX])
+{
+	int first = b->snapshots == 0;
+
+	b->snapshots++;
+	b->last_at = s->taken_at;
+	b->kstat = s->kstat;
+	for (int st = 1; st < SOCK_STATE_MAX; st++)
+		acc_add(&b->host[st], s->counts[st], first);
+	for (int k = 1; k < HIST_KIND_MAX; k++) {
+		for (size_t i = 0; i < ntop[k]; i++) {
+			int g = bucket_group(b, k, top[k][i].key);
+
+			if (g < 0)
+				continue;
+			/* A group missing from earlier snapshots of the bucket was 0 there. */
+			for (int st = 1; st < SOCK_STATE_MAX; st++) {
+				struct hist_acc *a = &b->groups[k][g].acc[st];
+				int gfirst = b->groups[k][g].present == 0;
+
+				if (gfirst && b->snapshots > 1) {
+					a->min = 0;
+					a->max = 0;
+					a->n = b->snapshots - 1;
+					gfirst = 0;
+				}
+				acc_add(a, top[k][i].counts[st], gfirst);
+			}
+			b->groups[k][g].present++;
+		}
+		/* Groups of the bucket absent from this snapshot: a 0 for it. */
+		for (size_t g = 0; g < b->ngroups[k]; g++) {
+			int seen = 0;
+
+			for (size_t i = 0; i < ntop[k] && !seen; i++)
+				seen = strcmp(b->groups[k][g].key, top[k][i].key) == 0;
+			if (seen)
+				continue;
+			for (int st = 1; st < SOCK_STATE_MAX; st++)
+				acc_add(&b->groups[k][g].acc[st], 0, 0);
+		}
+	}
+}
+
+static void ring_push(struct history *h, const struct hist_bucket *b)
+{
+	struct hist_bucket *copy = malloc(sizeof(*copy));
+
+	if (!copy)
+		return; /* growth rates then lack this minute: not worth failing a snapshot */
+	*copy = *b;
+	pthread_mutex_lock(&h->lock);
+	free(h->ring[h->ring_next]);
+	h->ring[h->ring_next] = copy;
+	h->ring_next = (h->ring_next + 1) % HIST_RING_MINUTES;
+	pthread_mutex_unlock(&h->lock);
+}
+
+int history_add(struct history *h, const struct snap *s,
+		int (*flush)(void *arg, const struct hist_bucket *b), void *arg)
+{
+	struct hist_group (*top)[HIST_TOP_GROUPS] = h->top;
+	size_t ntop[HIST_KIND_MAX] = { 0 };
+	int64_t now = (int64_t)s->taken_at;
+	int err;
+
+	for (int k = 1; k < HIST_KIND_MAX; k++)
+		ntop[k] = hist_top_groups(s, k, top[k], HIST_TOP_GROUPS, h->by_port);
+	for (int r = 0; r < 2; r++) {
+		struct hist_bucket *b = &h->cur[r];
+		int64_t t = now - now % res_of[r];
+
+		if (b->snapshots && b->t != t) {
+			err = flush ? flush(arg, b) : 0;
+			if (r == 0)
+				ring_push(h, b);
+			if (err < 0)
+				return err;
+			b->snapshots = 0;
+		}
+		if (!b->snapshots)
+			bucket_reset(b, res_of[r], t);
+		bucket_add(b, s, top, ntop);
+	}
+	return 0;
+}
+
+int history_flush(struct history *h, int (*flush)(void *arg, const struct hist_bucket *b),
+		  void *arg)
+{
+	int err = 0;
+
+	for (int r = 0; r < 2 && !err; r++)
+		if (h->cur[r].snapshots)
+			err = flush(arg, &h->cur[r]);
+	return err;
+}
+
+int history_value_at(struct history *h, int kind, const char *key, int state, int64_t t,
+		     int64_t *value)
+{
+	const struct hist_bucket *best = NULL;
+	int err = -ENOENT;
+
+	pthread_mutex_lock(&h->lock);
+	for (size_t i = 0; i < HIST_RING_MINUTES; i++) {
+		const struct hist_bucket *b = h->ring[i];
+
+		if (b && b->t <= t && (!best || b->t > best->t))
+			best = b;
+	}
+	if (best && t - best->t < 120) {
+		if (kind == 0) {
+			*value = best->host[state].last;
+			err = 0;
+		} else {
+			for (size_t g = 0; g < best->ngroups[kind]; g++) {
+				if (strcmp(best->groups[kind][g].key, key) != 0)
+					continue;
+				*value = best->groups[kind][g].acc[state].last;
+				err = 0;
+			}
+		}
+	}
+	pthread_mutex_unlock(&h->lock);
+	return err;
+}
+
+int history_kstat_at(struct history *h, double t, struct kstat *k, double *at)
+{
+	const struct hist_bucket *best = NULL;
+
+	pthread_mutex_lock(&h->lock);
+	for (size_t i = 0; i < HIST_RING_MINUTES; i++) {
+		const struct hist_bucket *b = h->ring[i];
+
+		if (b && b->last_at <= t && (!best || b->last_at > best->last_at))
+			best = b;
+	}
+	if (best) {
+		*k = best->kstat;
+		*at = best->last_at;
+	}
+	pthread_mutex_unlock(&h->lock);
+	return best ? 0 : -ENOENT;
+}

@@ -1915,6 +1915,8 @@ int lab_main(int argc, char **argv)
 		return demo_linger(o.base);
 	if (o.demo == 2)
 		return demo_reuseaddr(o.base);
+	/* In `lingerd demo` the lab is a child of the daemon: make it tell apart in ps and /proc. */
+	prctl(PR_SET_NAME, "lingerd-lab", 0, 0, 0);
 
 	/*
 	 * Signals stay blocked while building (every wait is bounded) and are taken only in

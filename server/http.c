@@ -7,15 +7,18 @@
 #include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <strings.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "assets.h"
 #include "limits.h"
 #include "query.h"
 
 struct http {
 	struct MHD_Daemon *daemon;
 	const struct api_ctx *ctx;
+	const struct http_access *acc;
 	MHD_socket quiesced_fd;
 	uint16_t port;
 };
@@ -83,6 +86,75 @@ int http_is_loopback(const struct sockaddr_storage *ss)
 	return 0;
 }
 
+int http_host_allowed(const char *host, const struct http_access *acc)
+{
+	char name[256];
+	const char *end, *port;
+	unsigned char addr[16];
+	size_t len;
+
+	if (!host)
+		return 1;
+	len = strlen(host);
+	if (len == 0 || len >= sizeof(name))
+		return 0;
+	if (host[0] == '[') {
+		end = strchr(host, ']');
+		if (!end)
+			return 0;
+		port = end + 1;
+		host++;
+	} else {
+		end = strchr(host, ':');
+		if (end && strchr(end + 1, ':'))
+			return 0; /* an IPv6 literal must be bracketed */
+		port = end ? end : host + len;
+		end = port;
+	}
+	if (*port) {
+		if (*port != ':' || !port[1] || strspn(port + 1, "0123456789") != strlen(port + 1) ||
+		    strlen(port + 1) > 5)
+			return 0;
+	}
+	len = (size_t)(end - host);
+	if (!len)
+		return 0;
+	memcpy(name, host, len);
+	name[len] = '\0';
+	if (len && name[len - 1] == '.')
+		name[--len] = '\0'; /* "localhost." is localhost */
+	if (strcasecmp(name, "localhost") == 0)
+		return 1;
+	if (inet_pton(AF_INET, name, addr) == 1 && addr[0] == 127)
+		return 1;
+	if (inet_pton(AF_INET6, name, addr) == 1 &&
+	    IN6_IS_ADDR_LOOPBACK((const struct in6_addr *)addr))
+		return 1;
+	if (acc && acc->bound && strcasecmp(name, acc->bound) == 0)
+		return 1;
+	for (size_t i = 0; acc && i < acc->n_hosts; i++)
+		if (strcasecmp(name, acc->hosts[i]) == 0)
+			return 1;
+	return 0;
+}
+
+int http_token_ok(const char *authorization, const char *token)
+{
+	static const char prefix[] = "Bearer ";
+	size_t tl, al;
+	unsigned char diff = 0;
+
+	if (!authorization || !token || strncmp(authorization, prefix, sizeof(prefix) - 1) != 0)
+		return 0;
+	authorization += sizeof(prefix) - 1;
+	tl = strlen(token);
+	al = strlen(authorization);
+	/* Every byte of the token is compared whatever the input, so timing tells nothing. */
+	for (size_t i = 0; i < tl; i++)
+		diff |= (unsigned char)(token[i] ^ (i < al ? authorization[i] : 0));
+	return diff == 0 && al == tl;
+}
+
 static void add_common_headers(struct MHD_Response *r, const struct api_response *ar)
 {
 	MHD_add_response_header(r, "Content-Type", ar->content_type);
@@ -95,6 +167,8 @@ static void add_common_headers(struct MHD_Response *r, const struct api_response
 		MHD_add_response_header(r, "Cache-Control", "no-store");
 	if (ar->allow)
 		MHD_add_response_header(r, "Allow", ar->allow);
+	if (ar->status == 401)
+		MHD_add_response_header(r, "WWW-Authenticate", "Bearer realm=\"lingerd\"");
 }
 
 static enum MHD_Result send_api(struct MHD_Connection *conn, struct api_response *ar)
@@ -182,6 +256,21 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	}
 	if (*upload_data_size)
 		*upload_data_size = 0;
+	/* Before anything else: a Host that is not ours is a rebinding attempt or a mistake. */
+	if (!http_host_allowed(MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST),
+			       h->acc)) {
+		api_fail(&e, 421, "misdirected_request", NULL,
+			 "this server does not answer for that Host; see --allow-host");
+		goto error;
+	}
+	if (h->acc && h->acc->token && strcmp(url, "/healthz") != 0 && !assets_find(url) &&
+	    !http_token_ok(MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+						       MHD_HTTP_HEADER_AUTHORIZATION),
+			   h->acc->token)) {
+		api_fail(&e, 401, "unauthorized", NULL,
+			 "send the token from --token-file as 'Authorization: Bearer TOKEN'");
+		goto error;
+	}
 	if (strlen(url) > LD_MAX_URL_LEN) {
 		api_fail(&e, 414, "uri_too_long", NULL, "the URL is longer than %d bytes",
 			 LD_MAX_URL_LEN);
@@ -200,7 +289,7 @@ error:
 }
 
 int http_start(struct http **out, const struct sockaddr_storage *ss, socklen_t len,
-	       const struct api_ctx *ctx)
+	       const struct api_ctx *ctx, const struct http_access *acc)
 {
 	unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC;
 	struct http *h = calloc(1, sizeof(*h));
@@ -210,6 +299,7 @@ int http_start(struct http **out, const struct sockaddr_storage *ss, socklen_t l
 	if (!h)
 		return -ENOMEM;
 	h->ctx = ctx;
+	h->acc = acc;
 	h->quiesced_fd = MHD_INVALID_SOCKET;
 	/*
 	 * Bind the socket ourselves so that a taken port is reported as EADDRINUSE, not as a

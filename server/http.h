@@ -18,13 +18,32 @@ int http_parse_listen(const char *s, struct sockaddr_storage *ss, socklen_t *len
 /* Non-zero when the address is in 127.0.0.0/8 or is ::1. */
 int http_is_loopback(const struct sockaddr_storage *ss);
 
+/* Who may talk to the server: Host names beyond the loopback ones, and a bearer token. */
+struct http_access {
+	const char *const *hosts; /* extra Host names (--allow-host), case-insensitive */
+	size_t n_hosts;
+	const char *bound;        /* the listening address as text ("127.0.0.1", "::1") */
+	const char *token;        /* when set, the API and /metrics need "Bearer <token>" */
+};
+
+/*
+ * Non-zero when a request's Host header names this server: localhost, a loopback literal
+ * (127.0.0.0/8, [::1]), the bound address, or a name in acc->hosts, with any port.  A
+ * request without Host (HTTP/1.0 tools) is allowed; browsers always send one, which is
+ * what stops DNS rebinding.
+ */
+int http_host_allowed(const char *host, const struct http_access *acc);
+
+/* Constant-time check of an Authorization header against "Bearer <token>". */
+int http_token_ok(const char *authorization, const char *token);
+
 /*
  * Starts serving on the address with a small thread pool, a connection timeout, a global
- * and per-IP connection limit and a memory limit.  ctx must outlive the server.  Returns
+ * and per-IP connection limit and a memory limit.  ctx and acc must outlive the server.  Returns
  * 0 and *out, or -errno (-EADDRINUSE when the port is taken).
  */
 int http_start(struct http **out, const struct sockaddr_storage *ss, socklen_t len,
-	       const struct api_ctx *ctx);
+	       const struct api_ctx *ctx, const struct http_access *acc);
 
 /* The port actually bound (useful with port 0). */
 uint16_t http_port(const struct http *h);

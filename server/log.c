@@ -18,7 +18,7 @@ static void log_line(int err, const char *fmt, va_list ap)
 	char msg[512];
 
 	vsnprintf(msg, sizeof(msg), fmt, ap);
-	if (err)
+	if (err < 0)
 		fprintf(stderr, "lingerd: %s: %s\n", msg, strerror(-err));
 	else
 		fprintf(stderr, "lingerd: %s\n", msg);

@@ -32,6 +32,9 @@ struct options {
 	struct metrics_config metrics;
 	double persist_after;
 	double retention;
+	const char *hosts[LD_MAX_ALLOW_HOSTS];
+	size_t n_hosts;
+	const char *token_file;
 };
 
 static void usage(FILE *f)
@@ -40,7 +43,8 @@ static void usage(FILE *f)
 		"usage: lingerd [--listen ADDR:PORT] [--db PATH] [--interval SECONDS]\n"
 		"               [--source auto|netlink|proc] [--attribution-interval SECONDS]\n"
 		"               [--persist-after SECONDS] [--retention DURATION]\n"
-		"               [--metrics-ports LIST] [--web-root DIR] [--once] [--help] [--version]\n"
+		"               [--metrics-ports LIST] [--allow-host NAME]... [--token-file PATH]\n"
+		"               [--web-root DIR] [--once] [--help] [--version]\n"
 		"       lingerd lab [--count N] [--port BASE] [--hold SECONDS]   (lingerd lab --help)\n"
 		"       lingerd demo [daemon options]    the service and the lab together\n"
 		"\n"
@@ -60,6 +64,10 @@ static void usage(FILE *f)
 		"  --metrics-ports LIST\n"
 		"                      comma list of local ports that get their own /metrics series\n"
 		"                      (none by default, so the series count stays bounded)\n"
+		"  --allow-host NAME   also answer requests whose Host is NAME (repeatable); loopback\n"
+		"                      names and the bound address are always allowed\n"
+		"  --token-file PATH   require 'Authorization: Bearer <token>' for the API and\n"
+		"                      /metrics (needed to listen on a non-loopback address)\n"
 		"  --web-root DIR      serve the page's files from DIR instead of the embedded\n"
 		"                      copies (for working on the page)\n"
 		"  --once              take one snapshot, print it as JSON and exit\n",
@@ -129,6 +137,8 @@ static int parse_args(int argc, char **argv, struct options *o)
 		{ "metrics-ports", required_argument, NULL, 'm' },
 		{ "persist-after", required_argument, NULL, 'p' },
 		{ "retention", required_argument, NULL, 'r' },
+		{ "allow-host", required_argument, NULL, 'H' },
+		{ "token-file", required_argument, NULL, 'T' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -145,6 +155,8 @@ static int parse_args(int argc, char **argv, struct options *o)
 	memset(&o->metrics, 0, sizeof(o->metrics));
 	o->persist_after = LD_PERSIST_AFTER_DEFAULT;
 	o->retention = LD_RETENTION_DEFAULT;
+	o->n_hosts = 0;
+	o->token_file = NULL;
 	optind = 1;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
@@ -187,6 +199,17 @@ static int parse_args(int argc, char **argv, struct options *o)
 				fprintf(stderr, "lingerd: --retention must be a duration from 1m to 3650d, like 90m, 36h or 7d\n");
 				return EXIT_USAGE;
 			}
+			break;
+		case 'H':
+			if (o->n_hosts == LD_MAX_ALLOW_HOSTS || !optarg[0] || strlen(optarg) > 253) {
+				fprintf(stderr, "lingerd: --allow-host takes up to %d names\n",
+					LD_MAX_ALLOW_HOSTS);
+				return EXIT_USAGE;
+			}
+			o->hosts[o->n_hosts++] = optarg;
+			break;
+		case 'T':
+			o->token_file = optarg;
 			break;
 		case 'm':
 			if (metrics_parse_ports(&o->metrics, optarg) < 0) {
@@ -249,6 +272,29 @@ static int run_once(struct sampler *s)
 	return err < 0 ? 1 : 0;
 }
 
+/* Reads the token: one line, at least 16 bytes, no spaces.  Returns a malloc'd string. */
+static char *read_token(const char *path)
+{
+	char buf[512];
+	size_t n;
+	FILE *f = fopen(path, "re");
+
+	if (!f) {
+		log_err(-errno, "cannot read --token-file %s", path);
+		return NULL;
+	}
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	buf[strcspn(buf, "\r\n")] = '\0';
+	if (strlen(buf) < 16 || strpbrk(buf, " \t")) {
+		fprintf(stderr, "lingerd: the token in %s must be one line of at least 16 characters without spaces\n",
+			path);
+		return NULL;
+	}
+	return strdup(buf);
+}
+
 static int run_daemon(const struct options *o)
 {
 	struct sampler_config cfg = {
@@ -264,6 +310,8 @@ static int run_daemon(const struct options *o)
 	struct sampler *s = NULL;
 	struct http *h = NULL;
 	struct api_readers *readers = NULL;
+	struct http_access acc = { 0 };
+	char *token = NULL;
 	struct api_ctx ctx;
 	struct sockaddr_storage ss;
 	socklen_t sslen;
@@ -275,6 +323,21 @@ static int run_daemon(const struct options *o)
 		fprintf(stderr, "lingerd: --listen '%s' is not ADDR:PORT\n", o->listen);
 		return EXIT_USAGE;
 	}
+	if (!o->once && !http_is_loopback(&ss) && !o->token_file) {
+		fprintf(stderr, "lingerd: refusing to serve socket and process details on non-loopback address %s "
+			"without --token-file\n", o->listen);
+		return EXIT_USAGE;
+	}
+	if (o->token_file && !(token = read_token(o->token_file)))
+		return EXIT_USAGE;
+	if (ss.ss_family == AF_INET6)
+		inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr, host, sizeof(host));
+	else
+		inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, host, sizeof(host));
+	acc.hosts = o->hosts;
+	acc.n_hosts = o->n_hosts;
+	acc.bound = host;
+	acc.token = token;
 	/* Signals are taken by sigwait() below; every thread created later inherits the mask. */
 	sigemptyset(&set);
 	sigaddset(&set, SIGTERM);
@@ -283,7 +346,7 @@ static int run_daemon(const struct options *o)
 	signal(SIGPIPE, SIG_IGN);
 
 	if (sampler_open(&s, &cfg) < 0)
-		return 1;
+		goto out;
 	if (o->once) {
 		rc = run_once(s);
 		goto out;
@@ -298,7 +361,7 @@ static int run_daemon(const struct options *o)
 	ctx.readers = readers;
 	ctx.web_root = o->web_root;
 	ctx.metrics = &o->metrics;
-	err = http_start(&h, &ss, sslen, &ctx);
+	err = http_start(&h, &ss, sslen, &ctx, &acc);
 	if (err < 0) {
 		log_err(err, "cannot listen on %s", o->listen);
 		goto out;
@@ -308,13 +371,8 @@ static int run_daemon(const struct options *o)
 		log_err(err, "cannot start the sampler");
 		goto out;
 	}
-	if (ss.ss_family == AF_INET6) {
-		inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr, host, sizeof(host));
-		printf("listening on http://[%s]:%u\n", host, http_port(h));
-	} else {
-		inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, host, sizeof(host));
-		printf("listening on http://%s:%u\n", host, http_port(h));
-	}
+	printf(ss.ss_family == AF_INET6 ? "listening on http://[%s]:%u\n" : "listening on http://%s:%u\n",
+	       host, http_port(h));
 	fflush(stdout);
 	{
 		struct sampler_status st;
@@ -333,6 +391,10 @@ out:
 	http_stop(h);
 	api_readers_close(readers);
 	sampler_close(s);
+	if (token) {
+		explicit_bzero(token, strlen(token));
+		free(token);
+	}
 	return rc;
 }
 

@@ -203,9 +203,13 @@ static uint64_t socket_inode(const char *link, ssize_t n)
 	return v;
 }
 
-/* Walks one process's fds, attributing every wanted socket it holds. */
+/*
+ * Walks one process's fds, attributing every wanted socket it holds.  Processes of another
+ * network namespace are skipped without reading their fds: their sockets are not in our
+ * dump (a load generator in a netns can hold 100k fds).
+ */
 static int walk_pid(struct procmap *pm, struct snap *snap, struct want *w, int procfd,
-		    const char *pidname, int *denied)
+		    const char *pidname, const char *netns, int *denied)
 {
 	char cmdline[CMDLINE_MAX], link[64];
 	struct snap_proc info;
@@ -217,6 +221,17 @@ static int walk_pid(struct procmap *pm, struct snap *snap, struct want *w, int p
 	piddir = openat(procfd, pidname, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (piddir < 0)
 		return 0;
+	if (netns[0]) {
+		ssize_t n = readlinkat(piddir, "ns/net", link, sizeof(link) - 1);
+
+		if (n > 0) {
+			link[n] = '\0';
+			if (strcmp(link, netns) != 0) {
+				close(piddir);
+				return 0;
+			}
+		}
+	}
 	fddir = openat(piddir, "fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fddir < 0) {
 		if (errno == EACCES || errno == EPERM)
@@ -267,11 +282,15 @@ static int walk(struct procmap *pm, struct snap *snap, struct want *w)
 	struct dirent *de;
 	int procfd, denied = 0, err = 0;
 	double t0 = mono();
+	char netns[64] = "";
+	ssize_t n;
 	DIR *d;
 
 	procfd = open(pm->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (procfd < 0)
 		return 0;
+	n = readlinkat(procfd, "self/ns/net", netns, sizeof(netns) - 1);
+	netns[n > 0 ? n : 0] = '\0';
 	d = fdopendir(procfd);
 	if (!d) {
 		close(procfd);
@@ -280,7 +299,7 @@ static int walk(struct procmap *pm, struct snap *snap, struct want *w)
 	while ((de = readdir(d)) && w->left && !err) {
 		if (de->d_name[0] < '1' || de->d_name[0] > '9')
 			continue;
-		err = walk_pid(pm, snap, w, dirfd(d), de->d_name, &denied);
+		err = walk_pid(pm, snap, w, dirfd(d), de->d_name, netns, &denied);
 	}
 	closedir(d);
 	pm->stats.walks++;

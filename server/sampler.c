@@ -2,6 +2,9 @@
 #include "sampler.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,6 +30,7 @@ struct sampler {
 	struct procmap *procmap;
 	struct history *history;
 	double last_retention;
+	int lock_fd; /* flock()ed: one writer per database file */
 	struct sock_vec recs;
 	struct snap *committed; /* the snapshot whose changes the database holds */
 	struct change_list appeared, changed;
@@ -430,6 +434,46 @@ out:
 	return err;
 }
 
+/* Locks path for this process (flock), replacing an earlier lock.  0 or -errno. */
+static int lock_db(struct sampler *s, const char *path)
+{
+	if (s->lock_fd >= 0)
+		close(s->lock_fd);
+	s->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (s->lock_fd < 0 || flock(s->lock_fd, LOCK_EX | LOCK_NB) < 0)
+		return -errno;
+	return 0;
+}
+
+/*
+ * Moves a database that SQLite cannot read (garbage, truncated, corrupt) and its WAL aside
+ * as PATH.corrupt-UNIXTIME, so that lingerd starts with a fresh one instead of failing on
+ * every restart.  Foreign and newer databases are never moved: they are refused.
+ */
+static int quarantine(struct sampler *s, const char *path)
+{
+	static const char *const sfx[] = { "", "-wal", "-shm" };
+	char from[4096], to[4200];
+	long now = (long)sampler_now();
+	int err;
+
+	for (size_t i = 0; i < sizeof(sfx) / sizeof(sfx[0]); i++) {
+		snprintf(from, sizeof(from), "%s%s", path, sfx[i]);
+		snprintf(to, sizeof(to), "%s.corrupt-%ld%s", path, now, sfx[i]);
+		if (rename(from, to) < 0 && errno != ENOENT) {
+			err = -errno;
+			log_err(err, "cannot move unreadable database %s aside", from);
+			return err;
+		}
+	}
+	log_err(0, "%s was not a readable database; moved it to %s.corrupt-%ld and started a new one",
+		path, path, now);
+	err = lock_db(s, path);
+	if (err < 0)
+		log_err(err, "cannot lock the new database %s", path);
+	return err;
+}
+
 int sampler_open(struct sampler **out, const struct sampler_config *cfg)
 {
 	struct sampler *s = calloc(1, sizeof(*s));
@@ -437,6 +481,7 @@ int sampler_open(struct sampler **out, const struct sampler_config *cfg)
 
 	if (!s)
 		return -ENOMEM;
+	s->lock_fd = -1;
 	s->cfg = *cfg;
 	pthread_mutex_init(&s->lock, NULL);
 	{
@@ -462,7 +507,27 @@ int sampler_open(struct sampler **out, const struct sampler_config *cfg)
 	err = history_open(&s->history);
 	if (err < 0)
 		goto fail;
+	/*
+	 * SQLite would let a second writer wait for the lock on every snapshot; refuse it at
+	 * start instead.  flock() does not mix with SQLite's POSIX locks, and this descriptor
+	 * stays open until after the database is closed, so no lock is dropped early.
+	 */
+	err = lock_db(s, cfg->db_path);
+	if (err < 0) {
+		if (err == -EWOULDBLOCK)
+			log_info("%s is in use by another lingerd; refusing to start a second writer",
+				 cfg->db_path);
+		else
+			log_err(err, "cannot open database %s", cfg->db_path);
+		goto fail;
+	}
 	err = store_open(&s->store, cfg->db_path);
+	if (err == -EIO) {
+		/* Unreadable as a database: keep the file for a post-mortem and start afresh. */
+		err = quarantine(s, cfg->db_path);
+		if (err == 0)
+			err = store_open(&s->store, cfg->db_path);
+	}
 	if (err < 0) {
 		if (err == -EPROTONOSUPPORT)
 			log_err(err, "%s was written by a newer lingerd; refusing to downgrade it",
@@ -560,6 +625,8 @@ void sampler_close(struct sampler *s)
 	capture_close(s->capture);
 	procmap_close(s->procmap);
 	history_close(s->history);
+	if (s->lock_fd >= 0)
+		close(s->lock_fd);
 	snap_put(s->committed);
 	snap_put(s->current);
 	sock_vec_free(&s->recs);

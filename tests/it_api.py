@@ -113,11 +113,23 @@ def main():
         check_eq(body, b"", "HEAD has no body")
 
         # A GET with a body is refused without reading it.
-        out = raw_request(d.port, b"GET /api/v1/snapshot HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello")
+        out = raw_request(d.port, b"GET /api/v1/snapshot HTTP/1.1\r\nHost: localhost\r\nContent-Length: 5\r\n\r\nhello")
         check(out.startswith(b"HTTP/1.1 400"), "GET with body is 400: %r" % out[:40])
         check(b"body_not_allowed" in out, "GET with body code")
-        out = raw_request(d.port, b"GET /healthz HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n")
+        out = raw_request(d.port, b"GET /healthz HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n")
         check(out.startswith(b"HTTP/1.1 400"), "chunked GET is 400")
+
+        # Host allow-list: loopback names and literals pass, anything else is 421 (rebinding).
+        for host, want in (("localhost", 200), ("LOCALHOST:9", 200), ("localhost.", 200),
+                           ("127.0.0.1", 200), ("127.9.9.9:80", 200), ("[::1]", 200),
+                           ("[::1]:1", 200), ("evil.example", 421), ("evil.example:%d" % d.port, 421),
+                           ("127.0.0.1.evil.example", 421), ("::1", 421), ("", 421),
+                           ("[::2]", 421), ("localhost:abc", 421), ("10.0.0.1", 421)):
+            out = raw_request(d.port, ("GET /api/v1/snapshot HTTP/1.1\r\nHost: %s\r\n\r\n" % host).encode())
+            check(out.startswith(b"HTTP/1.1 %d" % want), "Host %r -> %d: %r" % (host, want, out[:30]))
+            if want == 421:
+                check(b"misdirected_request" in out and b"nosniff" in out,
+                      "421 is a JSON error with security headers")
 
         # Keep-alive: several requests over one connection.
         c = http.client.HTTPConnection("127.0.0.1", d.port, timeout=5)

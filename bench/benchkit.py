@@ -295,11 +295,12 @@ LABELS = [
     ("steady_cpu_pct", "steady state at 1 s, 1% churn: CPU", "% of a core"),
     ("steady_rss_mb", "steady state: RSS at the end", "MB"),
     ("steady_hwm_mb", "steady state: peak RSS", "MB"),
-    ("steady_snapshot_ms", "steady state: snapshot (median)", "ms"),
+    ("steady_snapshot_ms", "steady state: last snapshot (capture+diff+attribution)", "ms"),
+    ("steady_rows_per_s", "steady state: socket rows written", "rows/s"),
     ("db_growth_mb_h", "database growth (pages in use)", "MB/hour"),
     ("db_growth_mb_day", "database growth (pages in use)", "MB/day"),
     ("db_file_growth_mb_h", "database growth (db+wal file sizes)", "MB/hour"),
-    ("db_bytes_per_change", "database bytes per changed socket", "B"),
+    ("db_bytes_per_row", "database bytes per socket row written", "B"),
 ]
 
 

@@ -33,9 +33,10 @@
  *   CLOSE_WAIT alone (when asked for more CLOSE_WAIT than FIN_WAIT_2)  the client close()s;
  *                its orphaned FIN_WAIT_2 half dies after net.ipv4.tcp_fin_timeout.
  *   TIME_WAIT    the client close()s, the server reads EOF and close()s: no fd is left and
- *                the client end is in TIME_WAIT for the kernel's fixed 60 s; each batch is
- *                made again 60 s after it was made, so the count holds (the kernel's timer
- *                slack may leave old and new overlapping for a few seconds).
+ *                the client end is in TIME_WAIT for the kernel's fixed 60 s; each slice is
+ *                made again 60 s after it was made, so the count holds (apart from the
+ *                seconds around the first expiry, when slices are spread out, and the
+ *                kernel's timer slack).
  * Churn replaces held connections with new ones of the same kind; the old ones are closed
  * with SO_LINGER {1,0} (RST) so that they leave no TIME_WAIT behind and the mix stays exact.
  */
@@ -43,6 +44,8 @@
 #define LG_NET_BASE 0x7f000000u    /* 127.0.0.0 */
 #define LG_LISTEN_ADDR 0x7f000001u /* 127.0.0.1 */
 #define LG_TW_LEN_S 60.0           /* TCP_TIMEWAIT_LEN */
+#define LG_TW_CHUNKS 50            /* TIME_WAIT is made again in this many slices... */
+#define LG_TW_SPREAD_S 10.0        /* ...spread over this long, centred on the first expiry */
 #define LG_FD_SPARE 64             /* fds a child keeps for listeners, pipes, stdio */
 #define LG_FDS_PER_CHILD_MAX 18000
 #define LG_MAX_CHILDREN 256
@@ -92,7 +95,7 @@ struct lg_conn {
 };
 
 struct lg_tw_batch {
-	double made_at;
+	double due;  /* when to make this slice again */
 	long n;
 };
 
@@ -103,7 +106,7 @@ struct lg_child {
 	struct lg_conn *conns;
 	long n_conns;
 	long next_churn;
-	struct lg_tw_batch tw;
+	struct lg_tw_batch tw[LG_TW_CHUNKS];
 	unsigned rr;  /* round robin over sources and ports */
 	double churn; /* fraction replaced per interval; the parent may change it */
 	char msg[160];
@@ -369,8 +372,18 @@ static void child_main(const struct lg_opts *o, const struct lg_plan *plan, int 
 	err = make_time_waits(&c, plan->tw);
 	if (err < 0)
 		goto report;
-	c.tw.made_at = now_mono();
-	c.tw.n = plan->tw;
+	/*
+	 * All were made just now and all expire together; making them again in one burst would
+	 * steal the CPU from what is being measured every minute.  Slices are made again one
+	 * after another over LG_TW_SPREAD_S around the first expiry (the count is off by up to
+	 * half the TIME_WAIT share for those seconds, once), and each 60 s after its own last
+	 * making from then on: a steady trickle.
+	 */
+	for (int k = 0; k < LG_TW_CHUNKS; k++) {
+		c.tw[k].n = plan->tw / LG_TW_CHUNKS + (k < plan->tw % LG_TW_CHUNKS);
+		c.tw[k].due = now_mono() + LG_TW_LEN_S - LG_TW_SPREAD_S / 2 +
+			      k * (LG_TW_SPREAD_S / LG_TW_CHUNKS);
+	}
 	if (child_stop)
 		err = -EINTR;
 report:
@@ -400,8 +413,9 @@ report:
 		double now = now_mono(), wake = next_churn;
 		int ms;
 
-		if (c.tw.n && c.tw.made_at + LG_TW_LEN_S < wake)
-			wake = c.tw.made_at + LG_TW_LEN_S;
+		for (int k = 0; k < LG_TW_CHUNKS; k++)
+			if (c.tw[k].n && c.tw[k].due < wake)
+				wake = c.tw[k].due;
 		if (deadline < wake)
 			wake = deadline;
 		ms = wake > now ? (int)((wake - now) * 1e3) + 1 : 0;
@@ -422,11 +436,15 @@ report:
 		now = now_mono();
 		if (now >= deadline)
 			break;
-		if (c.tw.n && now >= c.tw.made_at + LG_TW_LEN_S) {
-			c.tw.made_at = now;
-			if (make_time_waits(&c, c.tw.n) < 0)
-				break;
+		for (int k = 0; k < LG_TW_CHUNKS; k++) {
+			if (!c.tw[k].n || now < c.tw[k].due)
+				continue;
+			c.tw[k].due = now + LG_TW_LEN_S;
+			if (make_time_waits(&c, c.tw[k].n) < 0)
+				goto done;
 		}
+		if (child_stop)
+			break;
 		if (now >= next_churn) {
 			next_churn += o->churn_interval;
 			if (next_churn < now)
@@ -435,6 +453,7 @@ report:
 				break;
 		}
 	}
+done:
 	child_cleanup(&c);
 	_exit(0);
 }

@@ -1,0 +1,264 @@
+// drive.mjs - opens lingerd's dashboard in Debian's headless chromium (playwright-core, no browser
+// download) and reports what the page shows as one JSON object on stdout; tests/it_dashboard.py
+// compares it with the API and the lab. Nothing is asserted here: every step records what it saw,
+// and a step that cannot complete records its error, so the Python side can fail precisely.
+//
+// Environment: LINGERD_URL (http://127.0.0.1:PORT), ARTIFACTS (folder for screenshots),
+// CHROMIUM (default /usr/bin/chromium), MIN_AGE (findings control, default 1).
+import { chromium } from 'playwright-core';
+import { mkdtempSync, rmSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const base = process.env.LINGERD_URL;
+const artifacts = process.env.ARTIFACTS || '.';
+const minAge = process.env.MIN_AGE || '1';
+const out = { steps: {}, console_errors: [], page_errors: [], csp_violations: [], bad_responses: [] };
+
+async function api(path) {
+  const r = await fetch(base + path);
+  return r.json();
+}
+
+/* Runs one named step; its result or its error lands in out.steps[name]. */
+async function step(name, fn) {
+  const t0 = Date.now();
+  try {
+    out.steps[name] = { ok: true, ...(await fn()) };
+  } catch (e) {
+    out.steps[name] = { ok: false, error: String(e && e.stack ? e.stack.split('\n').slice(0, 3).join(' | ') : e) };
+  }
+  out.steps[name].ms = Date.now() - t0;
+}
+
+const userDir = mkdtempSync(join(tmpdir(), 'lingerd-chromium-'));
+let ctx;
+try {
+  mkdirSync(artifacts, { recursive: true });
+  ctx = await chromium.launchPersistentContext(userDir, {
+    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+    headless: true,
+    chromiumSandbox: false,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking',
+      '--disable-component-update', '--disable-sync', '--disable-quic'],
+    viewport: { width: 1280, height: 900 },
+    locale: 'en-US',
+    colorScheme: 'light',
+    timeout: 30000,
+  });
+  const page = ctx.pages()[0] || await ctx.newPage();
+  page.setDefaultTimeout(15000);
+  // The listener is installed before any page script runs, through the DevTools protocol, so the
+  // page's own CSP does not apply to it.
+  await page.addInitScript(() => {
+    window.__csp = [];
+    document.addEventListener('securitypolicyviolation', (e) => {
+      window.__csp.push({ directive: e.violatedDirective, blocked: e.blockedURI, source: e.sourceFile, line: e.lineNumber, sample: e.sample });
+    });
+  });
+  page.on('console', (m) => {
+    if (m.type() === 'error' || m.type() === 'warning' && /Content Security Policy/i.test(m.text())) {
+      out.console_errors.push(m.text());
+    }
+  });
+  page.on('pageerror', (e) => out.page_errors.push(String(e)));
+  page.on('response', (r) => {
+    if (r.status() >= 400) out.bad_responses.push(`${r.status()} ${r.url()}`);
+  });
+  page.on('requestfailed', (r) => out.bad_responses.push(`failed ${r.url()} ${r.failure() && r.failure().errorText}`));
+
+  await step('load', async () => {
+    const resp = await page.goto(base + '/', { waitUntil: 'load' });
+    await page.waitForSelector('body[data-ready="1"]', { timeout: 20000 });
+    return {
+      status: resp.status(),
+      csp: resp.headers()['content-security-policy'] || null,
+      title: await page.title(),
+      lang: await page.getAttribute('html', 'lang'),
+      status_line: await page.textContent('#status'),
+      health: await page.textContent('#st-health'),
+      attribution: await page.textContent('#st-attribution'),
+    };
+  });
+
+  if (!out.steps.load.ok) throw new Error('the page did not load: ' + out.steps.load.error);
+
+  await step('counts', async () => {
+    // The card and the API are read together until they agree, or for 10 s.
+    let card = null;
+    let snap = null;
+    const deadline = Date.now() + 10000;
+    for (;;) {
+      snap = await api('/api/v1/snapshot');
+      card = await page.textContent('#counts li[data-state="CLOSE_WAIT"] .card-count');
+      if (card.replace(/\D/g, '') === String(snap.counts.CLOSE_WAIT) || Date.now() > deadline) break;
+      await page.waitForTimeout(300);
+    }
+    return {
+      card_text: card,
+      card: Number(card.replace(/\D/g, '')),
+      api: snap.counts.CLOSE_WAIT,
+      lingering_class: await page.getAttribute('#counts li[data-state="CLOSE_WAIT"]', 'class'),
+      established_class: await page.getAttribute('#counts li[data-state="ESTABLISHED"]', 'class'),
+      cards: await page.locator('#counts li').count(),
+      delta: await page.textContent('#counts li[data-state="CLOSE_WAIT"] .card-delta'),
+    };
+  });
+
+  await step('findings', async () => {
+    await page.fill('#findings-min-age', minAge);
+    await page.press('#findings-min-age', 'Tab');
+    const li = page.locator('#findings li.finding', { hasText: 'lab-leaker' }).first();
+    await li.waitFor({ timeout: 25000 });
+    return {
+      text: (await li.textContent()).slice(0, 2000),
+      severity: await li.getAttribute('class'),
+      count: await page.locator('#findings li.finding').count(),
+      summary: await page.textContent('#findings-summary'),
+    };
+  });
+
+  await step('chart', async () => {
+    await page.waitForSelector('#chart canvas');
+    // Wait for a line: the plot has pixels of some series colour once data arrived.
+    const probe = () => page.evaluate(() => {
+      const c = document.querySelector('#chart canvas');
+      const g = c.getContext('2d');
+      const d = g.getImageData(0, 0, c.width, c.height).data;
+      let coloured = 0;
+      for (let i = 0; i < d.length; i += 4) {
+        const [r, gg, b, a] = [d[i], d[i + 1], d[i + 2], d[i + 3]];
+        if (a > 200 && Math.max(r, gg, b) - Math.min(r, gg, b) > 80) coloured++;
+      }
+      const rect = c.getBoundingClientRect();
+      return { width: rect.width, height: rect.height, coloured, legend: document.querySelector('#chart .u-legend') ? document.querySelector('#chart .u-legend').textContent : null };
+    });
+    let r = await probe();
+    const deadline = Date.now() + 15000;
+    while (r.coloured === 0 && Date.now() < deadline) {
+      await page.waitForTimeout(500);
+      r = await probe();
+    }
+    // A range button redraws the chart for that range.
+    await page.click('#ranges button[data-range="15m"]');
+    await page.waitForSelector('#ranges button[data-range="15m"][aria-pressed="true"]');
+    r.pressed = await page.getAttribute('#ranges button[data-range="15m"]', 'aria-pressed');
+    // Split by process: one line per process holding CLOSE_WAIT.
+    await page.selectOption('#split', 'process');
+    await page.waitForFunction(() => /lab-leaker/.test(document.querySelector('#chart .u-legend').textContent), null, { timeout: 15000 });
+    r.split_legend = await page.textContent('#chart .u-legend');
+    await page.selectOption('#split', '');
+    await page.waitForFunction(() => /TIME_WAIT/.test(document.querySelector('#chart .u-legend').textContent));
+    return r;
+  });
+
+  await step('offenders', async () => {
+    const row = page.locator('#offenders tbody tr', { hasText: 'lab-leaker' }).first();
+    await row.waitFor();
+    return { text: await row.textContent() };
+  });
+
+  await step('diagram', async () => {
+    const en = await api('/api/v1/states/CLOSE_WAIT?lang=en');
+    const node = page.locator('#diagram .node[data-state="CLOSE_WAIT"]');
+    const nodeText = await node.textContent();
+    const tabindex = await node.getAttribute('tabindex');
+    // Keyboard first: focus FIN_WAIT_2 and press Enter.
+    await page.focus('#diagram .node[data-state="FIN_WAIT_2"]');
+    await page.keyboard.press('Enter');
+    await page.waitForSelector('#explain[data-state="FIN_WAIT_2"]');
+    const keyboardTitle = await page.textContent('#explain h3');
+    await node.click();
+    await page.waitForSelector('#explain[data-state="CLOSE_WAIT"]');
+    return {
+      node_text: nodeText,
+      tabindex,
+      node_count: await page.locator('#diagram .node').count(),
+      keyboard_title: keyboardTitle,
+      title: await page.textContent('#explain h3'),
+      api_title: en.title,
+      explain_text: (await page.textContent('#explain')).slice(0, 3000),
+      api_meaning: en.meaning,
+      selected: await node.getAttribute('aria-pressed'),
+    };
+  });
+
+  await step('sockets', async () => {
+    await page.selectOption('#f-state', 'CLOSE_WAIT');
+    await page.fill('#f-process', 'lab-leaker');
+    await page.click('#sockets-filter button[type="submit"]');
+    await page.waitForFunction(() => {
+      const rows = document.querySelectorAll('#sockets tbody tr');
+      return rows.length > 0 && [...rows].every((r) => /lab-leaker/.test(r.textContent));
+    });
+    const leakRows = await page.locator('#sockets tbody tr').count();
+    // Paging: 25 a page over every socket, then the next page.
+    await page.click('#f-reset');
+    await page.selectOption('#f-limit', '25');
+    await page.click('#sockets-filter button[type="submit"]');
+    await page.waitForFunction(() => document.querySelectorAll('#sockets tbody tr').length === 25);
+    const first = await page.textContent('#sockets tbody tr:first-child');
+    const nextDisabled = await page.isDisabled('#p-next');
+    let second = null;
+    let info = null;
+    if (!nextDisabled) {
+      await page.click('#p-next');
+      await page.waitForFunction((f) => document.querySelector('#sockets tbody tr:first-child').textContent !== f, first);
+      second = await page.textContent('#sockets tbody tr:first-child');
+      info = await page.textContent('#p-info');
+    }
+    return { leak_rows: leakRows, first, second, info, next_disabled: nextDisabled };
+  });
+
+  await step('screenshot', async () => {
+    await page.click('#p-first');
+    await page.evaluate(() => window.scrollTo(0, 0));
+    await page.waitForTimeout(300);
+    const file = join(artifacts, 'dashboard.png');
+    await page.screenshot({ path: file, fullPage: true });
+    return { file };
+  });
+
+  await step('korean', async () => {
+    const ko = await api('/api/v1/states/CLOSE_WAIT?lang=ko');
+    await page.selectOption('#lang', 'ko');
+    await page.waitForFunction((want) => document.querySelector('#explain h3').textContent === want, ko.title);
+    const file = join(artifacts, 'dashboard-ko.png');
+    await page.screenshot({ path: file, fullPage: false });
+    return {
+      title: await page.textContent('#explain h3'),
+      api_title: ko.title,
+      html_lang: await page.getAttribute('html', 'lang'),
+      heading: await page.textContent('#counts-h'),
+      topics: (await page.textContent('#topics')).slice(0, 400),
+      file,
+    };
+  });
+
+  await step('dark', async () => {
+    await page.selectOption('#lang', 'en');
+    const light = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+    await page.emulateMedia({ colorScheme: 'dark' });
+    await page.waitForTimeout(300);
+    const dark = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+    const file = join(artifacts, 'dashboard-dark.png');
+    await page.screenshot({ path: file, fullPage: false });
+    return { light, dark, file };
+  });
+
+  await step('layout', async () => {
+    // Nothing may stick out sideways at laptop width.
+    return page.evaluate(() => ({
+      scroll_width: document.documentElement.scrollWidth,
+      client_width: document.documentElement.clientWidth,
+    }));
+  });
+
+  out.csp_violations = await page.evaluate(() => window.__csp || []);
+} catch (e) {
+  out.fatal = String(e && e.stack ? e.stack : e);
+} finally {
+  if (ctx) await ctx.close().catch(() => {});
+  rmSync(userDir, { recursive: true, force: true });
+}
+process.stdout.write(JSON.stringify(out) + '\n');

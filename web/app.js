@@ -1,0 +1,956 @@
+// app.js - the dashboard: polls lingerd's JSON API and renders it. Text from the kernel or from a
+// process (names, command lines, addresses) only ever goes into the page through textContent.
+import { STRINGS, defaultLang, tr as translate, duration } from './i18n.js';
+import { buildDiagram } from './diagram.js';
+
+/* Lifecycle order for the cards: opening, open, closing, closed. */
+const ALL_STATES = ['LISTEN', 'SYN_SENT', 'SYN_RECV', 'ESTABLISHED', 'FIN_WAIT_1', 'FIN_WAIT_2',
+  'CLOSING', 'TIME_WAIT', 'CLOSE_WAIT', 'LAST_ACK', 'CLOSED'];
+/* Until /api/v1/states says otherwise. */
+const LINGERING_DEFAULT = ['FIN_WAIT_1', 'FIN_WAIT_2', 'CLOSING', 'TIME_WAIT', 'CLOSE_WAIT', 'LAST_ACK'];
+const SHORT = { FIN_WAIT_1: 'FW1', FIN_WAIT_2: 'FW2', CLOSING: 'CLG', TIME_WAIT: 'TW',
+  CLOSE_WAIT: 'CW', LAST_ACK: 'LA', ESTABLISHED: 'EST', SYN_SENT: 'SS', SYN_RECV: 'SR',
+  LISTEN: 'LST', CLOSED: 'CLD' };
+const RANGES = { '15m': 900, '1h': 3600, '6h': 21600, '24h': 86400, '7d': 604800 };
+const STATE_COLORS = { CLOSE_WAIT: '#e8590c', TIME_WAIT: '#1c7ed6', FIN_WAIT_2: '#ae3ec9',
+  FIN_WAIT_1: '#f08c00', LAST_ACK: '#2f9e44', CLOSING: '#e64980' };
+const PALETTE = ['#1c7ed6', '#e8590c', '#2f9e44', '#ae3ec9', '#f08c00', '#0c8599', '#e64980',
+  '#5c7cfa', '#94d82d', '#868e96'];
+const FETCH_TIMEOUT_MS = 10000;
+
+const $ = (sel, root = document) => root.querySelector(sel);
+const $$ = (sel, root = document) => Array.from(root.querySelectorAll(sel));
+
+const ui = {
+  lang: 'en',
+  live: true,
+  interval: 1,
+  health: null,
+  snapshot: null,
+  lingering: new Set(LINGERING_DEFAULT),
+  statesDoc: {},      // lang -> /api/v1/states
+  stateDetail: {},    // "lang/STATE" -> /api/v1/states/STATE
+  deltas: null,       // state -> { base, t }
+  range: '1h',
+  split: '',
+  splitState: 'CLOSE_WAIT',
+  trends: null,
+  offBy: 'process',
+  offenders: null,
+  minAge: 60,
+  findings: null,
+  system: null,
+  selected: null,
+  sockets: { filter: {}, limit: 50, cursors: [null], page: 0, data: null, error: null },
+  rendered: {},       // panel -> key of what is on screen, to skip identical redraws
+};
+
+const t = (key, vars) => translate(ui.lang, key, vars);
+const fmtNum = (n) => (n == null ? '–' : Number(n).toLocaleString(ui.lang === 'ko' ? 'ko-KR' : 'en-US'));
+
+function pad2(n) { return String(n).padStart(2, '0'); }
+function clock(ts) {
+  if (!ts) return '–';
+  const d = new Date(ts * 1000);
+  const hms = `${pad2(d.getHours())}:${pad2(d.getMinutes())}:${pad2(d.getSeconds())}`;
+  const now = new Date();
+  if (d.toDateString() === now.toDateString()) return hms;
+  return `${d.getFullYear()}-${pad2(d.getMonth() + 1)}-${pad2(d.getDate())} ${hms}`;
+}
+
+/* One element with text content (never parsed as markup) and attributes. */
+function h(tag, attrs, ...children) {
+  const e = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (v == null || v === false) continue;
+    if (k === 'class') e.className = v;
+    else if (k === 'text') e.textContent = v;
+    else if (k.startsWith('on')) e.addEventListener(k.slice(2), v);
+    else e.setAttribute(k, v === true ? '' : String(v));
+  }
+  for (const c of children.flat()) {
+    if (c == null || c === false) continue;
+    e.appendChild(typeof c === 'string' || typeof c === 'number' ? document.createTextNode(String(c)) : c);
+  }
+  return e;
+}
+
+/* ---- fetching ---- */
+
+class ApiError extends Error {
+  constructor(status, body) {
+    const err = body && body.error;
+    super(err ? err.message : `HTTP ${status}`);
+    this.status = status;
+    this.code = err ? err.code : null;
+    this.parameter = err ? err.parameter : null;
+  }
+}
+
+async function getJSON(path, { acceptStatus = [] } = {}) {
+  const ctl = new AbortController();
+  const timer = setTimeout(() => ctl.abort(), FETCH_TIMEOUT_MS);
+  try {
+    const r = await fetch(path, { signal: ctl.signal, cache: 'no-store', headers: { Accept: 'application/json' } });
+    const body = await r.json().catch(() => null);
+    if (!r.ok && !acceptStatus.includes(r.status)) throw new ApiError(r.status, body);
+    return body;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function showPanelError(panelId, err) {
+  const panel = document.getElementById(panelId);
+  let p = $('.panel-error', panel);
+  if (!err) {
+    if (p) p.remove();
+    return;
+  }
+  if (!p) {
+    p = h('p', { class: 'panel-error error', role: 'status' });
+    $('.panel-head', panel).after(p);
+  }
+  p.textContent = t('error', { msg: err.message || String(err) });
+}
+
+/* ---- language ---- */
+
+function applyI18n() {
+  document.documentElement.lang = ui.lang;
+  document.title = t('title');
+  for (const e of $$('[data-i18n]')) e.textContent = t(e.dataset.i18n);
+  for (const e of $$('[data-i18n-title]')) e.title = t(e.dataset.i18nTitle);
+  for (const e of $$('[data-i18n-aria]')) e.setAttribute('aria-label', t(e.dataset.i18nAria));
+  $('#lang').value = ui.lang;
+}
+
+async function setLang(lang, { initial = false } = {}) {
+  ui.lang = STRINGS[lang] ? lang : 'en';
+  try { localStorage.setItem('lingerd.lang', ui.lang); } catch (e) { /* private mode */ }
+  applyI18n();
+  ui.rendered = {};
+  if (diagram) diagram.setLabels(t);
+  fillStateSelects();
+  if (!initial) {
+    renderAll();
+    saveHash();
+  }
+  await loadStatesDoc();
+  if (ui.selected) await showExplanation(ui.selected, { focus: false });
+}
+
+/* ---- the URL fragment keeps the view shareable: #lang=ko&range=6h&split=process&state=CLOSE_WAIT ---- */
+
+function readHash() {
+  const p = new URLSearchParams(location.hash.slice(1));
+  const v = {};
+  for (const k of ['lang', 'range', 'split', 'state', 'min_age', 'by', 'select']) if (p.has(k)) v[k] = p.get(k);
+  return v;
+}
+
+function saveHash() {
+  const p = new URLSearchParams();
+  p.set('lang', ui.lang);
+  p.set('range', ui.range);
+  if (ui.split) {
+    p.set('split', ui.split);
+    p.set('state', ui.splitState);
+  }
+  if (ui.minAge !== 60) p.set('min_age', String(ui.minAge));
+  if (ui.offBy !== 'process') p.set('by', ui.offBy);
+  if (ui.selected) p.set('select', ui.selected);
+  history.replaceState(null, '', '#' + p.toString());
+}
+
+/* ---- status line ---- */
+
+async function loadStatus() {
+  try {
+    const hz = await getJSON('/healthz', { acceptStatus: [503] });
+    ui.health = hz;
+    ui.healthError = null;
+    if (hz && hz.interval_s > 0) ui.interval = hz.interval_s;
+  } catch (e) {
+    ui.healthError = e;
+  }
+  renderStatus();
+}
+
+function renderStatus() {
+  const hz = ui.health;
+  const banner = $('#banner');
+  if (ui.healthError) {
+    banner.textContent = t('unreachable', { why: ui.healthError.message });
+    banner.hidden = false;
+  } else {
+    banner.hidden = true;
+  }
+  if (!hz) return;
+  const badge = $('#st-health');
+  badge.textContent = hz.status;
+  badge.className = 'badge ' + (hz.status === 'ok' && !ui.healthError ? 'ok' : 'bad');
+  $('#st-source').textContent = hz.source || '–';
+  $('#st-interval').textContent = t('every_s', { n: hz.interval_s });
+  const last = $('#st-last');
+  if (hz.last_snapshot_at) {
+    last.dateTime = new Date(hz.last_snapshot_at * 1000).toISOString();
+    const age = Date.now() / 1000 - hz.last_snapshot_at;
+    last.textContent = `${clock(hz.last_snapshot_at)} (${t('ago', { t: duration(ui.lang, age) })})`;
+  } else {
+    last.textContent = t('never');
+  }
+  const attr = $('#st-attribution');
+  attr.textContent = t('attribution_' + hz.attribution);
+  attr.className = hz.attribution === 'full' ? '' : 'warn-text';
+  $('#st-snapshots').textContent = fmtNum(hz.snapshots);
+  $('#st-took').textContent = t('took_ms', { n: Number(hz.last_duration_ms || 0).toFixed(1) });
+  const probs = $('#problems');
+  probs.replaceChildren(...(hz.problems || []).map((p) => h('li', { text: t('problem_' + p) })));
+  probs.hidden = !(hz.problems && hz.problems.length);
+}
+
+/* ---- counts per state ---- */
+
+async function loadSnapshot() {
+  try {
+    ui.snapshot = await getJSON('/api/v1/snapshot');
+    showPanelError('counts-section', null);
+  } catch (e) {
+    showPanelError('counts-section', e);
+  }
+  renderCounts();
+  if (diagram) diagram.setCounts(ui.snapshot && ui.snapshot.counts, ui.lingering);
+  if (ui.selected) renderExplainCount();
+}
+
+async function loadDeltas() {
+  try {
+    const d = await getJSON(`/api/v1/trends?states=${ALL_STATES.join(',')}&from=-1h&to=now`);
+    const deltas = {};
+    for (const s of d.series) {
+      if (s.points.length) deltas[s.state] = { base: s.points[0][1], t: s.points[0][0], from: d.from };
+    }
+    ui.deltas = deltas;
+  } catch (e) {
+    ui.deltas = null;
+  }
+  renderCounts();
+}
+
+function renderCounts() {
+  const list = $('#counts');
+  const snap = ui.snapshot;
+  if (!list.children.length) {
+    for (const state of ALL_STATES) {
+      list.appendChild(h('li', { 'data-state': state },
+        h('button', { type: 'button', class: 'card', onclick: () => selectState(state, { scroll: true }) },
+          h('span', { class: 'card-name', text: state }),
+          h('span', { class: 'card-count', text: '–' }),
+          h('span', { class: 'card-delta' }))));
+    }
+  }
+  for (const li of list.children) {
+    const state = li.dataset.state;
+    const n = snap ? snap.counts[state] : null;
+    const ling = ui.lingering.has(state);
+    li.className = (ling ? 'lingering' : '') + (ling && n > 0 ? ' hot' : '');
+    const btn = $('button', li);
+    $('.card-count', li).textContent = fmtNum(n);
+    const dEl = $('.card-delta', li);
+    const dl = ui.deltas && ui.deltas[state];
+    if (dl && n != null) {
+      const base = Math.round(dl.base);
+      const diff = n - base;
+      const sign = diff > 0 ? '+' : diff < 0 ? '−' : '±';
+      const txt = sign + fmtNum(Math.abs(diff));
+      const full = dl.t <= dl.from + 600; // history reaches back (nearly) the whole hour
+      dEl.textContent = full ? t('change_1h', { d: txt }) : t('change_since', { d: txt, t: clock(dl.t) });
+      dEl.title = t('change_title', { base: fmtNum(base), t: clock(dl.t), now: fmtNum(n) });
+      dEl.className = 'card-delta' + (diff > 0 && ling ? ' up' : diff < 0 && ling ? ' down' : '');
+    } else {
+      dEl.textContent = ui.deltas ? t('change_none') : '';
+      dEl.title = '';
+      dEl.className = 'card-delta';
+    }
+    btn.setAttribute('aria-label', `${state}: ${fmtNum(n)}. ${dEl.textContent}`);
+  }
+}
+
+/* ---- trends ---- */
+
+let chart = null;
+let chartKey = '';
+let trendRange = { from: 0, to: 1 }; // the x range of the chart: the whole requested range
+
+function cssVar(name) {
+  return getComputedStyle(document.documentElement).getPropertyValue(name).trim();
+}
+
+async function loadTrends() {
+  const secs = RANGES[ui.range];
+  let url = `/api/v1/trends?from=-${secs}&to=now`;
+  if (ui.split) url += `&by=${ui.split}&states=${ui.splitState}&top=8`;
+  else url += `&states=${[...ui.lingering].join(',')}`;
+  try {
+    ui.trends = await getJSON(url);
+    showPanelError('trends-section', null);
+  } catch (e) {
+    showPanelError('trends-section', e);
+    return;
+  }
+  renderTrends();
+}
+
+function trendSeries(d) {
+  if (!ui.split) {
+    // Every lingering state gets a line, in a fixed order and colour, even without data.
+    const byState = Object.fromEntries(d.series.map((s) => [s.state, s]));
+    return ALL_STATES.filter((s) => ui.lingering.has(s)).map((state) => ({
+      label: state, color: STATE_COLORS[state] || PALETTE[0], points: byState[state] ? byState[state].points : [],
+    }));
+  }
+  return d.series.map((s, i) => ({ label: s.group || '?', color: PALETTE[i % PALETTE.length], points: s.points }));
+}
+
+function renderTrends() {
+  const d = ui.trends;
+  if (!d || typeof uPlot === 'undefined') return;
+  const series = trendSeries(d);
+  const xs = [...new Set(series.flatMap((s) => s.points.map((p) => p[0])))].sort((a, b) => a - b);
+  const idx = new Map(xs.map((x, i) => [x, i]));
+  const data = [xs];
+  for (const s of series) {
+    const ys = new Array(xs.length).fill(null);
+    for (const p of s.points) ys[idx.get(p[0])] = p[1];
+    data.push(ys);
+  }
+  $('#chart-empty').hidden = xs.length > 0;
+  const res = t('res_' + d.resolution);
+  $('#chart-caption').textContent = t('trends_caption', { res, step: duration(ui.lang, d.step) });
+
+  const box = $('#chart');
+  const width = Math.max(320, box.clientWidth);
+  const key = [ui.lang, ui.split, ui.splitState, series.map((s) => s.label).join(','), darkQuery.matches].join('|');
+  trendRange = { from: d.from, to: d.to };
+  if (chart && key === chartKey) {
+    chart.setData(data);
+    return;
+  }
+  if (chart) chart.destroy();
+  chartKey = key;
+  const fg = cssVar('--muted');
+  const grid = cssVar('--grid');
+  const axis = { stroke: fg, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid, width: 1 } };
+  const opts = {
+    width,
+    height: 300,
+    scales: {
+      x: { time: true, range: () => [trendRange.from, trendRange.to] },
+      y: { range: (u, min, max) => [0, Math.max(4, Math.ceil((max || 0) * 1.15))] },
+    },
+    series: [{ label: 'time' }, ...series.map((s) => ({
+      label: s.label, stroke: s.color, width: 2, spanGaps: false,
+      value: (u, v) => (v == null ? '–' : Number(v).toFixed(v % 1 ? 1 : 0)),
+    }))],
+    axes: [{ ...axis }, { ...axis, size: 56 }],
+    legend: { live: true },
+    cursor: { drag: { x: false, y: false } },
+  };
+  chart = new uPlot(opts, data, box);
+}
+
+function fillStateSelects() {
+  const split = $('#split-state');
+  split.replaceChildren(...ALL_STATES.filter((s) => ui.lingering.has(s)).map((s) => h('option', { value: s, text: s })));
+  split.value = ui.splitState;
+  split.disabled = !ui.split;
+  const fs = $('#f-state');
+  const cur = fs.value;
+  fs.replaceChildren(h('option', { value: '', text: t('filter_all') }),
+    ...ALL_STATES.map((s) => h('option', { value: s, text: s })));
+  fs.value = cur || (ui.sockets.filter.state || '');
+}
+
+/* ---- state machine and explanations ---- */
+
+let diagram = null;
+
+async function loadStatesDoc() {
+  const lang = ui.lang;
+  if (!ui.statesDoc[lang]) {
+    try {
+      ui.statesDoc[lang] = await getJSON(`/api/v1/states?lang=${lang}`);
+    } catch (e) {
+      showPanelError('machine-section', e);
+      return;
+    }
+  }
+  const doc = ui.statesDoc[lang];
+  const ling = new Set(doc.states.filter((s) => s.lingering).map((s) => s.state));
+  if (ling.size) ui.lingering = ling;
+  renderTopics(doc.topics);
+}
+
+async function selectState(state, { scroll = false, focus = false } = {}) {
+  if (scroll) $('#machine-section').scrollIntoView({ behavior: 'smooth', block: 'start' });
+  await showExplanation(state, { focus });
+}
+
+async function showExplanation(state, { focus = true } = {}) {
+  ui.selected = state;
+  diagram.select(state);
+  saveHash();
+  const key = `${ui.lang}/${state}`;
+  const box = $('#explain');
+  if (!ui.stateDetail[key]) {
+    box.setAttribute('aria-busy', 'true');
+    try {
+      ui.stateDetail[key] = await getJSON(`/api/v1/states/${encodeURIComponent(state)}?lang=${ui.lang}`);
+    } catch (e) {
+      box.replaceChildren(h('p', { class: 'error', text: t('error', { msg: e.message }) }));
+      box.removeAttribute('aria-busy');
+      return;
+    }
+  }
+  if (ui.selected !== state) return; // another state was picked meanwhile
+  renderExplanation(ui.stateDetail[key]);
+  box.removeAttribute('aria-busy');
+  if (focus) box.focus({ preventScroll: true });
+}
+
+function renderExplanation(s) {
+  const box = $('#explain');
+  box.dataset.state = s.state;
+  box.lang = ui.lang;
+  const badges = h('p', { class: 'badges' },
+    s.lingering ? h('span', { class: 'badge linger', text: t('lingering') }) : null,
+    h('span', { class: 'badge ' + (s.bounded === 'no' ? 'bad' : 'neutral'), text: t('bounded_' + s.bounded) }),
+    s.max_seconds != null ? h('span', { class: 'badge neutral', text: t('max_seconds', { t: duration(ui.lang, s.max_seconds) }) }) : null);
+  const sections = [];
+  for (const k of ['reached_by_text', 'meaning', 'enters_on', 'leaves_on', 'duration_bound', 'problem_when', 'remedy', 'kernel']) {
+    if (!s[k]) continue;
+    const label = k === 'reached_by_text' ? 'reached_by' : k;
+    sections.push(h('dt', { text: t(label) }), h('dd', { class: k === 'remedy' ? 'remedy' : null, text: s[k] }));
+  }
+  const chips = (key, items) => (items && items.length
+    ? [h('dt', { text: t(key) }), h('dd', {}, h('ul', { class: 'chips' }, items.map((x) => h('li', {}, h('code', { text: x })))))]
+    : []);
+  const next = s.next && s.next.length
+    ? [h('dt', { text: t('next_states') }), h('dd', {}, h('ul', { class: 'chips' }, s.next.map((n) =>
+      h('li', {}, h('button', { type: 'button', class: 'link', onclick: () => showExplanation(n), text: n })))))]
+    : [];
+  box.replaceChildren(
+    h('h3', { id: 'explain-title', text: s.title }),
+    badges,
+    h('p', { class: 'explain-now' }, h('span', { id: 'explain-count' }), ' ',
+      h('button', { type: 'button', class: 'link', onclick: () => showSocketsOf({ state: s.state }), text: t('explain_list') })),
+    h('dl', { class: 'explain-dl' }, sections, chips('settings_rel', s.settings), chips('counters_rel', s.counters), next));
+  renderExplainCount();
+}
+
+function renderExplainCount() {
+  const c = $('#explain-count');
+  if (!c || !ui.snapshot || !ui.selected) return;
+  c.textContent = t('explain_now', { n: fmtNum(ui.snapshot.counts[ui.selected]) });
+}
+
+function renderTopics(topics) {
+  const box = $('#topics');
+  if (!topics) return;
+  const out = [];
+  const table = (cols, rows) => h('div', { class: 'table-wrap' }, h('table', { class: 'data topic-table' },
+    h('thead', {}, h('tr', {}, cols.map(([, label]) => h('th', { scope: 'col', text: label })))),
+    h('tbody', {}, rows.map((r) => h('tr', {}, cols.map(([k]) => {
+      let v = r[k];
+      if (typeof v === 'boolean') v = v ? t('yes') : t('no');
+      if (Array.isArray(v)) v = v.join(', ');
+      return h('td', { text: v == null ? '–' : String(v) });
+    }))))));
+  for (const k of ['three_way_open', 'four_way_close']) {
+    const tp = topics[k];
+    if (!tp) continue;
+    out.push(h('h3', { text: tp.title }), h('p', { text: tp.text }));
+    if (k === 'four_way_close') out.push(sequenceDiagram(tp.steps));
+    out.push(table([['step', t('step')], ['from', t('from')], ['segment', t('segment')],
+      ['active_state', t('active_state')], ['passive_state', t('passive_state')], ['text', t('what_happens')]], tp.steps || []));
+  }
+  if (topics.two_msl) {
+    out.push(h('h3', { text: topics.two_msl.title }), h('p', { text: topics.two_msl.text }),
+      h('ul', {}, (topics.two_msl.reasons || []).map((r) => h('li', { text: r }))));
+  }
+  if (topics.so_linger) {
+    out.push(h('h3', { text: topics.so_linger.title }), h('p', { text: topics.so_linger.text }),
+      table([['setting', t('setting')], ['title', ''], ['sends', t('sends')], ['time_wait', t('time_wait_q')],
+        ['close', t('close_q')], ['unsent_data', t('unsent_data')], ['advice', t('advice')]], topics.so_linger.cases || []));
+  }
+  if (topics.so_reuseaddr) {
+    const r = topics.so_reuseaddr;
+    out.push(h('h3', { text: r.title }), h('p', { text: r.text }),
+      h('h4', { text: t('does') }), h('ul', {}, (r.does || []).map((x) => h('li', { text: x }))),
+      h('h4', { text: t('does_not') }), h('ul', {}, (r.does_not || []).map((x) => h('li', { text: x }))),
+      r.snippet ? h('pre', {}, h('code', { text: r.snippet })) : null);
+  }
+  if (topics.ephemeral_ports) out.push(h('h3', { text: topics.ephemeral_ports.title }), h('p', { text: topics.ephemeral_ports.text }));
+  if (topics.sysctls) {
+    out.push(h('h3', { text: 'sysctl' }), table([['name', t('col_name')], ['default', t('default_v')],
+      ['what', t('col_what')], ['advice', t('advice')], ['affects', t('affects')]], topics.sysctls));
+  }
+  box.replaceChildren(...out);
+}
+
+/* The four-way close as a sequence chart: two timelines, the segments between them. */
+function sequenceDiagram(steps) {
+  const NS = 'http://www.w3.org/2000/svg';
+  const s = (name, attrs, text) => {
+    const e = document.createElementNS(NS, name);
+    for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, String(v));
+    if (text != null) e.textContent = text;
+    return e;
+  };
+  const rows = steps || [];
+  const W = 640;
+  const top = 40;
+  const gap = 54;
+  const H = top + gap * rows.length + 40;
+  const svg = s('svg', { viewBox: `0 0 ${W} ${H}`, class: 'sequence', role: 'img', 'aria-label': 'four-way close' });
+  const L = 170;
+  const R = 470;
+  svg.append(s('text', { x: L, y: 20, 'text-anchor': 'middle', class: 'seq-head' }, t('active_state')),
+    s('text', { x: R, y: 20, 'text-anchor': 'middle', class: 'seq-head' }, t('passive_state')),
+    s('line', { x1: L, y1: 28, x2: L, y2: H - 10, class: 'seq-life' }),
+    s('line', { x1: R, y1: 28, x2: R, y2: H - 10, class: 'seq-life' }));
+  const mk = s('marker', { id: 'seq-arrow', viewBox: '0 0 10 10', refX: 9, refY: 5, markerWidth: 7, markerHeight: 7, orient: 'auto' });
+  mk.append(s('path', { d: 'M 0 0 L 10 5 L 0 10 z', class: 'arrowhead' }));
+  const defs = s('defs', {});
+  defs.append(mk);
+  svg.prepend(defs);
+  rows.forEach((r, i) => {
+    const y = top + gap * i;
+    const fromActive = r.from === 'active_closer';
+    const [x1, x2] = fromActive ? [L, R] : [R, L];
+    svg.append(s('line', { x1, y1: y, x2, y2: y + gap - 14, class: 'seq-msg', 'marker-end': 'url(#seq-arrow)' }),
+      s('text', { x: (L + R) / 2, y: y + gap / 2 - 10, 'text-anchor': 'middle', class: 'seq-seg' }, r.segment),
+      s('text', { x: L - 10, y: y + gap - 10, 'text-anchor': 'end', class: 'seq-state' }, r.active_state),
+      s('text', { x: R + 10, y: y + gap - 10, 'text-anchor': 'start', class: 'seq-state' }, r.passive_state));
+  });
+  return svg;
+}
+
+/* ---- top offenders ---- */
+
+async function loadOffenders() {
+  try {
+    ui.offenders = await getJSON(`/api/v1/lingering?group_by=${ui.offBy}&limit=10`);
+    showPanelError('offenders-section', null);
+  } catch (e) {
+    showPanelError('offenders-section', e);
+    return;
+  }
+  renderOffenders();
+}
+
+function offenderWho(g) {
+  switch (ui.offBy) {
+    case 'process':
+      if (g.owner === 'process') {
+        return { node: h('span', { title: g.cmdline || null }, h('strong', { text: g.comm }), ' ', h('span', { class: 'muted', text: `pid ${g.pid}` })),
+          name: `${g.comm} (${g.pid})`, filter: { process: String(g.pid) } };
+      }
+      if (g.owner === 'orphan') return { node: h('span', { class: 'muted', text: t('orphans_kernel') }), name: t('orphans_kernel'), filter: null };
+      return { node: h('span', { text: t('unknown_uid', { uid: g.uid }) }), name: g.key, filter: null };
+    case 'local_port':
+      return { node: h('code', { text: ':' + g.local_port }), name: ':' + g.local_port, filter: { port: String(g.local_port) } };
+    case 'remote':
+      return { node: h('code', { text: g.remote }), name: g.remote, filter: null };
+    default:
+      return { node: h('code', { text: ':' + g.remote_port }), name: ':' + g.remote_port, filter: { port: String(g.remote_port) } };
+  }
+}
+
+function renderOffenders() {
+  for (const b of $$('#offender-by button')) b.setAttribute('aria-pressed', String(b.dataset.by === ui.offBy));
+  const d = ui.offenders;
+  if (!d) return;
+  const key = ui.lang + JSON.stringify(d.groups);
+  if (ui.rendered.offenders === key) return;
+  ui.rendered.offenders = key;
+  const body = $('#offenders tbody');
+  if (!d.groups.length) {
+    body.replaceChildren(h('tr', {}, h('td', { colspan: 6, class: 'empty', text: t('none_lingering') })));
+    return;
+  }
+  body.replaceChildren(...d.groups.map((g) => {
+    const who = offenderWho(g);
+    const chips = Object.entries(g.counts).filter(([, n]) => n > 0).map(([st, n]) =>
+      h('li', { class: 'chip st-' + st }, h('abbr', { title: st, text: SHORT[st] || st }), ' ', fmtNum(n)));
+    if (g.unread_bytes > 0) chips.push(h('li', { class: 'chip unread', text: `${fmtNum(g.unread_bytes)} B ${t('col_unread').toLowerCase()}` }));
+    const growth = g.growth_per_min;
+    return h('tr', { 'data-key': g.key },
+      h('th', { scope: 'row' }, who.node),
+      h('td', { class: 'num', text: fmtNum(g.total) }),
+      h('td', {}, h('ul', { class: 'chips' }, chips)),
+      h('td', { class: 'num', text: duration(ui.lang, g.oldest_age_s) }),
+      h('td', { class: 'num' + (growth > 0 ? ' up' : ''), text: growth == null ? '–' : t('per_min', { n: (growth > 0 ? '+' : '') + growth.toFixed(1) }) }),
+      h('td', {}, who.filter ? h('button', { type: 'button', class: 'link', 'aria-label': t('show_sockets_of', { who: who.name }),
+        onclick: () => showSocketsOf(who.filter), text: t('show_sockets') }) : null));
+  }));
+}
+
+/* ---- findings ---- */
+
+async function loadFindings() {
+  try {
+    ui.findings = await getJSON(`/api/v1/findings?min_age=${ui.minAge}`);
+    showPanelError('findings-section', null);
+  } catch (e) {
+    showPanelError('findings-section', e);
+    return;
+  }
+  renderFindings();
+}
+
+function kvList(obj, cls) {
+  const items = [];
+  for (const [k, v] of Object.entries(obj || {})) {
+    if (v == null) continue;
+    let txt;
+    if (typeof v === 'object') txt = Object.entries(v).map(([a, b]) => `${a}=${b}`).join(', ');
+    else if (typeof v === 'number' && /age_s$/.test(k)) txt = duration(ui.lang, v);
+    else if (typeof v === 'number') txt = fmtNum(Math.round(v * 1000) / 1000);
+    else txt = String(v);
+    items.push(h('div', {}, h('dt', { text: k.replace(/_/g, ' ') }), h('dd', { text: txt })));
+  }
+  return h('dl', { class: cls }, items);
+}
+
+function renderFindings() {
+  const d = ui.findings;
+  if (!d) return;
+  const sum = $('#findings-summary');
+  sum.replaceChildren(...['critical', 'warning', 'info'].map((s) =>
+    h('span', { class: `badge sev-${s}${d.summary[s] ? '' : ' zero'}`, text: `${fmtNum(d.summary[s])} ${t('sev_' + s)}` })));
+  const key = ui.lang + JSON.stringify(d.findings);
+  if (ui.rendered.findings === key) return;
+  ui.rendered.findings = key;
+  const list = $('#findings');
+  if (!d.findings.length) {
+    list.replaceChildren(h('li', { class: 'empty', text: t('findings_none', { t: duration(ui.lang, ui.minAge) }) }));
+    return;
+  }
+  list.replaceChildren(...d.findings.map((f) => h('li', { class: `finding sev-${f.severity}`, 'data-id': f.id },
+    h('div', { class: 'finding-head' },
+      h('span', { class: `badge sev-${f.severity}`, text: t('sev_' + f.severity) }),
+      h('h3', { text: f.title })),
+    h('div', { class: 'finding-body' },
+      h('div', {}, h('h4', { text: t('subject') }), kvList(f.subject, 'kv')),
+      h('div', {}, h('h4', { text: t('evidence') }), kvList(f.evidence, 'kv'))),
+    h('p', {}, h('strong', { text: t('explanation') + ': ' }), f.explanation),
+    h('p', { class: 'remedy' }, h('strong', { text: t('remedy') + ': ' }), f.remedy))));
+}
+
+/* ---- kernel settings and counters ---- */
+
+async function loadSystem() {
+  try {
+    ui.system = await getJSON('/api/v1/system');
+    showPanelError('system-section', null);
+  } catch (e) {
+    showPanelError('system-section', e);
+    return;
+  }
+  renderSystem();
+}
+
+function renderSystem() {
+  const d = ui.system;
+  if (!d) return;
+  const key = ui.lang + JSON.stringify([d.settings, d.counters, d.gauges]);
+  if (ui.rendered.system === key) return;
+  ui.rendered.system = key;
+  const val = (v) => (v == null ? t('unavailable') : fmtNum(v));
+  $('#settings tbody').replaceChildren(...d.settings.map((s) => h('tr', {},
+    h('th', { scope: 'row' }, h('code', { text: s.name }), h('div', { class: 'muted small', text: s.sysctl.replace(/\//g, '.') })),
+    h('td', { class: 'num', text: val(s.value) }),
+    h('td', { text: s.what }))));
+  $('#counters tbody').replaceChildren(...d.counters.map((c) => h('tr', { class: c.per_min > 0 ? 'active' : null },
+    h('th', { scope: 'row' }, h('code', { text: c.name }), h('div', { class: 'muted small', text: c.source })),
+    h('td', { class: 'num', text: val(c.value) }),
+    h('td', { class: 'num', text: c.per_min == null ? '–' : Number(c.per_min).toFixed(c.per_min % 1 ? 2 : 0) }),
+    h('td', { text: c.what }))));
+  $('#gauges tbody').replaceChildren(...(d.gauges || []).map((g) => h('tr', {},
+    h('th', { scope: 'row' }, h('code', { text: g.name }), h('div', { class: 'muted small', text: g.source })),
+    h('td', { class: 'num', text: val(g.value) }),
+    h('td', { text: g.what }))));
+  $('#rate-window').textContent = d.rate_window_s ? t('rate_window', { t: duration(ui.lang, d.rate_window_s) }) : '';
+}
+
+/* ---- sockets table ---- */
+
+function readFilterForm() {
+  const f = {};
+  const state = $('#f-state').value;
+  const port = $('#f-port').value.trim();
+  const proc = $('#f-process').value.trim();
+  const minAge = $('#f-min-age').value.trim();
+  if (state) f.state = state;
+  if (port) f.port = port;
+  if (proc) f.process = proc;
+  if (minAge) f.min_age = minAge;
+  return f;
+}
+
+function writeFilterForm(f) {
+  $('#f-state').value = f.state || '';
+  $('#f-port').value = f.port || '';
+  $('#f-process').value = f.process || '';
+  $('#f-min-age').value = f.min_age || '';
+}
+
+function socketsQuery() {
+  const s = ui.sockets;
+  const p = new URLSearchParams();
+  const f = s.filter;
+  if (f.state) p.set('state', f.state);
+  if (f.port) p.set('port', f.port);
+  if (f.min_age) p.set('min_age', f.min_age);
+  if (f.process) {
+    if (/^\d+$/.test(f.process)) p.set('pid', f.process);
+    else p.set('comm', f.process);
+  }
+  p.set('limit', String(s.limit));
+  const cur = s.cursors[s.page];
+  if (cur) p.set('cursor', cur);
+  return p.toString();
+}
+
+async function loadSockets() {
+  const s = ui.sockets;
+  const err = $('#sockets-error');
+  if (s.filter.process && !/^\d+$/.test(s.filter.process) && new TextEncoder().encode(s.filter.process).length > 16) {
+    err.textContent = t('bad_process');
+    err.hidden = false;
+    return;
+  }
+  try {
+    s.data = await getJSON('/api/v1/sockets?' + socketsQuery());
+    err.hidden = true;
+  } catch (e) {
+    err.textContent = t('error', { msg: e.message });
+    err.hidden = false;
+    return;
+  }
+  renderSockets();
+}
+
+function hostport(a) {
+  return (a.addr.includes(':') ? `[${a.addr}]` : a.addr) + ':' + a.port;
+}
+
+function renderSockets() {
+  const s = ui.sockets;
+  const d = s.data;
+  if (!d) return;
+  $('#p-info').textContent = t('page_of', { p: s.page + 1, n: fmtNum(d.matched), t: clock(d.taken_at) });
+  $('#p-first').disabled = s.page === 0;
+  $('#p-prev').disabled = s.page === 0;
+  $('#p-next').disabled = !d.next;
+  const key = ui.lang + JSON.stringify(d.sockets);
+  if (ui.rendered.sockets === key) return;
+  ui.rendered.sockets = key;
+  const body = $('#sockets tbody');
+  if (!d.sockets.length) {
+    body.replaceChildren(h('tr', {}, h('td', { colspan: 9, class: 'empty', text: t('sockets_none') })));
+    return;
+  }
+  body.replaceChildren(...d.sockets.map((x) => {
+    const timer = x.timer && x.timer.kind !== 'none'
+      ? `${x.timer.kind} ${duration(ui.lang, x.timer.expires_ms / 1000)}${x.timer.retrans ? ` ×${x.timer.retrans}` : ''}` : '–';
+    return h('tr', { class: ui.lingering.has(x.state) ? 'lingering' : null },
+      h('td', {}, h('span', { class: 'state-tag st-' + x.state, text: x.state })),
+      h('td', {}, h('code', { text: hostport(x.local) })),
+      h('td', {}, h('code', { text: hostport(x.remote) })),
+      h('td', { title: x.cmdline || null }, x.comm ? [h('strong', { text: x.comm }), ' ', h('span', { class: 'muted', text: String(x.pid) })] : '–'),
+      h('td', { text: t('owner_' + x.owner) }),
+      h('td', { class: 'num', title: clock(x.state_since), text: duration(ui.lang, x.age_s) }),
+      h('td', { class: 'num' + (x.rx_queue > 0 ? ' warn-text' : ''), text: fmtNum(x.rx_queue) }),
+      h('td', { class: 'num', text: fmtNum(x.tx_queue) }),
+      h('td', { text: timer }));
+  }));
+}
+
+function showSocketsOf(filter) {
+  ui.sockets.filter = { ...filter };
+  ui.sockets.page = 0;
+  ui.sockets.cursors = [null];
+  writeFilterForm(ui.sockets.filter);
+  $('#sockets-section').scrollIntoView({ behavior: 'smooth', block: 'start' });
+  loadSockets();
+}
+
+/* ---- polling ---- */
+
+const jobs = [
+  // [name, loader, period in seconds as a function of the interval]
+  { name: 'status', run: loadStatus, every: (iv) => iv },
+  { name: 'snapshot', run: loadSnapshot, every: (iv) => iv },
+  { name: 'trends', run: loadTrends, every: (iv) => (RANGES[ui.range] <= 3600 ? iv : Math.max(iv, 60)) },
+  { name: 'deltas', run: loadDeltas, every: (iv) => Math.max(iv, 15) },
+  { name: 'offenders', run: loadOffenders, every: (iv) => Math.max(iv, 5) },
+  { name: 'findings', run: loadFindings, every: (iv) => Math.max(iv, 5) },
+  // Only the first page follows the live data, and not while the filters are being edited.
+  { name: 'sockets', run: () => (ui.sockets.page === 0 && !$('#sockets-filter').contains(document.activeElement) ? loadSockets() : null), every: (iv) => Math.max(iv, 5) },
+  { name: 'system', run: loadSystem, every: (iv) => Math.max(iv, 30) },
+];
+const lastRun = {};
+let pollTimer = null;
+let polling = false;
+
+async function poll(force = false) {
+  if (polling) return;
+  polling = true;
+  const now = Date.now() / 1000;
+  const due = jobs.filter((j) => force || !lastRun[j.name] || now - lastRun[j.name] >= j.every(ui.interval) - 0.05);
+  for (const j of due) lastRun[j.name] = now;
+  await Promise.allSettled(due.map((j) => j.run()));
+  polling = false;
+  schedule();
+}
+
+function schedule() {
+  clearTimeout(pollTimer);
+  if (!ui.live || document.hidden) return;
+  pollTimer = setTimeout(poll, Math.min(60, Math.max(0.5, ui.interval)) * 1000);
+}
+
+function renderAll() {
+  renderStatus();
+  renderCounts();
+  renderTrends();
+  renderOffenders();
+  renderFindings();
+  renderSystem();
+  renderSockets();
+  if (ui.selected) {
+    const d = ui.stateDetail[`${ui.lang}/${ui.selected}`];
+    if (d) renderExplanation(d);
+  }
+}
+
+const darkQuery = window.matchMedia('(prefers-color-scheme: dark)');
+
+/* ---- wiring ---- */
+
+function wire() {
+  $('#lang').addEventListener('change', (e) => setLang(e.target.value));
+  $('#live').addEventListener('change', (e) => {
+    ui.live = e.target.checked;
+    if (ui.live) poll(true);
+    else clearTimeout(pollTimer);
+  });
+  document.addEventListener('visibilitychange', () => {
+    if (!document.hidden && ui.live) poll();
+  });
+  for (const b of $$('#ranges button')) {
+    b.addEventListener('click', () => {
+      ui.range = b.dataset.range;
+      markRange();
+      saveHash();
+      loadTrends();
+    });
+  }
+  $('#split').addEventListener('change', (e) => {
+    ui.split = e.target.value;
+    $('#split-state').disabled = !ui.split;
+    saveHash();
+    loadTrends();
+  });
+  $('#split-state').addEventListener('change', (e) => {
+    ui.splitState = e.target.value;
+    saveHash();
+    loadTrends();
+  });
+  for (const b of $$('#offender-by button')) {
+    b.addEventListener('click', () => {
+      ui.offBy = b.dataset.by;
+      ui.rendered.offenders = '';
+      renderOffenders();
+      saveHash();
+      loadOffenders();
+    });
+  }
+  $('#findings-min-age').addEventListener('change', (e) => {
+    const v = Number(e.target.value);
+    if (!(v >= 0)) return;
+    ui.minAge = v;
+    saveHash();
+    loadFindings();
+  });
+  $('#sockets-filter').addEventListener('submit', (e) => {
+    e.preventDefault(); // the page's CSP allows no form submission: filters are applied here
+    ui.sockets.filter = readFilterForm();
+    ui.sockets.limit = Number($('#f-limit').value) || 50;
+    ui.sockets.page = 0;
+    ui.sockets.cursors = [null];
+    loadSockets();
+  });
+  $('#f-reset').addEventListener('click', () => {
+    writeFilterForm({});
+    ui.sockets.filter = {};
+    ui.sockets.page = 0;
+    ui.sockets.cursors = [null];
+    loadSockets();
+  });
+  $('#f-refresh').addEventListener('click', () => loadSockets());
+  $('#p-first').addEventListener('click', () => {
+    ui.sockets.page = 0;
+    loadSockets();
+  });
+  $('#p-prev').addEventListener('click', () => {
+    if (ui.sockets.page > 0) ui.sockets.page--;
+    loadSockets();
+  });
+  $('#p-next').addEventListener('click', () => {
+    const d = ui.sockets.data;
+    if (!d || !d.next) return;
+    ui.sockets.cursors[ui.sockets.page + 1] = d.next;
+    ui.sockets.page++;
+    loadSockets();
+  });
+  new ResizeObserver(() => {
+    if (chart) chart.setSize({ width: Math.max(320, $('#chart').clientWidth), height: 300 });
+  }).observe($('#chart'));
+  darkQuery.addEventListener('change', () => {
+    chartKey = '';
+    renderTrends();
+  });
+}
+
+function markRange() {
+  for (const b of $$('#ranges button')) b.setAttribute('aria-pressed', String(b.dataset.range === ui.range));
+}
+
+async function main() {
+  const hs = readHash();
+  let lang = hs.lang;
+  if (!lang) {
+    try { lang = localStorage.getItem('lingerd.lang'); } catch (e) { lang = null; }
+  }
+  if (hs.range && RANGES[hs.range]) ui.range = hs.range;
+  if (hs.split === 'process' || hs.split === 'local_port') ui.split = hs.split;
+  if (hs.state && ALL_STATES.includes(hs.state)) ui.splitState = hs.state;
+  if (hs.min_age && Number(hs.min_age) >= 0) ui.minAge = Number(hs.min_age);
+  if (hs.by && ['process', 'local_port', 'remote', 'remote_port'].includes(hs.by)) ui.offBy = hs.by;
+  $('#split').value = ui.split;
+  $('#findings-min-age').value = String(ui.minAge);
+  markRange();
+  diagram = buildDiagram($('#diagram'), (state) => showExplanation(state), t);
+  wire();
+  await setLang(lang || defaultLang(navigator), { initial: true });
+  renderCounts();
+  if (hs.select && ALL_STATES.includes(hs.select)) showExplanation(hs.select, { focus: false });
+  await poll(true);
+  document.body.dataset.ready = '1';
+}
+
+main();

@@ -328,9 +328,57 @@ static void write_socket(struct jw *w, const struct snap *snap, const struct sna
 	jw_obj_end(w);
 }
 
+/*
+ * One CSV field (RFC 4180): quoted when it holds a comma, quote or line break; a leading
+ * = + - @ is defused with a quote so a spreadsheet never runs a process name as a formula.
+ */
+static void csv_field(struct jw *w, const char *v, int last)
+{
+	int quote = strpbrk(v, ",\"\r\n") != NULL;
+
+	if (quote)
+		jw_text(w, "\"", 1);
+	if (strchr("=+-@", v[0]) && v[0])
+		jw_text(w, "'", 1);
+	for (const char *p = v; *p; p++) {
+		if (*p == '"')
+			jw_text(w, "\"", 1);
+		jw_text(w, p, 1);
+	}
+	if (quote)
+		jw_text(w, "\"", 1);
+	jw_text(w, last ? "\r\n" : ",", last ? 2 : 1);
+}
+
+static void csv_socket(struct jw *w, const struct snap *snap, const struct snap_sock *s)
+{
+	const struct sock_rec *r = &s->r;
+	const struct snap_proc *p = owner_of(snap, s);
+	char la[INET6_ADDRSTRLEN], ra[INET6_ADDRSTRLEN], num[256];
+
+	inet_ntop(r->family, r->laddr, la, sizeof(la));
+	inet_ntop(r->family, r->raddr, ra, sizeof(ra));
+	jw_textf(w, "%s,%s,%s,%u,%s,%u,%llu,%u,%llu,%u,%u,%s,%u,%u,", sock_state_name(r->state),
+		 r->family == AF_INET6 ? "ipv6" : "ipv4", la, r->lport, ra, r->rport,
+		 (unsigned long long)r->inode, r->uid, (unsigned long long)r->cookie, r->rqueue,
+		 r->wqueue, sock_timer_name(r->timer), r->expires_ms, r->retrans);
+	snprintf(num, sizeof(num), "%.3f,%.3f,%.3f,%s,", s->first_seen, s->state_since,
+		 snap->taken_at - s->state_since, r->inode ? "process" : "orphan");
+	jw_text(w, num, strlen(num));
+	if (p) {
+		snprintf(num, sizeof(num), "%d,", p->pid);
+		jw_text(w, num, strlen(num));
+		csv_field(w, p->comm, 1);
+	} else {
+		jw_text(w, ",\r\n", 3);
+	}
+}
+
 static int h_sockets(const struct api_ctx *ctx, const char *arg, struct query *q,
 		     struct jw *w, struct api_error *e)
 {
+	static const char *const formats[] = { "json", "csv", NULL };
+	int csv = 0;
 	struct order_key cur = { 0 }, *keys = NULL;
 	const char *cursor;
 	uint64_t limit = LD_SOCKETS_LIMIT_DEFAULT;
@@ -341,7 +389,8 @@ static int h_sockets(const struct api_ctx *ctx, const char *arg, struct query *q
 
 	(void)arg;
 	if (parse_filter(q, &f, 1, e) < 0 ||
-	    query_uint(q, "limit", 1, LD_SOCKETS_LIMIT_MAX, &limit, e) < 0)
+	    query_uint(q, "limit", 1, LD_SOCKETS_LIMIT_MAX, &limit, e) < 0 ||
+	    query_enum(q, "format", formats, &csv, e) < 0)
 		return -EINVAL;
 	cursor = query_get(q, "cursor");
 	if (cursor && parse_cursor(cursor, &cur) < 0)
@@ -370,6 +419,21 @@ static int h_sockets(const struct api_ctx *ctx, const char *arg, struct query *q
 	}
 	qsort(keys, n, sizeof(*keys), order_cmp);
 	end = n - start > limit ? start + limit : n;
+	if (csv) {
+		/* CSV has no place for the cursor: page it with limit and cursor from JSON. */
+		static const char header[] =
+			"state,family,local_addr,local_port,remote_addr,remote_port,inode,uid,cookie,"
+			"rx_queue,tx_queue,timer,expires_ms,retrans,first_seen,state_since,age_s,owner,"
+			"pid,comm\r\n";
+
+		w->type = "text/csv; charset=utf-8";
+		jw_text(w, header, sizeof(header) - 1);
+		for (size_t i = start; i < end; i++)
+			csv_socket(w, s, keys[i].s);
+		free(keys);
+		snap_put(s);
+		return 0;
+	}
 
 	jw_obj(w);
 	jw_kdouble(w, "taken_at", s->taken_at, 3);
@@ -612,7 +676,7 @@ int api_handle(const struct api_ctx *ctx, const char *method, const char *path,
 		goto error;
 	}
 	resp->status = status ? status : 200;
-	resp->content_type = r->type ? r->type : JSON_TYPE;
+	resp->content_type = w.type ? w.type : r->type ? r->type : JSON_TYPE;
 	resp->no_store = 1;
 	status = jw_finish(&w, &resp->body, &resp->len);
 	if (status == 0)

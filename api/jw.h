@@ -21,6 +21,7 @@ struct jw {
 	int depth;
 	uint8_t first[JW_MAX_DEPTH]; /* nothing written yet at this depth */
 	uint8_t after_key;
+	const char *type; /* media type of the document when it is not JSON (CSV, text) */
 };
 
 void jw_init(struct jw *w, size_t max);

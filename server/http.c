@@ -23,8 +23,27 @@ struct http {
 	uint16_t port;
 };
 
-/* The value *req_cls points at once the headers of a request have been seen. */
-static int request_seen;
+/*
+ * Markers *req_cls points at: set by the URI callback from the raw request line (before
+ * libmicrohttpd decodes it), then once the headers have been seen.  Never written.
+ */
+static const char marker_new, marker_raw_bad, marker_seen;
+
+/* Non-zero when the raw path needs decoding: none of ours does, so it is an evasion try. */
+int http_raw_path_suspect(const char *uri)
+{
+	for (const char *p = uri; *p && *p != '?'; p++)
+		if (*p == '%' || *p == '\\')
+			return 1;
+	return 0;
+}
+
+static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
+{
+	(void)cls;
+	(void)conn;
+	return (void *)(http_raw_path_suspect(uri) ? &marker_raw_bad : &marker_new);
+}
 
 int http_parse_listen(const char *s, struct sockaddr_storage *ss, socklen_t *len)
 {
@@ -250,8 +269,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	 * keep-alive working.  A request with a body is answered at once, so its body is
 	 * never read (libmicrohttpd then closes the connection).
 	 */
-	if (!*req_cls && !body) {
-		*req_cls = &request_seen;
+	if (*req_cls == &marker_new && !body) {
+		*req_cls = (void *)&marker_seen;
 		return MHD_YES;
 	}
 	if (*upload_data_size)
@@ -269,6 +288,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 			   h->acc->token)) {
 		api_fail(&e, 401, "unauthorized", NULL,
 			 "send the token from --token-file as 'Authorization: Bearer TOKEN'");
+		goto error;
+	}
+	if (*req_cls == &marker_raw_bad) {
+		/* "%2e%2e", "%00", "%2f" and friends: no path of ours is spelled that way. */
+		api_fail(&e, 404, "not_found", NULL, "no such endpoint");
 		goto error;
 	}
 	if (strlen(url) > LD_MAX_URL_LEN) {
@@ -330,6 +354,7 @@ int http_start(struct http **out, const struct sockaddr_storage *ss, socklen_t l
 		MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int)LD_HTTP_PER_IP_LIMIT,
 		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)LD_HTTP_CONN_MEMORY,
 		MHD_OPTION_STRICT_FOR_CLIENT, (int)1,
+		MHD_OPTION_URI_LOG_CALLBACK, on_uri, NULL,
 		MHD_OPTION_END);
 	if (!h->daemon) {
 		close(fd);

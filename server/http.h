@@ -34,6 +34,12 @@ struct http_access {
  */
 int http_host_allowed(const char *host, const struct http_access *acc);
 
+/*
+ * Non-zero when the raw request path (before percent-decoding) holds '%' or a backslash.
+ * No lingerd path needs either, so such a request is answered 404 whatever it decodes to.
+ */
+int http_raw_path_suspect(const char *uri);
+
 /* Constant-time check of an Authorization header against "Bearer <token>". */
 int http_token_ok(const char *authorization, const char *token);
 

@@ -1,6 +1,6 @@
 // app.js - the dashboard: polls lingerd's JSON API and renders it. Text from the kernel or from a
 // process (names, command lines, addresses) only ever goes into the page through textContent.
-import { STRINGS, defaultLang, tr as translate, duration } from './i18n.js';
+import { STRINGS, defaultLang, tr as translate, has, duration } from './i18n.js';
 import { buildDiagram } from './diagram.js';
 
 /* Lifecycle order for the cards: opening, open, closing, closed. */
@@ -11,12 +11,15 @@ const LINGERING_DEFAULT = ['FIN_WAIT_1', 'FIN_WAIT_2', 'CLOSING', 'TIME_WAIT', '
 const SHORT = { FIN_WAIT_1: 'FW1', FIN_WAIT_2: 'FW2', CLOSING: 'CLG', TIME_WAIT: 'TW',
   CLOSE_WAIT: 'CW', LAST_ACK: 'LA', ESTABLISHED: 'EST', SYN_SENT: 'SS', SYN_RECV: 'SR',
   LISTEN: 'LST', CLOSED: 'CLD' };
+/* Counters whose growth means connections ended badly (the others count ordinary traffic). */
+const TROUBLE = /Abort|Overflow|Drop|Fail|Reset|Rst|Killed|Retrans|Timeout/i;
 const RANGES = { '15m': 900, '1h': 3600, '6h': 21600, '24h': 86400, '7d': 604800 };
 const STATE_COLORS = { CLOSE_WAIT: '#e8590c', TIME_WAIT: '#1c7ed6', FIN_WAIT_2: '#ae3ec9',
   FIN_WAIT_1: '#f08c00', LAST_ACK: '#2f9e44', CLOSING: '#e64980' };
 const PALETTE = ['#1c7ed6', '#e8590c', '#2f9e44', '#ae3ec9', '#f08c00', '#0c8599', '#e64980',
   '#5c7cfa', '#94d82d', '#868e96'];
 const FETCH_TIMEOUT_MS = 10000;
+const FINDINGS_SHOWN = 4; // the most severe first; the rest behind a button
 
 const $ = (sel, root = document) => root.querySelector(sel);
 const $$ = (sel, root = document) => Array.from(root.querySelectorAll(sel));
@@ -34,11 +37,13 @@ const ui = {
   range: '1h',
   split: '',
   splitState: 'CLOSE_WAIT',
+  logScale: false,
   trends: null,
   offBy: 'process',
   offenders: null,
   minAge: 60,
   findings: null,
+  findingsAll: false,
   system: null,
   selected: null,
   sockets: { filter: {}, limit: 50, cursors: [null], page: 0, data: null, error: null },
@@ -56,6 +61,10 @@ function clock(ts) {
   const now = new Date();
   if (d.toDateString() === now.toDateString()) return hms;
   return `${d.getFullYear()}-${pad2(d.getMonth() + 1)}-${pad2(d.getDate())} ${hms}`;
+}
+function clockShort(ts) {
+  const d = new Date(ts * 1000);
+  return `${pad2(d.getHours())}:${pad2(d.getMinutes())}`;
 }
 
 /* One element with text content (never parsed as markup) and attributes. */
@@ -265,7 +274,7 @@ function renderCounts() {
       const sign = diff > 0 ? '+' : diff < 0 ? '−' : '±';
       const txt = sign + fmtNum(Math.abs(diff));
       const full = dl.t <= dl.from + 600; // history reaches back (nearly) the whole hour
-      dEl.textContent = full ? t('change_1h', { d: txt }) : t('change_since', { d: txt, t: clock(dl.t) });
+      dEl.textContent = full ? t('change_1h', { d: txt }) : t('change_since', { d: txt, t: clockShort(dl.t) });
       dEl.title = t('change_title', { base: fmtNum(base), t: clock(dl.t), now: fmtNum(n) });
       dEl.className = 'card-delta' + (diff > 0 && ling ? ' up' : diff < 0 && ling ? ' down' : '');
     } else {
@@ -313,6 +322,18 @@ function trendSeries(d) {
   return d.series.map((s, i) => ({ label: s.group || '?', color: PALETTE[i % PALETTE.length], points: s.points }));
 }
 
+/* Time axis labels in 24-hour time; dates once the range spans days. */
+function timeLabels(u, splits) {
+  const span = trendRange.to - trendRange.from;
+  return splits.map((v) => {
+    const d = new Date(v * 1000);
+    const hm = `${pad2(d.getHours())}:${pad2(d.getMinutes())}`;
+    if (span > 2 * 86400) return `${pad2(d.getMonth() + 1)}-${pad2(d.getDate())} ${hm}`;
+    if (span <= 900) return `${hm}:${pad2(d.getSeconds())}`;
+    return hm;
+  });
+}
+
 function renderTrends() {
   const d = ui.trends;
   if (!d || typeof uPlot === 'undefined') return;
@@ -322,7 +343,8 @@ function renderTrends() {
   const data = [xs];
   for (const s of series) {
     const ys = new Array(xs.length).fill(null);
-    for (const p of s.points) ys[idx.get(p[0])] = p[1];
+    // A log scale has no zero: those points are left out rather than drawn at the bottom.
+    for (const p of s.points) ys[idx.get(p[0])] = ui.logScale && p[1] <= 0 ? null : p[1];
     data.push(ys);
   }
   $('#chart-empty').hidden = xs.length > 0;
@@ -331,40 +353,47 @@ function renderTrends() {
 
   const box = $('#chart');
   const width = Math.max(320, box.clientWidth);
-  const key = [ui.lang, ui.split, ui.splitState, series.map((s) => s.label).join(','), darkQuery.matches].join('|');
+  const key = [ui.lang, ui.split, ui.splitState, ui.logScale, series.map((s) => s.label).join(','), darkQuery.matches].join('|');
   trendRange = { from: d.from, to: d.to };
-  if (chart && key === chartKey) {
+  if (!chart || key !== chartKey) {
+    if (chart) chart.destroy();
+    chartKey = key;
+    chart = new uPlot(chartOptions(series, width), data, box);
+  } else {
     chart.setData(data);
-    return;
   }
-  if (chart) chart.destroy();
-  chartKey = key;
+  // Without a cursor on the chart the legend shows the latest values.
+  if (chart.cursor.left == null || chart.cursor.left < 0) chart.setLegend({ idx: xs.length ? xs.length - 1 : null });
+}
+
+function chartOptions(series, width) {
   const fg = cssVar('--muted');
   const grid = cssVar('--grid');
   const axis = { stroke: fg, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid, width: 1 } };
-  const opts = {
+  return {
     width,
     height: 300,
     scales: {
       x: { time: true, range: () => [trendRange.from, trendRange.to] },
-      y: { range: (u, min, max) => [0, Math.max(4, Math.ceil((max || 0) * 1.15))] },
+      y: ui.logScale
+        ? { distr: 3, range: (u, min, max) => [1, Math.max(10, (max || 1) * 2)] }
+        : { range: (u, min, max) => [0, Math.max(4, Math.ceil((max || 0) * 1.15))] },
     },
-    series: [{ label: 'time' }, ...series.map((s) => ({
+    series: [{ label: t('time'), value: (u, v) => (v == null ? '–' : clock(v)) }, ...series.map((s) => ({
       label: s.label, stroke: s.color, width: 2, spanGaps: false,
-      value: (u, v) => (v == null ? '–' : Number(v).toFixed(v % 1 ? 1 : 0)),
+      value: (u, v) => (v == null ? '–' : fmtNum(Math.round(v * 10) / 10)),
     }))],
-    axes: [{ ...axis }, { ...axis, size: 56 }],
+    axes: [{ ...axis, values: timeLabels }, { ...axis, size: 56 }],
     legend: { live: true },
     cursor: { drag: { x: false, y: false } },
   };
-  chart = new uPlot(opts, data, box);
 }
 
 function fillStateSelects() {
   const split = $('#split-state');
   split.replaceChildren(...ALL_STATES.filter((s) => ui.lingering.has(s)).map((s) => h('option', { value: s, text: s })));
   split.value = ui.splitState;
-  split.disabled = !ui.split;
+  showSplitState();
   const fs = $('#f-state');
   const cur = fs.value;
   fs.replaceChildren(h('option', { value: '', text: t('filter_all') }),
@@ -464,6 +493,7 @@ function renderTopics(topics) {
     h('tbody', {}, rows.map((r) => h('tr', {}, cols.map(([k]) => {
       let v = r[k];
       if (typeof v === 'boolean') v = v ? t('yes') : t('no');
+      if (k === 'from' && has('role_' + v)) v = t('role_' + v);
       if (Array.isArray(v)) v = v.join(', ');
       return h('td', { text: v == null ? '–' : String(v) });
     }))))));
@@ -582,16 +612,16 @@ function renderOffenders() {
   }
   body.replaceChildren(...d.groups.map((g) => {
     const who = offenderWho(g);
-    const chips = Object.entries(g.counts).filter(([, n]) => n > 0).map(([st, n]) =>
+    const chips = Object.entries(g.counts).filter(([, n]) => n > 0).sort((a, b) => b[1] - a[1]).map(([st, n]) =>
       h('li', { class: 'chip st-' + st }, h('abbr', { title: st, text: SHORT[st] || st }), ' ', fmtNum(n)));
     if (g.unread_bytes > 0) chips.push(h('li', { class: 'chip unread', text: `${fmtNum(g.unread_bytes)} B ${t('col_unread').toLowerCase()}` }));
     const growth = g.growth_per_min;
     return h('tr', { 'data-key': g.key },
-      h('th', { scope: 'row' }, who.node),
+      h('th', { scope: 'row', class: 'who' }, who.node),
       h('td', { class: 'num', text: fmtNum(g.total) }),
       h('td', {}, h('ul', { class: 'chips' }, chips)),
       h('td', { class: 'num', text: duration(ui.lang, g.oldest_age_s) }),
-      h('td', { class: 'num' + (growth > 0 ? ' up' : ''), text: growth == null ? '–' : t('per_min', { n: (growth > 0 ? '+' : '') + growth.toFixed(1) }) }),
+      h('td', { class: 'num' + (growth > 0 ? ' up' : ''), text: growth == null ? '–' : t('per_min', { n: (growth > 0 ? '+' : '') + (Math.round(growth * 10) / 10) }) }),
       h('td', {}, who.filter ? h('button', { type: 'button', class: 'link', 'aria-label': t('show_sockets_of', { who: who.name }),
         onclick: () => showSocketsOf(who.filter), text: t('show_sockets') }) : null));
   }));
@@ -610,16 +640,29 @@ async function loadFindings() {
   renderFindings();
 }
 
+/* Numbers that are names (pids, uids, ports) are shown as they are, not as quantities. */
+const RAW_NUMBER = /(^|_)(pid|uid|port)$/;
+
+function kvValue(k, v) {
+  if (v == null) return null;
+  if (typeof v === 'object') {
+    if ('low' in v && 'high' in v) return `${v.low}–${v.high}`;
+    return Object.entries(v).map(([a, b]) => `${a}=${b}`).join(', ');
+  }
+  if (typeof v === 'number' && /_s$/.test(k)) return duration(ui.lang, v);
+  if (typeof v === 'number' && RAW_NUMBER.test(k)) return String(v);
+  if (typeof v === 'number') return fmtNum(Math.round(v * 100) / 100);
+  return String(v);
+}
+
 function kvList(obj, cls) {
   const items = [];
   for (const [k, v] of Object.entries(obj || {})) {
-    if (v == null) continue;
-    let txt;
-    if (typeof v === 'object') txt = Object.entries(v).map(([a, b]) => `${a}=${b}`).join(', ');
-    else if (typeof v === 'number' && /age_s$/.test(k)) txt = duration(ui.lang, v);
-    else if (typeof v === 'number') txt = fmtNum(Math.round(v * 1000) / 1000);
-    else txt = String(v);
-    items.push(h('div', {}, h('dt', { text: k.replace(/_/g, ' ') }), h('dd', { text: txt })));
+    const txt = kvValue(k, v);
+    if (txt == null) continue;
+    const label = has('k_' + k) ? t('k_' + k) : k.replace(/_/g, ' ');
+    const dd = k === 'cmdline' ? h('dd', { class: 'clip', title: txt }, h('code', { text: txt })) : h('dd', { text: txt });
+    items.push(h('div', {}, h('dt', { text: label }), dd));
   }
   return h('dl', { class: cls }, items);
 }
@@ -634,19 +677,27 @@ function renderFindings() {
   if (ui.rendered.findings === key) return;
   ui.rendered.findings = key;
   const list = $('#findings');
+  const more = $('#findings-more');
   if (!d.findings.length) {
     list.replaceChildren(h('li', { class: 'empty', text: t('findings_none', { t: duration(ui.lang, ui.minAge) }) }));
+    more.hidden = true;
     return;
   }
-  list.replaceChildren(...d.findings.map((f) => h('li', { class: `finding sev-${f.severity}`, 'data-id': f.id },
+  list.replaceChildren(...d.findings.map((f, i) => h('li', {
+    class: `finding sev-${f.severity}`, 'data-id': f.id, hidden: !ui.findingsAll && i >= FINDINGS_SHOWN,
+  },
     h('div', { class: 'finding-head' },
       h('span', { class: `badge sev-${f.severity}`, text: t('sev_' + f.severity) }),
       h('h3', { text: f.title })),
     h('div', { class: 'finding-body' },
       h('div', {}, h('h4', { text: t('subject') }), kvList(f.subject, 'kv')),
       h('div', {}, h('h4', { text: t('evidence') }), kvList(f.evidence, 'kv'))),
-    h('p', {}, h('strong', { text: t('explanation') + ': ' }), f.explanation),
-    h('p', { class: 'remedy' }, h('strong', { text: t('remedy') + ': ' }), f.remedy))));
+    h('p', { class: 'remedy' }, h('strong', { text: t('remedy') + ': ' }), f.remedy),
+    h('details', {}, h('summary', { text: t('why_more') }), h('p', { text: f.explanation })))));
+  const hiddenCount = d.findings.length - FINDINGS_SHOWN;
+  more.hidden = hiddenCount <= 0;
+  more.textContent = ui.findingsAll ? t('show_fewer') : t('show_more', { n: hiddenCount });
+  more.setAttribute('aria-expanded', String(ui.findingsAll));
 }
 
 /* ---- kernel settings and counters ---- */
@@ -673,10 +724,11 @@ function renderSystem() {
     h('th', { scope: 'row' }, h('code', { text: s.name }), h('div', { class: 'muted small', text: s.sysctl.replace(/\//g, '.') })),
     h('td', { class: 'num', text: val(s.value) }),
     h('td', { text: s.what }))));
-  $('#counters tbody').replaceChildren(...d.counters.map((c) => h('tr', { class: c.per_min > 0 ? 'active' : null },
+  const rate = (v) => (v == null ? '–' : fmtNum(v >= 100 ? Math.round(v) : Math.round(v * 10) / 10));
+  $('#counters tbody').replaceChildren(...d.counters.map((c) => h('tr', { class: c.per_min > 0 && TROUBLE.test(c.name) ? 'active' : null },
     h('th', { scope: 'row' }, h('code', { text: c.name }), h('div', { class: 'muted small', text: c.source })),
     h('td', { class: 'num', text: val(c.value) }),
-    h('td', { class: 'num', text: c.per_min == null ? '–' : Number(c.per_min).toFixed(c.per_min % 1 ? 2 : 0) }),
+    h('td', { class: 'num' + (c.per_min > 0 ? ' strong' : ''), text: rate(c.per_min) }),
     h('td', { text: c.what }))));
   $('#gauges tbody').replaceChildren(...(d.gauges || []).map((g) => h('tr', {},
     h('th', { scope: 'row' }, h('code', { text: g.name }), h('div', { class: 'muted small', text: g.source })),
@@ -773,7 +825,7 @@ function renderSockets() {
       h('td', { title: x.cmdline || null }, x.comm ? [h('strong', { text: x.comm }), ' ', h('span', { class: 'muted', text: String(x.pid) })] : '–'),
       h('td', { text: t('owner_' + x.owner) }),
       h('td', { class: 'num', title: clock(x.state_since), text: duration(ui.lang, x.age_s) }),
-      h('td', { class: 'num' + (x.rx_queue > 0 ? ' warn-text' : ''), text: fmtNum(x.rx_queue) }),
+      h('td', { class: 'num' + (x.rx_queue > 0 && ui.lingering.has(x.state) ? ' warn-text' : ''), text: fmtNum(x.rx_queue) }),
       h('td', { class: 'num', text: fmtNum(x.tx_queue) }),
       h('td', { text: timer }));
   }));
@@ -861,9 +913,18 @@ function wire() {
   }
   $('#split').addEventListener('change', (e) => {
     ui.split = e.target.value;
-    $('#split-state').disabled = !ui.split;
+    showSplitState();
     saveHash();
     loadTrends();
+  });
+  $('#log-scale').addEventListener('change', (e) => {
+    ui.logScale = e.target.checked;
+    renderTrends();
+  });
+  $('#findings-more').addEventListener('click', () => {
+    ui.findingsAll = !ui.findingsAll;
+    ui.rendered.findings = '';
+    renderFindings();
   });
   $('#split-state').addEventListener('change', (e) => {
     ui.splitState = e.target.value;
@@ -926,6 +987,11 @@ function wire() {
   });
 }
 
+function showSplitState() {
+  $('#split-state').disabled = !ui.split;
+  $('#split-state-label').hidden = !ui.split;
+}
+
 function markRange() {
   for (const b of $$('#ranges button')) b.setAttribute('aria-pressed', String(b.dataset.range === ui.range));
 }
@@ -948,7 +1014,8 @@ async function main() {
   wire();
   await setLang(lang || defaultLang(navigator), { initial: true });
   renderCounts();
-  if (hs.select && ALL_STATES.includes(hs.select)) showExplanation(hs.select, { focus: false });
+  // CLOSE_WAIT is what lingerd exists for: its explanation is open until another state is picked.
+  showExplanation(hs.select && ALL_STATES.includes(hs.select) ? hs.select : 'CLOSE_WAIT', { focus: false });
   await poll(true);
   document.body.dataset.ready = '1';
 }

@@ -4,8 +4,8 @@
 const SVG = 'http://www.w3.org/2000/svg';
 const W = 900;
 const H = 610;
-const NW = 136; // node box
-const NH = 48;
+const NW = 144; // node box
+const NH = 52;
 
 /* Three columns: the client / active closer on the left, the server / passive closer on the right. */
 const NODES = {
@@ -27,14 +27,14 @@ const EDGES = [
   { a: 'CLOSED', b: 'SYN_SENT', label: 'connect() / SYN', lx: 262, ly: 88 },
   { a: 'CLOSED', b: 'LISTEN', label: 'listen()', lx: 626, ly: 88 },
   { a: 'LISTEN', b: 'SYN_RECV', label: 'SYN / SYN+ACK', lx: 742, ly: 203, anchor: 'start' },
-  { a: 'SYN_SENT', b: 'SYN_RECV', label: 'SYN / SYN+ACK (simultaneous)', lx: 430, ly: 196, minor: true },
+  { a: 'SYN_SENT', b: 'SYN_RECV', label: 'SYN / SYN+ACK (simultaneous)', lx: 470, ly: 186, minor: true },
   { a: 'SYN_SENT', b: 'ESTABLISHED', label: 'SYN+ACK / ACK', lx: 262, ly: 250 },
   { a: 'SYN_RECV', b: 'ESTABLISHED', label: 'ACK', lx: 620, ly: 292 },
   { a: 'ESTABLISHED', b: 'FIN_WAIT_1', label: 'close() / FIN', lx: 262, ly: 345 },
   { a: 'ESTABLISHED', b: 'CLOSE_WAIT', label: 'FIN / ACK', lx: 640, ly: 345 },
   { a: 'FIN_WAIT_1', b: 'FIN_WAIT_2', label: 'ACK', lx: 182, ly: 476, anchor: 'start' },
   { a: 'FIN_WAIT_1', b: 'CLOSING', label: 'FIN / ACK', lx: 310, ly: 404 },
-  { a: 'FIN_WAIT_1', b: 'TIME_WAIT', label: 'FIN+ACK / ACK', lx: 318, ly: 474 },
+  { a: 'FIN_WAIT_1', b: 'TIME_WAIT', label: 'FIN+ACK / ACK', lx: 334, ly: 468, anchor: 'start' },
   { a: 'CLOSING', b: 'TIME_WAIT', label: 'ACK', lx: 462, ly: 476, anchor: 'start' },
   { a: 'FIN_WAIT_2', b: 'TIME_WAIT', label: 'FIN / ACK', lx: 310, ly: 522 },
   { a: 'CLOSE_WAIT', b: 'LAST_ACK', label: 'close() / FIN', lx: 742, ly: 476, anchor: 'start' },
@@ -117,9 +117,9 @@ export function buildDiagram(container, onSelect, t) {
       transform: `translate(${cx - NW / 2} ${cy - NH / 2})`,
     }, g);
     el('rect', { width: NW, height: NH, rx: 8, ry: 8 }, n);
-    const name = el('text', { x: NW / 2, y: 19, class: 'node-name', 'text-anchor': 'middle' }, n);
+    const name = el('text', { x: NW / 2, y: 21, class: 'node-name', 'text-anchor': 'middle' }, n);
     name.textContent = state;
-    const count = el('text', { x: NW / 2, y: 39, class: 'node-count', 'text-anchor': 'middle' }, n);
+    const count = el('text', { x: NW / 2, y: 43, class: 'node-count', 'text-anchor': 'middle' }, n);
     count.textContent = '–';
     n.addEventListener('click', () => onSelect(state));
     n.addEventListener('keydown', (ev) => {

@@ -86,6 +86,17 @@ function h(tag, attrs, ...children) {
 
 /* ---- fetching ---- */
 
+/*
+ * Answers can arrive out of order (a poll in flight when the range or a filter changes): each
+ * loader takes a ticket and drops an answer whose ticket is no longer the newest.
+ */
+const tickets = {};
+function ticket(name) {
+  const n = (tickets[name] || 0) + 1;
+  tickets[name] = n;
+  return () => tickets[name] === n;
+}
+
 class ApiError extends Error {
   constructor(status, body) {
     const err = body && body.error;
@@ -301,11 +312,14 @@ async function loadTrends() {
   let url = `/api/v1/trends?from=-${secs}&to=now`;
   if (ui.split) url += `&by=${ui.split}&states=${ui.splitState}&top=8`;
   else url += `&states=${[...ui.lingering].join(',')}`;
+  const current = ticket('trends');
   try {
-    ui.trends = await getJSON(url);
+    const d = await getJSON(url);
+    if (!current()) return;
+    ui.trends = d;
     showPanelError('trends-section', null);
   } catch (e) {
-    showPanelError('trends-section', e);
+    if (current()) showPanelError('trends-section', e);
     return;
   }
   renderTrends();
@@ -570,8 +584,11 @@ function sequenceDiagram(steps) {
 /* ---- top offenders ---- */
 
 async function loadOffenders() {
+  const current = ticket('offenders');
   try {
-    ui.offenders = await getJSON(`/api/v1/lingering?group_by=${ui.offBy}&limit=10`);
+    const d = await getJSON(`/api/v1/lingering?group_by=${ui.offBy}&limit=10`);
+    if (!current()) return;
+    ui.offenders = d;
     showPanelError('offenders-section', null);
   } catch (e) {
     showPanelError('offenders-section', e);
@@ -630,8 +647,11 @@ function renderOffenders() {
 /* ---- findings ---- */
 
 async function loadFindings() {
+  const current = ticket('findings');
   try {
-    ui.findings = await getJSON(`/api/v1/findings?min_age=${ui.minAge}`);
+    const d = await getJSON(`/api/v1/findings?min_age=${ui.minAge}`);
+    if (!current()) return;
+    ui.findings = d;
     showPanelError('findings-section', null);
   } catch (e) {
     showPanelError('findings-section', e);
@@ -784,10 +804,14 @@ async function loadSockets() {
     err.hidden = false;
     return;
   }
+  const current = ticket('sockets');
   try {
-    s.data = await getJSON('/api/v1/sockets?' + socketsQuery());
+    const d = await getJSON('/api/v1/sockets?' + socketsQuery());
+    if (!current()) return;
+    s.data = d;
     err.hidden = true;
   } catch (e) {
+    if (!current()) return;
     err.textContent = t('error', { msg: e.message });
     err.hidden = false;
     return;

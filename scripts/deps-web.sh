@@ -14,8 +14,9 @@ missing=()
 command -v node >/dev/null 2>&1 || missing+=(nodejs)
 command -v npm >/dev/null 2>&1 || missing+=(npm)
 installed chromium || missing+=(chromium)
-# Hangul in the Korean explanations needs a CJK font, or the screenshot shows boxes.
-installed fonts-noto-cjk || missing+=(fonts-noto-cjk)
+# Hangul in the Korean explanations needs a Korean font, or chromium draws boxes: Nanum is the
+# small one (10 MB); an installed Noto CJK does as well.
+installed fonts-nanum || installed fonts-noto-cjk || missing+=(fonts-nanum)
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 echo "installing: ${missing[*]}"

@@ -310,6 +310,9 @@ function cssVar(name) {
 async function loadTrends() {
   const secs = RANGES[ui.range];
   let url = `/api/v1/trends?from=-${secs}&to=now`;
+  // Past two days lingerd would read its hourly rollups, which lack the hour in progress; the
+  // minute rollups (kept as long) summed into hourly steps reach up to the last minute.
+  if (secs > 2 * 86400) url += '&resolution=minute';
   if (ui.split) url += `&by=${ui.split}&states=${ui.splitState}&top=8`;
   else url += `&states=${[...ui.lingering].join(',')}`;
   const current = ticket('trends');
@@ -342,7 +345,7 @@ function timeLabels(u, splits) {
   return splits.map((v) => {
     const d = new Date(v * 1000);
     const hm = `${pad2(d.getHours())}:${pad2(d.getMinutes())}`;
-    if (span > 2 * 86400) return `${pad2(d.getMonth() + 1)}-${pad2(d.getDate())} ${hm}`;
+    if (span > 2 * 86400) return hm === '00:00' ? `${pad2(d.getMonth() + 1)}-${pad2(d.getDate())}` : hm;
     if (span <= 900) return `${hm}:${pad2(d.getSeconds())}`;
     return hm;
   });
@@ -376,8 +379,11 @@ function renderTrends() {
   } else {
     chart.setData(data);
   }
-  // Without a cursor on the chart the legend shows the latest values.
-  if (chart.cursor.left == null || chart.cursor.left < 0) chart.setLegend({ idx: xs.length ? xs.length - 1 : null });
+}
+
+/* Without a cursor on the chart the legend shows the latest values, not dashes. */
+function legendLatest(u) {
+  if (u.cursor.idx == null && u.data && u.data[0].length) u.setLegend({ idx: u.data[0].length - 1 }, false);
 }
 
 function chartOptions(series, width) {
@@ -397,9 +403,10 @@ function chartOptions(series, width) {
       label: s.label, stroke: s.color, width: 2, spanGaps: false,
       value: (u, v) => (v == null ? '–' : fmtNum(Math.round(v * 10) / 10)),
     }))],
-    axes: [{ ...axis, values: timeLabels }, { ...axis, size: 56 }],
+    axes: [{ ...axis, values: timeLabels, space: 64 }, { ...axis, size: 56 }],
     legend: { live: true },
     cursor: { drag: { x: false, y: false } },
+    hooks: { ready: [legendLatest], setData: [legendLatest], setCursor: [legendLatest] },
   };
 }
 

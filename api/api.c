@@ -79,8 +79,62 @@ struct filter {
 	double min_age;    /* seconds in the current state */
 	int64_t pid;       /* -1 = any */
 	const char *comm;  /* NULL = any */
+	const char *netns; /* the raw netns= value, resolved once the snapshot is known */
+	struct netns_sel ns;
 	const struct snap *snap;
 };
+
+int api_netns_resolve(const char *v, const struct snap *s, struct netns_sel *sel,
+		      struct api_error *e)
+{
+	char *end;
+	unsigned long long id;
+
+	sel->all = 0;
+	sel->id = 0;
+	if (!v || strcmp(v, "self") == 0)
+		return 0;
+	if (!v[0])
+		return api_fail(e, 400, "bad_parameter", "netns",
+				"empty value; expected self, all, a namespace id or a name");
+	if (strcmp(v, "all") == 0) {
+		sel->all = 1;
+		return 0;
+	}
+	if (v[0] >= '1' && v[0] <= '9') {
+		errno = 0;
+		id = strtoull(v, &end, 10);
+		if (!errno && !*end) {
+			if (id == s->self_netns)
+				return 0;
+			for (size_t i = 0; i < s->n_netns; i++) {
+				if (s->netns[i].id == id) {
+					sel->id = id;
+					return 0;
+				}
+			}
+		}
+	}
+	for (size_t i = 0; i < s->n_netns; i++) {
+		if (strcmp(s->netns[i].name, v) == 0) {
+			sel->id = s->netns[i].id;
+			return 0;
+		}
+	}
+	return api_fail(e, 404, "not_found", "netns",
+			"no network namespace '%.64s' is followed; see /api/v1/netns (lingerd --netns all "
+			"follows every namespace)", v);
+}
+
+const char *api_netns_name(const struct snap *s, uint64_t id)
+{
+	if (!id)
+		return "self";
+	for (size_t i = 0; i < s->n_netns; i++)
+		if (s->netns[i].id == id)
+			return s->netns[i].name;
+	return "unknown";
+}
 
 static int parse_filter(struct query *q, struct filter *f, int full, struct api_error *e)
 {
@@ -94,6 +148,9 @@ static int parse_filter(struct query *q, struct filter *f, int full, struct api_
 	f->min_age = 0;
 	f->pid = -1;
 	f->comm = NULL;
+	f->netns = query_get(q, "netns");
+	f->ns.all = 0;
+	f->ns.id = 0;
 	if ((r = query_enum(q, "family", families, &fam, e)) < 0)
 		return r;
 	if (r)
@@ -136,6 +193,8 @@ static int filter_match(const struct filter *f, const struct snap_sock *s, doubl
 {
 	const struct sock_rec *r = &s->r;
 
+	if (!api_netns_match(&f->ns, r->netns))
+		return 0;
 	if (f->states && !(f->states & (1u << r->state)))
 		return 0;
 	if (f->family && r->family != f->family)
@@ -190,10 +249,15 @@ static int h_snapshot(const struct api_ctx *ctx, const char *arg, struct query *
 	if (!s)
 		return -EAGAIN;
 	f.snap = s;
-	if (f.port < 0 && !f.family) {
+	if (api_netns_resolve(f.netns, s, &f.ns, e) < 0) {
+		snap_put(s);
+		return -EINVAL;
+	}
+	if (f.port < 0 && !f.family && !f.ns.all && !f.ns.id) {
 		c = s->counts;
-		total = s->n;
-	} else if (f.port < 0) {
+		for (int i = 1; i < SOCK_STATE_MAX; i++)
+			total += c[i];
+	} else if (f.port < 0 && !f.ns.all && !f.ns.id) {
 		c = s->family_counts[f.family == AF_INET6];
 		for (int i = 1; i < SOCK_STATE_MAX; i++)
 			total += c[i];
@@ -208,6 +272,7 @@ static int h_snapshot(const struct api_ctx *ctx, const char *arg, struct query *
 	jw_obj(w);
 	jw_kdouble(w, "taken_at", s->taken_at, 3);
 	jw_kuint(w, "seq", s->seq);
+	jw_kstr(w, "netns", f.ns.all ? "all" : api_netns_name(s, f.ns.id));
 	jw_kstr(w, "source", s->source);
 	jw_kbool(w, "partial", s->partial);
 	jw_kdouble(w, "duration_ms", s->duration_ms, 3);
@@ -285,6 +350,7 @@ static void write_socket(struct jw *w, const struct snap *snap, const struct sna
 	jw_obj(w);
 	jw_kstr(w, "state", sock_state_name(r->state));
 	jw_kstr(w, "family", r->family == AF_INET6 ? "ipv6" : "ipv4");
+	jw_kstr(w, "netns", api_netns_name(snap, r->netns));
 	write_addr(w, "local", r->family, r->laddr, r->lport);
 	write_addr(w, "remote", r->family, r->raddr, r->rport);
 	jw_kuint(w, "inode", r->inode);
@@ -402,6 +468,10 @@ static int h_sockets(const struct api_ctx *ctx, const char *arg, struct query *q
 	if (!s)
 		return -EAGAIN;
 	f.snap = s;
+	if (api_netns_resolve(f.netns, s, &f.ns, e) < 0) {
+		snap_put(s);
+		return -EINVAL;
+	}
 	keys = malloc((s->n ? s->n : 1) * sizeof(*keys));
 	if (!keys) {
 		snap_put(s);
@@ -582,6 +652,7 @@ static const struct route routes[] = {
 	{ "/api/v1/states", 0, h_states, NULL },
 	{ "/api/v1/states/", 1, h_state, NULL },
 	{ "/api/v1/lingering", 0, api_h_lingering, NULL },
+	{ "/api/v1/netns", 0, api_h_netns, NULL },
 	{ "/api/v1/findings", 0, api_h_findings, NULL },
 	{ "/api/v1/system", 0, api_h_system, NULL },
 	{ "/api/v1/trends", 0, api_h_trends, NULL },

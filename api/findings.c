@@ -35,6 +35,7 @@ struct findings {
 	struct finding *v;
 	size_t n, cap;
 	int err;
+	struct netns_sel ns; /* which namespaces to diagnose */
 };
 
 /* Starts a finding in its own writer; finding_end() files it. */
@@ -134,7 +135,7 @@ static int by_process(struct findings *f, int state, int (*extra)(const struct s
 		struct group *gr;
 
 		if (x->r.state != state || !x->r.inode || s->taken_at - x->state_since < f->min_age ||
-		    (extra && !extra(x)))
+		    (extra && !extra(x)) || !api_netns_match(&f->ns, x->r.netns))
 			continue;
 		if (p)
 			snprintf(key, sizeof(key), "%d", p->pid);
@@ -290,7 +291,8 @@ static void fin_wait1_stuck(struct findings *f)
 		const struct snap_sock *x = &s->socks[i];
 		struct group *gr;
 
-		if (x->r.state != SOCK_FIN_WAIT1 || s->taken_at - x->state_since < f->min_age)
+		if (x->r.state != SOCK_FIN_WAIT1 || s->taken_at - x->state_since < f->min_age ||
+		    !api_netns_match(&f->ns, x->r.netns))
 			continue;
 		inet_ntop(x->r.family, x->r.raddr, key, sizeof(key));
 		gr = groups_get(&g, key);
@@ -356,7 +358,9 @@ static void time_wait_pressure(struct findings *f)
 		const struct snap_sock *x = &s->socks[i];
 		struct group *gr;
 
-		if (x->r.lport < lo || x->r.lport > hi || x->r.state == SOCK_LISTEN || !x->r.rport)
+		/* The port range read is lingerd's own namespace's. */
+		if (x->r.lport < lo || x->r.lport > hi || x->r.state == SOCK_LISTEN || !x->r.rport ||
+		    x->r.netns)
 			continue;
 		inet_ntop(x->r.family, x->r.laddr, l, sizeof(l));
 		inet_ntop(x->r.family, x->r.raddr, r, sizeof(r));
@@ -570,6 +574,8 @@ static void listeners(struct findings *f)
 		const struct snap_sock *x = &s->socks[i];
 		const struct snap_proc *p = proc_of(s, x);
 
+		if (!api_netns_match(&f->ns, x->r.netns))
+			continue;
 		if (x->r.state == SOCK_SYN_RECV) {
 			struct group *gr;
 
@@ -649,16 +655,23 @@ int api_h_findings(const struct api_ctx *ctx, const char *arg, struct query *q, 
 		   struct api_error *e)
 {
 	struct findings f = { .ctx = ctx, .min_age = 60 };
+	const char *ns_param;
 	struct snap *s;
 	int counts[3] = { 0 };
 
 	(void)arg;
-	if (query_double(q, "min_age", 0, LD_MIN_AGE_MAX, &f.min_age, e) < 0 ||
-	    query_check_unused(q, e) < 0)
+	if (query_double(q, "min_age", 0, LD_MIN_AGE_MAX, &f.min_age, e) < 0)
+		return -EINVAL;
+	ns_param = query_get(q, "netns");
+	if (query_check_unused(q, e) < 0)
 		return -EINVAL;
 	s = api_snapshot(ctx, e);
 	if (!s)
 		return -EAGAIN;
+	if (api_netns_resolve(ns_param, s, &f.ns, e) < 0) {
+		snap_put(s);
+		return -EINVAL;
+	}
 	f.s = s;
 	if (history_kstat_at(sampler_history(ctx->sampler), s->taken_at - WINDOW_S, &f.then,
 			     &f.then_at) == 0 ||
@@ -668,9 +681,12 @@ int api_h_findings(const struct api_ctx *ctx, const char *arg, struct query *q, 
 	close_wait_unread(&f);
 	fin_wait2_held(&f);
 	fin_wait1_stuck(&f);
-	time_wait_pressure(&f);
 	listeners(&f);
-	kernel_findings(&f);
+	/* Kernel counters and the port range are read in lingerd's own namespace. */
+	if (f.ns.all || !f.ns.id) {
+		time_wait_pressure(&f);
+		kernel_findings(&f);
+	}
 	/* qsort is not stable; equal severities keep their rule order through the index. */
 	for (size_t i = 0; i < f.n; i++)
 		f.v[i].severity = f.v[i].severity * 100000 + (int)i;

@@ -24,6 +24,30 @@ int api_states_param(struct query *q, const char *name, uint32_t *mask, struct a
 /* Writes {"STATE": n, ...} for the states in mask, in the kernel's order. */
 void api_write_counts(struct jw *w, const uint32_t *counts, uint32_t mask);
 
+/* Which network namespaces a request is about. */
+struct netns_sel {
+	int all;     /* every namespace in the snapshot */
+	uint64_t id; /* else this one; 0 is lingerd's own */
+};
+
+/*
+ * Resolves a `netns=` value against a snapshot: absent or "self" is lingerd's own, "all"
+ * every namespace, a number a namespace id, anything else a namespace name.  Fails with 400
+ * naming the parameter when no such namespace is followed.
+ */
+int api_netns_resolve(const char *v, const struct snap *s, struct netns_sel *sel,
+		      struct api_error *e);
+
+static inline int api_netns_match(const struct netns_sel *sel, uint64_t netns)
+{
+	return sel->all || sel->id == netns;
+}
+
+/* The name of a namespace id in a snapshot: "self" for 0. */
+const char *api_netns_name(const struct snap *s, uint64_t id);
+
+int api_h_netns(const struct api_ctx *ctx, const char *arg, struct query *q, struct jw *w,
+		struct api_error *e);
 int api_h_lingering(const struct api_ctx *ctx, const char *arg, struct query *q, struct jw *w,
 		    struct api_error *e);
 int api_h_findings(const struct api_ctx *ctx, const char *arg, struct query *q, struct jw *w,

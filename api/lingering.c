@@ -112,6 +112,8 @@ int api_h_lingering(const struct api_ctx *ctx, const char *arg, struct query *q,
 	static const char *const bys[] = { "process", "local_port", "remote", "remote_port", NULL };
 	struct sampler_status st;
 	struct groups g = { 0 };
+	struct netns_sel ns;
+	const char *ns_param;
 	uint64_t limit = 50;
 	uint32_t mask;
 	double min_age = 0, window;
@@ -121,11 +123,18 @@ int api_h_lingering(const struct api_ctx *ctx, const char *arg, struct query *q,
 	(void)arg;
 	if (query_enum(q, "group_by", bys, &by, e) < 0 || api_states_param(q, "states", &mask, e) < 0 ||
 	    query_double(q, "min_age", 0, LD_MIN_AGE_MAX, &min_age, e) < 0 ||
-	    query_uint(q, "limit", 1, 1000, &limit, e) < 0 || query_check_unused(q, e) < 0)
+	    query_uint(q, "limit", 1, 1000, &limit, e) < 0)
+		return -EINVAL;
+	ns_param = query_get(q, "netns");
+	if (query_check_unused(q, e) < 0)
 		return -EINVAL;
 	s = api_snapshot(ctx, e);
 	if (!s)
 		return -EAGAIN;
+	if (api_netns_resolve(ns_param, s, &ns, e) < 0) {
+		snap_put(s);
+		return -EINVAL;
+	}
 	sampler_status(ctx->sampler, &st);
 	window = s->taken_at - st.started_at;
 	if (window > GROWTH_WINDOW_S)
@@ -135,7 +144,8 @@ int api_h_lingering(const struct api_ctx *ctx, const char *arg, struct query *q,
 		struct group *gr;
 		char key[64];
 
-		if (!(mask & (1u << x->r.state)) || s->taken_at - x->state_since < min_age)
+		if (!(mask & (1u << x->r.state)) || s->taken_at - x->state_since < min_age ||
+		    !api_netns_match(&ns, x->r.netns))
 			continue;
 		group_key(s, x, by, key, sizeof(key));
 		gr = groups_get(&g, key);

@@ -144,6 +144,7 @@ static int diag_parse_msg(const unsigned char *p, size_t plen, struct sock_vec *
 		return -ENOMEM;
 	r->cookie = (uint64_t)m.id.idiag_cookie[0] | (uint64_t)m.id.idiag_cookie[1] << 32;
 	r->inode = m.idiag_inode;
+	r->netns = 0;
 	r->uid = m.idiag_uid;
 	r->rqueue = m.idiag_rqueue;
 	r->wqueue = m.idiag_wqueue;

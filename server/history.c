@@ -58,7 +58,7 @@ size_t hist_top_groups(const struct snap *s, int kind, struct hist_group *out, s
 		for (size_t i = 0; i < s->n; i++) {
 			const struct sock_rec *r = &s->socks[i].r;
 
-			if (sock_state_lingering(r->state))
+			if (sock_state_lingering(r->state) && !r->netns)
 				by_port[(size_t)r->lport * SOCK_STATE_MAX + r->state]++;
 		}
 		/* A second pass over the same sockets visits exactly the touched ports. */
@@ -66,7 +66,7 @@ size_t hist_top_groups(const struct snap *s, int kind, struct hist_group *out, s
 			const struct sock_rec *r = &s->socks[i].r;
 			uint32_t *c = &by_port[(size_t)r->lport * SOCK_STATE_MAX];
 
-			if (!sock_state_lingering(r->state) || !c[r->state])
+			if (!sock_state_lingering(r->state) || r->netns || !c[r->state])
 				continue;
 			memset(&g, 0, sizeof(g));
 			snprintf(g.key, sizeof(g.key), "%u", r->lport);
@@ -95,7 +95,7 @@ size_t hist_top_groups(const struct snap *s, int kind, struct hist_group *out, s
 		for (size_t i = 0; i < s->n; i++) {
 			const struct snap_sock *x = &s->socks[i];
 
-			if (x->proc && sock_state_lingering(x->r.state))
+			if (x->proc && sock_state_lingering(x->r.state) && !x->r.netns)
 				per[x->proc - 1][x->r.state]++;
 		}
 		for (size_t p = 0; p < s->nprocs; p++) {

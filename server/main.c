@@ -35,6 +35,7 @@ struct options {
 	const char *hosts[LD_MAX_ALLOW_HOSTS];
 	size_t n_hosts;
 	const char *token_file;
+	int netns_all;
 };
 
 static void usage(FILE *f)
@@ -42,7 +43,7 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: lingerd [--listen ADDR:PORT] [--db PATH] [--interval SECONDS]\n"
 		"               [--source auto|netlink|proc] [--attribution-interval SECONDS]\n"
-		"               [--persist-after SECONDS] [--retention DURATION]\n"
+		"               [--persist-after SECONDS] [--retention DURATION] [--netns self|all]\n"
 		"               [--metrics-ports LIST] [--allow-host NAME]... [--token-file PATH]\n"
 		"               [--web-root DIR] [--once] [--help] [--version]\n"
 		"       lingerd lab [--count N] [--port BASE] [--hold SECONDS]   (lingerd lab --help)\n"
@@ -61,6 +62,8 @@ static void usage(FILE *f)
 		"  --retention DURATION\n"
 		"                      keep history this long: 90m, 36h, 7d (default 7d; per-snapshot\n"
 		"                      rows are kept at most a day, rollups for the whole duration)\n"
+		"  --netns self|all    capture only lingerd's own network namespace (default), or\n"
+		"                      every namespace of the host (containers; needs CAP_SYS_ADMIN)\n"
 		"  --metrics-ports LIST\n"
 		"                      comma list of local ports that get their own /metrics series\n"
 		"                      (none by default, so the series count stays bounded)\n"
@@ -139,6 +142,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 		{ "retention", required_argument, NULL, 'r' },
 		{ "allow-host", required_argument, NULL, 'H' },
 		{ "token-file", required_argument, NULL, 'T' },
+		{ "netns", required_argument, NULL, 'N' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -157,6 +161,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 	o->retention = LD_RETENTION_DEFAULT;
 	o->n_hosts = 0;
 	o->token_file = NULL;
+	o->netns_all = 0;
 	optind = 1;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
@@ -210,6 +215,13 @@ static int parse_args(int argc, char **argv, struct options *o)
 			break;
 		case 'T':
 			o->token_file = optarg;
+			break;
+		case 'N':
+			if (strcmp(optarg, "self") != 0 && strcmp(optarg, "all") != 0) {
+				fprintf(stderr, "lingerd: --netns must be self or all\n");
+				return EXIT_USAGE;
+			}
+			o->netns_all = strcmp(optarg, "all") == 0;
 			break;
 		case 'm':
 			if (metrics_parse_ports(&o->metrics, optarg) < 0) {
@@ -303,6 +315,7 @@ static int run_daemon(const struct options *o)
 		.db_path = o->db,
 		.attribute_every_s = o->attribute_every,
 		.persist_after_s = o->persist_after,
+		.netns_all = o->netns_all,
 		.retention_s = o->retention,
 		.raw_retention_s = o->retention < LD_RAW_RETENTION_MAX ? o->retention
 								: LD_RAW_RETENTION_MAX,

@@ -261,7 +261,7 @@ static int walk_pid(struct procmap *pm, struct snap *snap, struct want *w, int p
 		if (!inode || !(pos = want_take(w, inode)))
 			continue;
 		if (!have_info) {
-			if (proc_info(piddir, atoi(pidname), &info, cmdline) < 0)
+			if (proc_info(piddir, (int)strtol(pidname, NULL, 10), &info, cmdline) < 0)
 				break;
 			have_info = 1;
 			proc = snap_add_proc(snap, &info);
@@ -277,7 +277,7 @@ static int walk_pid(struct procmap *pm, struct snap *snap, struct want *w, int p
 	return err;
 }
 
-static int walk(struct procmap *pm, struct snap *snap, struct want *w)
+static int walk(struct procmap *pm, struct snap *snap, struct want *w, int any_netns)
 {
 	struct dirent *de;
 	int procfd, denied = 0, err = 0;
@@ -289,7 +289,7 @@ static int walk(struct procmap *pm, struct snap *snap, struct want *w)
 	procfd = open(pm->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (procfd < 0)
 		return 0;
-	n = readlinkat(procfd, "self/ns/net", netns, sizeof(netns) - 1);
+	n = any_netns ? 0 : readlinkat(procfd, "self/ns/net", netns, sizeof(netns) - 1);
 	netns[n > 0 ? n : 0] = '\0';
 	d = fdopendir(procfd);
 	if (!d) {
@@ -314,7 +314,7 @@ int procmap_attribute(struct procmap *pm, struct snap *snap, const struct snap *
 {
 	struct want w = { 0 };
 	size_t unresolved = 0, wanted = 0;
-	int err = 0;
+	int err = 0, foreign = 0;
 
 	/* Carry owners over from the previous snapshot: no /proc access at all. */
 	for (size_t i = 0; i < snap->n; i++) {
@@ -356,11 +356,12 @@ int procmap_attribute(struct procmap *pm, struct snap *snap, const struct snap *
 
 		if (!procmap_wants(s))
 			continue;
+		foreign |= s->r.netns != 0;
 		s->proc = 0;
 		s->proc_tried = 0;
 		want_add(&w, s->r.inode, (uint32_t)i);
 	}
-	err = walk(pm, snap, &w);
+	err = walk(pm, snap, &w, foreign);
 	for (size_t i = 0; i < snap->n; i++) {
 		struct snap_sock *s = &snap->socks[i];
 

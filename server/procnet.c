@@ -239,6 +239,7 @@ int procnet_parse(const char *text, size_t len, int family, long ticks_per_s,
 			err = -ENOMEM;
 			goto out;
 		}
+		r->netns = 0;
 		err = parse_line(&c, family, ticks_per_s, r);
 		if (err < 0)
 			goto out;

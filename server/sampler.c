@@ -14,6 +14,7 @@
 #include "limits.h"
 #include "history.h"
 #include "log.h"
+#include "netns.h"
 #include "procmap.h"
 #include "store.h"
 
@@ -31,6 +32,7 @@ struct sampler {
 	struct history *history;
 	double last_retention;
 	int lock_fd; /* flock()ed: one writer per database file */
+	struct netns_set netns; /* other namespaces, with --netns all */
 	struct sock_vec recs;
 	struct snap *committed; /* the snapshot whose changes the database holds */
 	struct change_list appeared, changed;
@@ -203,6 +205,7 @@ static int record(struct sampler *s, struct snap *snap, uint64_t *rows)
 	for (size_t i = 0; i < s->appeared.n; i++) {
 		struct snap_sock *e = s->appeared.v[i];
 		struct store_sock ss = {
+			.netns = e->r.netns,
 			.key = e->key,
 			.rec = &e->r,
 			.first_seen = e->first_seen,
@@ -280,6 +283,17 @@ int sampler_step(struct sampler *s)
 		pthread_mutex_unlock(&s->lock);
 		return err;
 	}
+	if (s->cfg.netns_all) {
+		err = netns_scan(&s->netns, s->cfg.proc_root);
+		if (err == 0)
+			err = netns_dump(&s->netns, &s->recs, &partial);
+		if (err < 0) {
+			pthread_mutex_lock(&s->lock);
+			s->status.capture_errors++;
+			pthread_mutex_unlock(&s->lock);
+			return err;
+		}
+	}
 	s->appeared.n = s->changed.n = s->n_vanished = 0;
 	err = snap_build(&snap, &s->recs, s->committed, now, &change_ops, s);
 	if (err < 0) {
@@ -290,6 +304,26 @@ int sampler_step(struct sampler *s)
 	}
 	snap->source = capture_source_name(capture_source(s->capture));
 	snap->partial = partial;
+	netns_self(&snap->self_netns);
+	if (s->netns.n) {
+		snap->netns = calloc(s->netns.n, sizeof(*snap->netns));
+		if (!snap->netns) {
+			snap_put(snap);
+			return -ENOMEM;
+		}
+		for (size_t i = 0; i < s->netns.n; i++) {
+			const struct netns *ns = &s->netns.v[i];
+			struct snap_netns *d = &snap->netns[i];
+
+			d->id = ns->id;
+			d->pid = ns->pid;
+			d->error = ns->error;
+			memcpy(d->name, ns->name, sizeof(d->name));
+			memcpy(d->kind, ns->kind, sizeof(d->kind));
+			memcpy(d->comm, ns->comm, sizeof(d->comm));
+		}
+		snap->n_netns = s->netns.n;
+	}
 	snap->attribution = -1;
 	if (s->procmap) {
 		err = procmap_attribute(s->procmap, snap, s->current, sampler_mono(),
@@ -624,6 +658,7 @@ void sampler_close(struct sampler *s)
 	store_close(s->store);
 	capture_close(s->capture);
 	procmap_close(s->procmap);
+	netns_free(&s->netns);
 	history_close(s->history);
 	if (s->lock_fd >= 0)
 		close(s->lock_fd);

@@ -17,6 +17,7 @@ struct sampler_config {
 				       (0: every socket from its first snapshot) */
 	double retention_s;         /* keep rollups and ended sockets this long */
 	double raw_retention_s;     /* keep per-snapshot rows this long */
+	int netns_all;              /* also capture every other network namespace of the host */
 };
 
 /* What /healthz and /metrics report about the sampler.  A copy, taken under the lock. */

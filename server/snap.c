@@ -37,6 +37,7 @@ uint64_t snap_key(const struct sock_rec *r)
 	h = fnv(h, r->raddr, sizeof(r->raddr));
 	h = fnv(h, &r->lport, sizeof(r->lport));
 	h = fnv(h, &r->rport, sizeof(r->rport));
+	h = fnv(h, &r->netns, sizeof(r->netns));
 	return KEY_TUPLE | (h >> 2);
 }
 
@@ -138,6 +139,7 @@ void snap_put(struct snap *s)
 	for (size_t i = 0; i < s->nprocs; i++)
 		free(s->procs[i].cmdline);
 	free(s->procs);
+	free(s->netns);
 	free(s->index);
 	free(s->socks);
 	free(s);
@@ -213,8 +215,11 @@ int snap_build(struct snap **out, const struct sock_vec *recs, const struct snap
 		if (index_add(s, kept) < 0)
 			continue; /* moved during the dump and reported twice */
 		kept++;
-		s->counts[r->state]++;
-		s->family_counts[r->family == AF_INET6][r->state]++;
+		if (!r->netns) {
+			/* The counts describe lingerd's own namespace; others are counted on demand. */
+			s->counts[r->state]++;
+			s->family_counts[r->family == AF_INET6][r->state]++;
+		}
 		old = snap_find(prev, e->key);
 		if (!old) {
 			e->first_seen = now;
@@ -242,6 +247,8 @@ int snap_build(struct snap **out, const struct sock_vec *recs, const struct snap
 		const struct snap_sock *e = &s->socks[i];
 		double *o = &s->oldest_since[e->r.state];
 
+		if (e->r.netns)
+			continue;
 		if (!e->r.inode)
 			s->orphan_counts[e->r.state]++;
 		/* rx_queue counts the peer's FIN too: more than 1 means bytes never read. */

@@ -8,6 +8,16 @@
 #include "kstat.h"
 #include "sock.h"
 
+/* Another network namespace whose sockets are in the snapshot (rec.netns == id). */
+struct snap_netns {
+	uint64_t id;
+	char name[64];
+	char kind[8];
+	int32_t pid;
+	char comm[17];
+	int error; /* -errno of its last dump, 0 when it was dumped */
+};
+
 /* A socket in a snapshot: what the kernel said plus what lingerd remembers of it. */
 struct snap_sock {
 	struct sock_rec r;
@@ -40,7 +50,7 @@ struct snap {
 	double duration_ms;  /* capture + diff */
 	const char *source;  /* "netlink" or "proc" (static string) */
 	int partial;
-	uint32_t counts[SOCK_STATE_MAX];
+	uint32_t counts[SOCK_STATE_MAX]; /* this and the aggregates below: own namespace only */
 	uint32_t family_counts[2][SOCK_STATE_MAX]; /* [0] IPv4, [1] IPv6 */
 	uint32_t orphan_counts[SOCK_STATE_MAX];    /* sockets with inode 0 (kernel-owned) */
 	double oldest_since[SOCK_STATE_MAX];       /* earliest state_since per state, 0 if none */
@@ -53,6 +63,9 @@ struct snap {
 	size_t nprocs, cap_procs;
 	int attribution; /* enum procmap_mode of the last walk, -1 when attribution is off */
 	struct kstat kstat; /* kernel counters and settings read with this snapshot */
+	uint64_t self_netns;        /* lingerd's own namespace id (its sockets carry netns 0) */
+	struct snap_netns *netns;   /* the other namespaces followed, malloc'd, owned */
+	size_t n_netns;
 };
 
 /*

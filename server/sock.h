@@ -48,6 +48,7 @@ enum sock_timer {
 struct sock_rec {
 	uint64_t cookie;
 	uint64_t inode;
+	uint64_t netns; /* namespace id (inode of its ns file); 0 for lingerd's own namespace */
 	uint32_t uid;
 	uint32_t rqueue;
 	uint32_t wqueue;

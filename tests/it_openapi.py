@@ -357,12 +357,18 @@ def with_token(doc, tmp):
     return rec.samples
 
 
-def run_probes(rec, probes):
-    """Each parameter value the document allows is accepted; each it refuses is refused."""
+def run_probes(rec, probes, dynamic=()):
+    """Each parameter value the document allows is accepted; each it refuses is refused.
+
+    A parameter marked x-lingerd-dynamic names something that exists only at run time (a
+    network namespace): a well-formed value may still be unknown, so only its fixed words are
+    probed as valid."""
     agree = disagree = 0
     for p in probes:
         tpl = p["template"]
         if tpl in rec.pending_paths or (tpl, p["name"]) in rec.pending_params:
+            continue
+        if p["name"] in dynamic and p["valid"] and p["value"] not in ("self", "all"):
             continue
         v = urllib.parse.quote(p["value"], safe=",")
         if p["in"] == "path":
@@ -430,7 +436,9 @@ def main():
         representative(rec, doc, lab)
         every_path(rec, doc)
         stalled_sampler(rec, d)
-        run_probes(rec, node("probes", DOC_PATH))
+        dynamic = {v["name"] for v in doc["components"]["parameters"].values()
+                   if v.get("x-lingerd-dynamic")}
+        run_probes(rec, node("probes", DOC_PATH), dynamic)
         for s in with_token(doc, tmp):
             s["id"] = len(rec.samples)
             rec.samples.append(s)

@@ -259,6 +259,8 @@ def cmd_dbsize(a):
 LABELS = [
     # key, label, unit
     ("built_total", "sockets built (+ listeners)", ""),
+    ("host_load1_start", "host load average (1 min) before / after this N; 2 cores", ""),
+    ("host_load1_end", "", ""),
     ("dumpcount", "raw netlink count dump, both families (floor, in-process)", "ms"),
     ("snap_c1", "lingerd snapshot, 1% churn/interval (capture+diff+commit)", "ms"),
     ("snap_c1_capture", "  of which capture+diff (healthz last_duration_ms)", "ms"),
@@ -425,8 +427,14 @@ def markdown(meta, vals, sizes, trows, notes, quick):
     for key, label, unit in LABELS:
         if all(vals.get((n, key)) is None for n in sizes):
             continue
-        out.append("| %s | %s | %s |" % (label, unit,
-                                          " | ".join(fmt(vals.get((n, key)), unit) for n in sizes)))
+        if key == "host_load1_end":
+            continue
+        if key == "host_load1_start":
+            cells = " | ".join("%s / %s" % (fmt(vals.get((n, key))), fmt(vals.get((n, "host_load1_end"))))
+                               for n in sizes)
+        else:
+            cells = " | ".join(fmt(vals.get((n, key)), unit) for n in sizes)
+        out.append("| %s | %s | %s |" % (label, unit, cells))
     out.append("")
     out.append("Targets of issue 7 (ratios from this run):")
     out.append("")

@@ -3,7 +3,7 @@
 #
 # Usage: bench/run.sh [--sizes 10k,100k,200k] [--quick] [--lingerd PATH] [--out DIR]
 #                     [--repeat N] [--samples N] [--steady SECONDS] [--wrk-seconds S]
-#                     [--no-install] [--no-md] [--max-time SECONDS]
+#                     [--no-install] [--no-md] [--max-time SECONDS] [--label TEXT]
 #
 # For each N it makes a private network namespace, builds the load there with bench/loadgen,
 # cross-checks lingerd's counts against bench/dumpcount's (a mismatch fails the run), then
@@ -31,6 +31,7 @@ wrk_s=""
 install=1
 write_md=1
 max_time=""
+label=""
 trends_path=${BENCH_TRENDS_PATH:-"/api/v1/trends?from=-7d"}
 
 usage() { sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; }
@@ -48,6 +49,7 @@ while [ $# -gt 0 ]; do
 	--no-install) install=0 ;;
 	--no-md) write_md=0 ;;
 	--max-time) max_time=$2; shift ;;
+	--label) label=$2; shift ;; # names the lingerd build in the report (default: git describe)
 	-h | --help) usage; exit 0 ;;
 	*) echo "run.sh: unknown option '$1'" >&2; usage >&2; exit 64 ;;
 	esac
@@ -252,6 +254,7 @@ ns=""
 # ---------------------------------------------------------------- machine
 rev=$(git -C "$repo" rev-parse --short HEAD 2>/dev/null || echo unknown)
 git -C "$repo" diff --quiet HEAD -- server api db CMakeLists.txt 2>/dev/null || rev="$rev+dirty"
+[ -n "$label" ] && rev=$label
 python3 - "$W/meta.json" "$started" "$rev" "$build" "$lingerd" "$quick" "$sizes" "$repeat" "$samples" \
 	"$steady" <<'EOF'
 import json, os, platform, sys
@@ -408,7 +411,8 @@ bench_size() {
 	ns="lingerd-bench-$$-$n"
 	ip netns add "$ns"
 	ip -n "$ns" link set lo up
-	log "N=$n: building the load in netns $ns"
+	log "N=$n: building the load in netns $ns (host load average $(cut -d' ' -f1-3 /proc/loadavg))"
+	rec "$n" host_load1_start "$(cut -d' ' -f1 /proc/loadavg)"
 	start_loadgen "$n"
 	rec "$n" built_total "$(jget "$W/lg.json" 'd["total"] + d["built"]["LISTEN"]')"
 	rec "$n" loadgen_build_ms "$(jget "$W/lg.json" 'd["build_ms"]')"
@@ -578,6 +582,7 @@ if r1 is not None and r2 is not None and r2 > r1:
 EOF
 	stop_daemon
 	check_load
+	rec "$n" host_load1_end "$(cut -d' ' -f1 /proc/loadavg)"
 	ns_down
 	log "N=$n: done"
 }

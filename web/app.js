@@ -1041,6 +1041,7 @@ async function main() {
   $('#split').value = ui.split;
   $('#findings-min-age').value = String(ui.minAge);
   markRange();
+  for (const b of $$('#offender-by button')) b.setAttribute('aria-pressed', String(b.dataset.by === ui.offBy));
   diagram = buildDiagram($('#diagram'), (state) => showExplanation(state), t);
   wire();
   await setLang(lang || defaultLang(navigator), { initial: true });

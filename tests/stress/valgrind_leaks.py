@@ -89,7 +89,11 @@ def main():
         print("  %-16s %s bytes in %s blocks" % (k + ":", *summary[k]))
     m = re.search(r"ERROR SUMMARY: (\d+) errors from (\d+) contexts", text)
     errors = int(m.group(1)) if m else -1
-    print("  ERROR SUMMARY: %s" % (m.group(0) if m else "not found"))
+    print("  %s" % (m.group(0) if m else "ERROR SUMMARY: not found"))
+    for pat in (r"in use at exit: .*", r"total heap usage: .*"):
+        m2 = re.search(pat, text)
+        if m2:
+            print("  " + m2.group(0))
     m = re.search(r"FILE DESCRIPTORS: (\d+) open(?: \((\d+) std\))? at exit", text)
     print("  %s" % (m.group(0) if m else "FILE DESCRIPTORS: not reported"))
     for block in re.findall(r"(==\d+== \d[\d,]* (?:\(\S+ direct, \S+ indirect\) )?bytes in [\d,]+ "

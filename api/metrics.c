@@ -43,6 +43,21 @@ int metrics_parse_ports(struct metrics_config *cfg, const char *list)
 	}
 }
 
+void metrics_label_value(struct jw *w, const char *v)
+{
+	/* The exposition format escapes backslash, double quote and line feed in label values. */
+	for (; *v; v++) {
+		if (*v == '\\')
+			jw_text(w, "\\\\", 2);
+		else if (*v == '"')
+			jw_text(w, "\\\"", 2);
+		else if (*v == '\n')
+			jw_text(w, "\\n", 2);
+		else
+			jw_text(w, v, 1);
+	}
+}
+
 static void family(struct jw *w, const char *name, const char *type, const char *help)
 {
 	jw_textf(w, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
@@ -111,6 +126,42 @@ static void per_port(struct jw *w, const struct snap *s, const struct metrics_co
 		for (int st = 1; st < SOCK_STATE_MAX; st++)
 			jw_textf(w, "lingerd_tcp_port_sockets{port=\"%u\",state=\"%s\"} %u\n",
 				 cfg->ports[p], sock_state_label(st), counts[p][st]);
+	free(counts);
+}
+
+/* Per-namespace counts, opted in: one series per (namespace, state). */
+static void per_netns(struct jw *w, const struct snap *s, const struct metrics_config *cfg)
+{
+	uint32_t (*counts)[SOCK_STATE_MAX];
+
+	if (!cfg || !cfg->netns || !s)
+		return;
+	counts = calloc(s->n_netns + 1, sizeof(*counts));
+	if (!counts)
+		return;
+	for (size_t i = 0; i < s->n; i++) {
+		const struct sock_rec *r = &s->socks[i].r;
+		size_t k = 0;
+
+		if (r->netns)
+			for (k = 0; k < s->n_netns && s->netns[k].id != r->netns; k++)
+				;
+		if (!r->netns)
+			counts[0][r->state]++;
+		else if (k < s->n_netns)
+			counts[k + 1][r->state]++;
+	}
+	family(w, "lingerd_netns_tcp_sockets", "gauge",
+	       "TCP sockets per state in each network namespace lingerd follows (--metrics-netns).");
+	for (size_t k = 0; k <= s->n_netns; k++) {
+		const char *name = k ? s->netns[k - 1].name : "self";
+
+		for (int st = 1; st < SOCK_STATE_MAX; st++) {
+			jw_text(w, "lingerd_netns_tcp_sockets{netns=\"", 33);
+			metrics_label_value(w, name);
+			jw_textf(w, "\",state=\"%s\"} %u\n", sock_state_label(st), counts[k][st]);
+		}
+	}
 	free(counts);
 }
 
@@ -210,6 +261,7 @@ int metrics_render(struct sampler *smp, const struct metrics_config *cfg, struct
 	sockets_by_state(w, s);
 	lingering_by_owner(w, s);
 	per_port(w, s, cfg);
+	per_netns(w, s, cfg);
 	if (s)
 		kernel(w, &s->kstat);
 	self(w, &st);

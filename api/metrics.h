@@ -14,6 +14,7 @@
 struct metrics_config {
 	uint16_t ports[METRICS_MAX_PORTS]; /* per-port series for these local ports only */
 	size_t n_ports;
+	int netns; /* per-namespace series (--metrics-netns); with --netns all, one set each */
 };
 
 /*
@@ -21,6 +22,9 @@ struct metrics_config {
  * number, port 0, more than METRICS_MAX_PORTS, or a duplicate).
  */
 int metrics_parse_ports(struct metrics_config *cfg, const char *list);
+
+/* Writes v as a Prometheus label value, escaped (without the surrounding quotes). */
+void metrics_label_value(struct jw *w, const char *v);
 
 struct sampler;
 

@@ -44,7 +44,8 @@ static void usage(FILE *f)
 		"usage: lingerd [--listen ADDR:PORT] [--db PATH] [--interval SECONDS]\n"
 		"               [--source auto|netlink|proc] [--attribution-interval SECONDS]\n"
 		"               [--persist-after SECONDS] [--retention DURATION] [--netns self|all]\n"
-		"               [--metrics-ports LIST] [--allow-host NAME]... [--token-file PATH]\n"
+		"               [--metrics-ports LIST] [--metrics-netns] [--allow-host NAME]...\n"
+		"               [--token-file PATH]\n"
 		"               [--web-root DIR] [--once] [--help] [--version]\n"
 		"       lingerd lab [--count N] [--port BASE] [--hold SECONDS]   (lingerd lab --help)\n"
 		"       lingerd demo [daemon options]    the service and the lab together\n"
@@ -64,6 +65,7 @@ static void usage(FILE *f)
 		"                      rows are kept at most a day, rollups for the whole duration)\n"
 		"  --netns self|all    capture only lingerd's own network namespace (default), or\n"
 		"                      every namespace of the host (containers; needs CAP_SYS_ADMIN)\n"
+		"  --metrics-netns     add per-namespace series to /metrics (one set per namespace)\n"
 		"  --metrics-ports LIST\n"
 		"                      comma list of local ports that get their own /metrics series\n"
 		"                      (none by default, so the series count stays bounded)\n"
@@ -143,6 +145,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 		{ "allow-host", required_argument, NULL, 'H' },
 		{ "token-file", required_argument, NULL, 'T' },
 		{ "netns", required_argument, NULL, 'N' },
+		{ "metrics-netns", no_argument, NULL, 'X' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -215,6 +218,9 @@ static int parse_args(int argc, char **argv, struct options *o)
 			break;
 		case 'T':
 			o->token_file = optarg;
+			break;
+		case 'X':
+			o->metrics.netns = 1;
 			break;
 		case 'N':
 			if (strcmp(optarg, "self") != 0 && strcmp(optarg, "all") != 0) {

@@ -43,7 +43,7 @@ def main():
                                  stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
             p.stdout.readline()  # the lab's report: every socket is in place
             labs.append(p)
-        d = Daemon("--interval", "0.5", "--netns", "all", "--persist-after", "0")
+        d = Daemon("--interval", "0.5", "--netns", "all", "--persist-after", "0", "--metrics-netns")
         d.wait_snapshots(2)
         listing = d.json("/api/v1/netns")["namespaces"]
         by_name = {x["name"]: x for x in listing}
@@ -69,6 +69,19 @@ def main():
             f = d.json("/api/v1/findings?min_age=0&netns=%s" % n)["findings"]
             check(any(x["id"].startswith("close_wait_leak/") and x["subject"].get("comm") == "lab-leaker"
                       for x in f), "findings per namespace: the leak in %s" % n)
+        # Per-namespace series, opted in, agree with the JSON.
+        _, _, metrics = d.get("/metrics")
+        text = metrics.decode()
+        for n in names:
+            want = ss_counts(n)
+            got = {}
+            for line in text.splitlines():
+                if line.startswith('lingerd_netns_tcp_sockets{netns="%s",' % n):
+                    st = line.split('state="')[1].split('"')[0]
+                    got[st] = int(line.rsplit(" ", 1)[1])
+            check_eq({k: v for k, v in got.items() if v},
+                     {k.lower().replace("_wait_", "_wait").replace("fin_wait_", "fin_wait"): v
+                      for k, v in want.items()}, "metrics for %s" % n)
         # The own namespace's view is not polluted by the others.
         self_total = d.json("/api/v1/snapshot")["total"]
         all_total = d.json("/api/v1/snapshot?netns=all")["total"]

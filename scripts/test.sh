@@ -6,6 +6,7 @@ cd "$(dirname "$0")/.."
 
 scripts/deps.sh test
 scripts/deps-monitoring.sh
+scripts/deps-web.sh
 dir=${BUILD_DIR:-build-san}
 cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=Debug -DLINGERD_SANITIZE=ON -DLINGERD_WERROR=ON >/dev/null
 cmake --build "$dir" -j"$(nproc)"

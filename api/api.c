@@ -189,6 +189,22 @@ static const struct snap_proc *owner_of(const struct snap *s, const struct snap_
 	return x->proc ? &s->procs[x->proc - 1] : NULL;
 }
 
+/* The latest snapshot with the filter's namespace resolved against it, or NULL with e set. */
+static struct snap *filter_snapshot(const struct api_ctx *ctx, struct filter *f,
+				    struct api_error *e)
+{
+	struct snap *s = api_snapshot(ctx, e);
+
+	if (!s)
+		return NULL;
+	f->snap = s;
+	if (api_netns_resolve(f->netns, s, &f->ns, e) < 0) {
+		snap_put(s);
+		return NULL;
+	}
+	return s;
+}
+
 static int filter_match(const struct filter *f, const struct snap_sock *s, double taken_at)
 {
 	const struct sock_rec *r = &s->r;
@@ -245,14 +261,9 @@ static int h_snapshot(const struct api_ctx *ctx, const char *arg, struct query *
 	(void)arg;
 	if (parse_filter(q, &f, 0, e) < 0 || query_check_unused(q, e) < 0)
 		return -EINVAL;
-	s = api_snapshot(ctx, e);
+	s = filter_snapshot(ctx, &f, e);
 	if (!s)
-		return -EAGAIN;
-	f.snap = s;
-	if (api_netns_resolve(f.netns, s, &f.ns, e) < 0) {
-		snap_put(s);
-		return -EINVAL;
-	}
+		return e->status == 503 ? -EAGAIN : -EINVAL;
 	if (f.port < 0 && !f.family && !f.ns.all && !f.ns.id) {
 		c = s->counts;
 		for (int i = 1; i < SOCK_STATE_MAX; i++)
@@ -464,14 +475,9 @@ static int h_sockets(const struct api_ctx *ctx, const char *arg, struct query *q
 				"not a cursor returned by this endpoint");
 	if (query_check_unused(q, e) < 0)
 		return -EINVAL;
-	s = api_snapshot(ctx, e);
+	s = filter_snapshot(ctx, &f, e);
 	if (!s)
-		return -EAGAIN;
-	f.snap = s;
-	if (api_netns_resolve(f.netns, s, &f.ns, e) < 0) {
-		snap_put(s);
-		return -EINVAL;
-	}
+		return e->status == 503 ? -EAGAIN : -EINVAL;
 	keys = malloc((s->n ? s->n : 1) * sizeof(*keys));
 	if (!keys) {
 		snap_put(s);

@@ -327,6 +327,31 @@ static int order_cmp(const void *a, const void *b)
 	return 0;
 }
 
+/* Keeps the `cap` smallest keys seen in a max-heap of *len entries. */
+static void heap_offer(struct order_key *h, size_t *len, size_t cap, const struct order_key *k)
+{
+	size_t i, c;
+
+	if (*len < cap) {
+		/* Sift up. */
+		for (i = (*len)++; i > 0 && order_cmp(&h[(i - 1) / 2], k) < 0; i = (i - 1) / 2)
+			h[i] = h[(i - 1) / 2];
+		h[i] = *k;
+		return;
+	}
+	if (order_cmp(k, &h[0]) >= 0)
+		return;
+	/* Replace the largest and sift down. */
+	for (i = 0; (c = 2 * i + 1) < *len; i = c) {
+		if (c + 1 < *len && order_cmp(&h[c + 1], &h[c]) > 0)
+			c++;
+		if (order_cmp(&h[c], k) <= 0)
+			break;
+		h[i] = h[c];
+	}
+	h[i] = *k;
+}
+
 static int64_t since_us(double t)
 {
 	return (int64_t)llround(t * 1e6);
@@ -459,7 +484,7 @@ static int h_sockets(const struct api_ctx *ctx, const char *arg, struct query *q
 	struct order_key cur = { 0 }, *keys = NULL;
 	const char *cursor;
 	uint64_t limit = LD_SOCKETS_LIMIT_DEFAULT;
-	size_t n = 0, start = 0, end;
+	size_t n = 0, kept = 0, end;
 	struct filter f;
 	struct snap *s;
 	char next[64];
@@ -478,23 +503,31 @@ static int h_sockets(const struct api_ctx *ctx, const char *arg, struct query *q
 	s = filter_snapshot(ctx, &f, e);
 	if (!s)
 		return e->status == 503 ? -EAGAIN : -EINVAL;
-	keys = malloc((s->n ? s->n : 1) * sizeof(*keys));
+	/*
+	 * Only the first `limit` in order are needed: a bounded max-heap keeps them while the
+	 * whole snapshot streams past, O(n log limit) instead of sorting every socket.
+	 */
+	keys = malloc(limit * sizeof(*keys));
 	if (!keys) {
 		snap_put(s);
 		return -ENOMEM;
 	}
 	for (size_t i = 0; i < s->n; i++) {
 		const struct snap_sock *x = &s->socks[i];
-		struct order_key k = { since_us(x->state_since), x->key, x };
+		struct order_key k;
 
 		if (!filter_match(&f, x, s->taken_at))
 			continue;
+		k.since_us = since_us(x->state_since);
+		k.key = x->key;
+		k.s = x;
 		if (cursor && order_cmp(&k, &cur) <= 0)
 			continue;
-		keys[n++] = k;
+		heap_offer(keys, &kept, limit, &k);
+		n++;
 	}
-	qsort(keys, n, sizeof(*keys), order_cmp);
-	end = n - start > limit ? start + limit : n;
+	qsort(keys, kept, sizeof(*keys), order_cmp);
+	end = kept;
 	if (csv) {
 		/* CSV has no place for the cursor: page it with limit and cursor from JSON. */
 		static const char header[] =
@@ -504,7 +537,7 @@ static int h_sockets(const struct api_ctx *ctx, const char *arg, struct query *q
 
 		w->type = "text/csv; charset=utf-8";
 		jw_text(w, header, sizeof(header) - 1);
-		for (size_t i = start; i < end; i++)
+		for (size_t i = 0; i < end; i++)
 			csv_socket(w, s, keys[i].s);
 		free(keys);
 		snap_put(s);
@@ -516,7 +549,7 @@ static int h_sockets(const struct api_ctx *ctx, const char *arg, struct query *q
 	jw_kuint(w, "matched", n);
 	jw_key(w, "sockets");
 	jw_arr(w);
-	for (size_t i = start; i < end; i++)
+	for (size_t i = 0; i < end; i++)
 		write_socket(w, s, keys[i].s);
 	jw_arr_end(w);
 	if (end < n) {

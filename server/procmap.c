@@ -254,6 +254,11 @@ static int walk_pid(struct procmap *pm, struct snap *snap, struct want *w, int p
 			continue;
 		n = readlinkat(dirfd(d), de->d_name, link, sizeof(link) - 1);
 		pm->stats.fds_read++;
+		if (n < 0 && (errno == EACCES || errno == EPERM)) {
+			/* Listing the fds is not reading them: without CAP_SYS_PTRACE we are blind. */
+			*denied = 1;
+			break;
+		}
 		if (n <= 0)
 			continue;
 		link[n] = '\0';

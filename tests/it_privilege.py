@@ -41,10 +41,7 @@ MODES = {
 }
 # Modes whose attribution check is known to fail until a product fix lands: reported as XFAIL
 # (not a failure) while wrong, and as XPASS once right, the cue to delete the entry.
-KNOWN_BUGS = {
-    "dac_read_search only": "server/procmap.c skips readlinkat() EACCES silently, so "
-                            "CAP_DAC_READ_SEARCH alone lists fds it cannot read and says \"full\"",
-}
+KNOWN_BUGS = {}
 
 
 def poll(fn, timeout=WAIT_S, step=0.2):

@@ -19,7 +19,8 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from stresslib import Daemon, Probe, close_wait_of, fd_count, in_private_netns, need, tcp_states_of  # noqa: E402
+from stresslib import (Daemon, FdWatch, Probe, close_wait_of, fd_count, in_private_netns, need,  # noqa: E402
+                       sampler_gaps, tcp_states_of)
 
 SECONDS = int(sys.argv[1]) if len(sys.argv) > 1 else 60
 TOKEN = "stress-token-0123456789abcdef"
@@ -33,6 +34,7 @@ def slowhttptest(args):
 
 def summarize_slowhttptest(out):
     """The last status block: connection counts and whether its own probe saw the service."""
+    out = re.sub(r"\x1b\[[0-9;]*m", "", out)  # its colours
     blocks = re.findall(r"slow HTTP test status on (\d+)th second:\s*\n\s*initializing:\s*(\d+)"
                         r"\s*\n\s*pending:\s*(\d+)\s*\n\s*connected:\s*(\d+)\s*\n\s*error:\s*(\d+)"
                         r"\s*\n\s*closed:\s*(\d+)\s*\n\s*service available:\s*(\w+)", out)
@@ -99,25 +101,16 @@ def scenario(d, name, start, baseline):
     h0 = d.healthz(timeout=5)[1]
     same.start()
     other.start()
-    peak = [0]
-    stop = threading.Event()
-
-    def watch():
-        while not stop.is_set():
-            try:
-                peak[0] = max(peak[0], fd_count(d.pid))
-            except OSError:
-                pass
-            stop.wait(0.5)
-
-    w = threading.Thread(target=watch, daemon=True)
-    w.start()
+    watch = FdWatch(d.pid)
+    watch.start()
+    w0 = time.time()
     finish = start()
     text = finish()
-    stop.set()
-    w.join()
+    w1 = time.time()
+    peak = watch.stop()
     same.stop()
     other.stop()
+    snaps, gap, slowest = sampler_gaps(d.db, w0, w1)
     h1 = d.healthz(timeout=5)[1]
     t0 = time.monotonic()
     while fd_count(d.pid) > baseline and time.monotonic() - t0 < 30:
@@ -127,17 +120,18 @@ def scenario(d, name, start, baseline):
     print("\n== %s" % name)
     print(text)
     print("lingerd fds: baseline %d, peak %d, %d afterwards (%.1fs later); CLOSE_WAIT held: %d; "
-          "sockets by state (hex): %s" % (baseline, peak[0], fds, time.monotonic() - t0, cw,
+          "sockets by state (hex): %s" % (baseline, peak, fds, time.monotonic() - t0, cw,
                                           tcp_states_of(d.pid)))
+    print("sampler: %d snapshots in %.0fs, longest gap %.2fs, slowest capture %.1f ms"
+          % (snaps, w1 - w0, gap, slowest))
     print("snapshots during the scenario: %s -> %s"
           % (h0.get("snapshots") if isinstance(h0, dict) else "?",
              h1.get("snapshots") if isinstance(h1, dict) else "?"))
     print("same address  " + same.summary())
     print("other address " + other.summary(), flush=True)
     return {"name": name, "same_ok": same.ok, "same_failed": same.failed, "other_ok": other.ok,
-            "other_failed": other.failed, "gap": max(same.max_snapshot_gap(),
-                                                     other.max_snapshot_gap()),
-            "fds": fds, "baseline": baseline, "cw": cw, "peak": peak[0]}
+            "other_failed": other.failed, "gap": gap, "fds": fds, "baseline": baseline, "cw": cw,
+            "peak": peak}
 
 
 def main():

@@ -5,6 +5,7 @@ The scripts are not part of ctest: they take minutes and print figures rather th
 (they still exit 1 when a promise is visibly broken)."""
 import json
 import os
+import sqlite3
 import re
 import shutil
 import subprocess
@@ -164,6 +165,43 @@ def tcp_states_of(pid):
         except OSError:
             pass
     return counts
+
+
+class FdWatch(threading.Thread):
+    """Samples a process's fd count twice a second; .peak is the highest seen."""
+
+    def __init__(self, pid):
+        super().__init__(daemon=True)
+        self.pid, self.peak = pid, 0
+        self.stopping = threading.Event()
+
+    def run(self):
+        while not self.stopping.is_set():
+            try:
+                self.peak = max(self.peak, fd_count(self.pid))
+            except OSError:
+                pass
+            self.stopping.wait(0.5)
+
+    def stop(self):
+        self.stopping.set()
+        self.join()
+        return self.peak
+
+
+def sampler_gaps(db, t_from, t_to):
+    """What the sampler really did in [t_from, t_to] (unix seconds), from the snapshots it
+    recorded: (count, longest gap between snapshots in seconds counting the window's edges,
+    slowest capture in ms).  Independent of whether HTTP clients got answers."""
+    con = sqlite3.connect("file:%s?mode=ro" % db, uri=True, timeout=10)
+    try:
+        rows = con.execute("SELECT taken_at, duration_ms FROM snapshots WHERE taken_at >= ? AND "
+                           "taken_at <= ? ORDER BY taken_at", (t_from, t_to)).fetchall()
+    finally:
+        con.close()
+    times = [t_from] + [r[0] for r in rows] + [t_to]
+    gap = max(b - a for a, b in zip(times, times[1:]))
+    return len(rows), gap, max((r[1] for r in rows), default=0.0)
 
 
 def close_wait_of(pid):

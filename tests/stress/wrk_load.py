@@ -19,7 +19,8 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from stresslib import Daemon, Probe, close_wait_of, fd_count, in_private_netns, need, tcp_states_of  # noqa: E402
+from stresslib import (Daemon, FdWatch, Probe, close_wait_of, fd_count, in_private_netns, need,  # noqa: E402
+                       sampler_gaps, tcp_states_of)
 
 SECONDS = int(sys.argv[1]) if len(sys.argv) > 1 else 30
 TOKEN = "stress-token-0123456789abcdef"
@@ -109,18 +110,21 @@ def main():
                 # From an address of its own: not one of the load's clients for the per-IP limit.
                 probe = Probe(d, timeout=1.0, host="127.0.0.200")
                 probe.start()
-                t0 = time.monotonic()
+                watch = FdWatch(d.pid)
+                watch.start()
+                t0, w0 = time.monotonic(), time.time()
                 total, raw = wrk(hosts, d.port, path, conns, threads, SECONDS)
-                elapsed = time.monotonic() - t0
+                elapsed, w1 = time.monotonic() - t0, time.time()
                 probe.stop()
-                fds_end = fd_count(d.pid)
+                peak = watch.stop()
+                snaps, gap, slowest = sampler_gaps(d.db, w0, w1)
                 fds, waited = settle(d.pid, baseline)
                 cw = close_wait_of(d.pid)
                 states = tcp_states_of(d.pid)
                 failed = total["connect"] + total["read"] + total["write"] + total["timeout"] + \
                     total["non2xx"]
-                rows.append((path, shape, len(hosts) * conns, total, failed, fds_end, fds, waited,
-                             cw, probe))
+                rows.append((path, shape, len(hosts) * conns, total, failed, peak, fds, waited,
+                             cw, probe, gap))
                 print("\n== %s %s: %d connections, %.0fs" % (path, shape, len(hosts) * conns,
                                                              elapsed), flush=True)
                 print("requests %d (%.0f/s), failed %d (connect %d, read %d, write %d, timeout "
@@ -128,22 +132,24 @@ def main():
                       % (total["requests"], total["rps"], failed, total["connect"],
                          total["read"], total["write"], total["timeout"], total["non2xx"],
                          total["p50"], total["p99"]))
-                print("fds: baseline %d, at the end of the load %d, %d after %.1fs; CLOSE_WAIT held "
+                print("fds: baseline %d, peak during the load %d, %d after %.1fs; CLOSE_WAIT held "
                       "by lingerd: %d; its TCP sockets by state (hex): %s"
-                      % (baseline, fds_end, fds, waited, cw, states))
-                print(probe.summary(), flush=True)
+                      % (baseline, peak, fds, waited, cw, states))
+                print("sampler: %d snapshots in %.0fs, longest gap %.2fs, slowest capture %.1f ms"
+                      % (snaps, w1 - w0, gap, slowest))
+                print("other client (127.0.0.200) " + probe.summary(), flush=True)
                 if fds > baseline or cw:
                     broken = 1
                 if total["requests"] == 0:
                     print(raw[0])
         print("\nsummary")
-        print("%-18s %-7s %6s %9s %8s %8s %6s %6s %6s %9s %s"
-              % ("path", "shape", "conns", "requests", "failed", "p99 ms", "fds0", "fds1", "cw",
-                 "probe ok", "probe failed / snapshot gap"))
-        for path, shape, conns, total, failed, fds_end, fds, waited, cw, probe in rows:
-            print("%-18s %-7s %6d %9d %8d %8.1f %6d %6d %6d %9d %d / %.2fs"
-                  % (path, shape, conns, total["requests"], failed, total["p99"], baseline, fds,
-                     cw, probe.ok, probe.failed, probe.max_snapshot_gap()))
+        print("%-17s %-6s %5s %8s %7s %7s %4s %4s %4s %3s %14s %8s"
+              % ("path", "shape", "conns", "requests", "failed", "p99 ms", "fds0", "peak", "fds1",
+                 "cw", "probe ok/fail", "snap gap"))
+        for path, shape, conns, total, failed, peak, fds, waited, cw, probe, gap in rows:
+            print("%-17s %-6s %5d %8d %7d %7.1f %4d %4d %4d %3d %9d/%-4d %7.2fs"
+                  % (path, shape, conns, total["requests"], failed, total["p99"], baseline, peak,
+                     fds, cw, probe.ok, probe.failed, gap))
         rc, secs = d.stop()
         print("SIGTERM: exit %s in %.2fs" % (rc, secs))
     finally:

@@ -58,7 +58,7 @@ done
 
 if [ "$quick" = 1 ]; then
 	[ "$sizes" = "10k,100k,200k" ] && sizes=200
-	: "${repeat:=3}" "${samples:=3}" "${steady:=3}" "${wrk_s:=1}" "${max_time:=90}"
+	: "${repeat:=3}" "${samples:=3}" "${steady:=2}" "${wrk_s:=1}" "${max_time:=100}"
 	install=0
 	write_md=0
 else
@@ -86,6 +86,8 @@ die() { log "FAILED: $*"; exit 1; }
 for t in ip nsenter python3 cc ss; do
 	command -v "$t" >/dev/null || skip_run "'$t' is not installed"
 done
+# The interpreter itself, not a version manager's shim that costs half a second a call.
+py=$(python3 -c 'import sys; print(sys.executable)')
 
 # ---------------------------------------------------------------- state and cleanup
 W=$(mktemp -d /tmp/lingerd-bench.XXXXXX)
@@ -167,10 +169,10 @@ rec() { printf '{"n":%s,"key":"%s","value":%s}\n' "$1" "$2" "$3" >>"$records"; }
 recv() { printf '{"n":%s,"key":"%s","values":%s}\n' "$1" "$2" "$3" >>"$records"; }
 note() { # n text
 	log "note: $2"
-	python3 -c 'import json,sys; print(json.dumps({"n": int(sys.argv[1]) or None, "note": sys.argv[2]}))' \
+	"$py" -c 'import json,sys; print(json.dumps({"n": int(sys.argv[1]) or None, "note": sys.argv[2]}))' \
 		"$1" "$2" >>"$records"
 }
-jget() { python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(eval(sys.argv[2], {}, {"d": d}))' "$1" "$2"; }
+jget() { "$py" -c 'import json,sys; d=json.load(open(sys.argv[1])); print(eval(sys.argv[2], {}, {"d": d}))' "$1" "$2"; }
 
 inns() { nsenter --net="/run/netns/$ns" -- "$@"; }
 
@@ -243,7 +245,7 @@ for t in loadgen dumpcount; do
 	cc -std=c11 -O2 -Wall -Wextra -o "$tools/$t" "$here/$t.c" -lm 2>"$W/cc.log" ||
 		{ cat "$W/cc.log" >&2; die "bench/$t.c does not compile"; }
 done
-kit() { python3 "$here/benchkit.py" "$@"; }
+kit() { "$py" "$here/benchkit.py" "$@"; }
 
 # Can we make a namespace at all?
 ns="lingerd-bench-$$-probe"
@@ -255,7 +257,7 @@ ns=""
 rev=$(git -C "$repo" rev-parse --short HEAD 2>/dev/null || echo unknown)
 git -C "$repo" diff --quiet HEAD -- server api db CMakeLists.txt 2>/dev/null || rev="$rev+dirty"
 [ -n "$label" ] && rev=$label
-python3 - "$W/meta.json" "$started" "$rev" "$build" "$lingerd" "$quick" "$sizes" "$repeat" "$samples" \
+"$py" - "$W/meta.json" "$started" "$rev" "$build" "$lingerd" "$quick" "$sizes" "$repeat" "$samples" \
 	"$steady" <<'EOF'
 import json, os, platform, sys
 cpu = "unknown"
@@ -327,7 +329,7 @@ stop_daemon() {
 }
 
 snaps() { # n key timeout
-	if ! inns python3 "$here/benchkit.py" snaps --url "$daemon_url" --records "$records" --n "$1" \
+	if ! inns "$py" "$here/benchkit.py" snaps --url "$daemon_url" --records "$records" --n "$1" \
 		--key "$2" --count "$samples" --skip 2 --timeout "$3" >"$W/snaps.out"; then
 		note "$1" "$2: fewer than $samples snapshots sampled within ${3}s"
 		[ -s "$W/snaps.out" ] || die "lingerd's /healthz did not answer ($2)"
@@ -335,7 +337,7 @@ snaps() { # n key timeout
 }
 
 http_status() { # url -> status code (000 when unreachable)
-	inns python3 - "$1" <<'EOF' 2>/dev/null || echo 000
+	inns "$py" - "$1" <<'EOF' 2>/dev/null || echo 000
 import http.client, sys, urllib.parse
 u = urllib.parse.urlsplit(sys.argv[1])
 c = http.client.HTTPConnection(u.hostname, u.port, timeout=30)
@@ -379,7 +381,7 @@ EOF
 # wrk: lingerd's endpoint and the same bytes from nginx.  n name path
 http_pair() {
 	local n=$1 name=$2 path=$3 st
-	st=$(inns python3 "$here/benchkit.py" scrape --url "$daemon_url$path" --count 1 --save "$W/www/$name" |
+	st=$(inns "$py" "$here/benchkit.py" scrape --url "$daemon_url$path" --count 1 --save "$W/www/$name" |
 		jget /dev/stdin 'd["status"]')
 	if [ "$st" != 200 ]; then
 		note "$n" "HTTP $path: lingerd answers $st; skipped"
@@ -462,14 +464,14 @@ bench_size() {
 	local st
 	st=$(http_status "$daemon_url/metrics")
 	if [ "$st" = 200 ]; then
-		inns python3 "$here/benchkit.py" scrape --url "$daemon_url/metrics" --count $((repeat + 2)) >"$W/m.json"
+		inns "$py" "$here/benchkit.py" scrape --url "$daemon_url/metrics" --count $((repeat + 2)) >"$W/m.json"
 		recv "$n" metrics "$(jget "$W/m.json" 'd["runs_ms"][2:]')"
 	else
 		note "$n" "lingerd has no /metrics yet (HTTP $st): /metrics comparisons skipped"
 	fi
 	st=$(http_status "$daemon_url$trends_path")
 	if [ "$st" = 200 ]; then
-		inns python3 "$here/benchkit.py" scrape --url "$daemon_url$trends_path" --count "$repeat" >"$W/t.json"
+		inns "$py" "$here/benchkit.py" scrape --url "$daemon_url$trends_path" --count "$repeat" >"$W/t.json"
 		recv "$n" trends_7d "$(jget "$W/t.json" 'd["runs_ms"]')"
 		note "$n" "trends timed on a database holding minutes, not 7 days, of history"
 	else
@@ -518,7 +520,7 @@ bench_size() {
 			[ "$(http_status http://127.0.0.1:19100/metrics)" = 200 ] && break
 			sleep 0.1
 		done
-		if inns python3 "$here/benchkit.py" scrape --url http://127.0.0.1:19100/metrics \
+		if inns "$py" "$here/benchkit.py" scrape --url http://127.0.0.1:19100/metrics \
 			--count $((repeat + 2)) >"$W/ne.json"; then
 			recv "$n" node_exporter "$(jget "$W/ne.json" 'd["runs_ms"][2:]')"
 		else
@@ -534,27 +536,27 @@ bench_size() {
 	churn 0.01
 	start_daemon steady --interval 1
 	local warm=$((5 + n / 20000))
-	[ "$quick" = 1 ] && warm=2
+	[ "$quick" = 1 ] && warm=1
 	sleep "$warm"
 	local pid=$daemon_pid tk=$(getconf CLK_TCK) k1 k2 t1 t2 h1 h2
 	k1=$(proc_ticks "$pid")
 	t1=${EPOCHREALTIME/./}
 	kit dbsize "$W/steady.db" >"$W/db1.json"
-	inns python3 "$here/benchkit.py" scrape --url "$daemon_url/healthz" --count 1 --save "$W/h1.json" >/dev/null
-	inns python3 "$here/benchkit.py" scrape --url "$daemon_url/metrics" --count 1 --save "$W/m1.txt" >/dev/null
+	inns "$py" "$here/benchkit.py" scrape --url "$daemon_url/healthz" --count 1 --save "$W/h1.json" >/dev/null
+	inns "$py" "$here/benchkit.py" scrape --url "$daemon_url/metrics" --count 1 --save "$W/m1.txt" >/dev/null
 	sleep "$steady"
 	k2=$(proc_ticks "$pid")
 	t2=${EPOCHREALTIME/./}
 	kit dbsize "$W/steady.db" >"$W/db2.json"
-	inns python3 "$here/benchkit.py" scrape --url "$daemon_url/healthz" --count 1 --save "$W/h2.json" >/dev/null
+	inns "$py" "$here/benchkit.py" scrape --url "$daemon_url/healthz" --count 1 --save "$W/h2.json" >/dev/null
 	local secs
-	secs=$(python3 -c "print(($t2 - $t1) / 1e6)")
-	rec "$n" steady_cpu_pct "$(python3 -c "print(round(($k2 - $k1) / $tk / $secs * 100, 2))")"
+	secs=$("$py" -c "print(($t2 - $t1) / 1e6)")
+	rec "$n" steady_cpu_pct "$("$py" -c "print(round(($k2 - $k1) / $tk / $secs * 100, 2))")"
 	rec "$n" steady_rss_mb "$(awk '/^VmRSS:/ { print $2 / 1024 }' "/proc/$pid/status")"
 	rec "$n" steady_hwm_mb "$(awk '/^VmHWM:/ { print $2 / 1024 }' "/proc/$pid/status")"
 	rec "$n" steady_snapshot_ms "$(jget "$W/h2.json" 'd["last_duration_ms"]')"
-	inns python3 "$here/benchkit.py" scrape --url "$daemon_url/metrics" --count 1 --save "$W/m2.txt" >/dev/null
-	python3 - "$W/db1.json" "$W/db2.json" "$W/h1.json" "$W/h2.json" "$secs" "$n" "$W/m1.txt" "$W/m2.txt" \
+	inns "$py" "$here/benchkit.py" scrape --url "$daemon_url/metrics" --count 1 --save "$W/m2.txt" >/dev/null
+	"$py" - "$W/db1.json" "$W/db2.json" "$W/h1.json" "$W/h2.json" "$secs" "$n" "$W/m1.txt" "$W/m2.txt" \
 		>>"$records" <<'EOF'
 import json, os, sys
 d1, d2, h1, h2 = (json.load(open(p)) for p in sys.argv[1:5])

@@ -1,5 +1,7 @@
 /* dumpcount.c - the floor: a raw sock_diag dump of TCP (IPv4 and IPv6) that only counts states. */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include <errno.h>
 #include <getopt.h>
 #include <stdint.h>

@@ -1,5 +1,7 @@
 /* loadgen.c - holds a known mix of TCP socket states on 127.0.0.0/8 for lingerd's benchmarks. */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>

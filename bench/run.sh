@@ -242,7 +242,8 @@ lingerd=$(cd "$(dirname "$lingerd")" && pwd)/$(basename "$lingerd")
 tools=$W/tools
 mkdir -p "$tools"
 for t in loadgen dumpcount; do
-	cc -std=c11 -O2 -Wall -Wextra -o "$tools/$t" "$here/$t.c" -lm 2>"$W/cc.log" ||
+	cc -std=c11 -O2 -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wformat=2 \
+		-o "$tools/$t" "$here/$t.c" -lm 2>"$W/cc.log" ||
 		{ cat "$W/cc.log" >&2; die "bench/$t.c does not compile"; }
 done
 kit() { "$py" "$here/benchkit.py" "$@"; }

@@ -39,9 +39,6 @@ MODES = {
                              1 << CAP_DAC_READ_SEARCH, "partial"),
     "no caps": (["--inh-caps=-all", "--bounding-set=-all"], 0, "partial"),
 }
-# Modes whose attribution check is known to fail until a product fix lands: reported as XFAIL
-# (not a failure) while wrong, and as XPASS once right, the cue to delete the entry.
-KNOWN_BUGS = {}
 
 
 def poll(fn, timeout=WAIT_S, step=0.2):
@@ -99,12 +96,6 @@ def run_mode(name, binary, rep, in_netns):
             return h if ok else None
 
         h = poll(health) or d.get("/healthz")[2]
-        if name in KNOWN_BUGS and h.get("attribution") != want_attr:
-            print("XFAIL: %s/healthz attribution %r, want %r: %s"
-                  % (tag, h.get("attribution"), want_attr, KNOWN_BUGS[name]), flush=True)
-            return
-        if name in KNOWN_BUGS:
-            print("XPASS: %s fixed; delete it from KNOWN_BUGS" % name, flush=True)
         check_eq(h.get("attribution"), want_attr, tag + "/healthz attribution")
         check_eq(h.get("status"), "ok", tag + "/healthz status")
 

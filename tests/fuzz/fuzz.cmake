@@ -6,7 +6,7 @@
 #
 # With Clang and -DLINGERD_FUZZ=ON (and LINGERD_SANITIZE=ON): real libFuzzer binaries
 # fuzz_NAME, and lingerd_core instrumented for coverage.  tests/fuzz/run.sh drives them.
-set(LINGERD_FUZZ_HARNESSES query router http jw diag procnet kstat ports)
+set(LINGERD_FUZZ_HARNESSES query router http jw diag procnet kstat ports label)
 set(_fuzz_dir ${CMAKE_CURRENT_LIST_DIR})
 
 option(LINGERD_FUZZ "Build libFuzzer binaries (Clang only)" OFF)

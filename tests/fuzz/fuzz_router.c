@@ -2,14 +2,16 @@
  * fuzz_router.c - api_handle(), the whole API without HTTP, over a real sampler.
  *
  * Once per process: a database in a fresh temporary folder, two real snapshots of this
- * host's sockets, including a CLOSE_WAIT socket held by this very process while its name is
- * hostile (quotes, a newline, "<", invalid UTF-8), so every endpoint has a name to escape.
+ * host's sockets (of every network namespace when run as root), including a CLOSE_WAIT socket
+ * held by this very process while its name is hostile (quotes, a newline, "<", "=", invalid
+ * UTF-8), so every endpoint and format has a name to escape.
  *
  * Input: "METHOD[ body]\nPATH[?QUERY]".  The query goes through query_parse() as the HTTP
  * glue's parameters would.  Checks on every answer: a status, a content type, a body;
  * JSON bodies are valid UTF-8 and parse whole with cJSON; errors carry error.code; 405
  * names Allow; /metrics is well-formed exposition text (names, label escaping, values);
- * nothing is served 200 for a path spelled with "..", "\" or "//".
+ * CSV is UTF-8 with CRLF records and no formula-starting field; nothing is served 200 for
+ * a path spelled with "..", "\" or "//".
  */
 #include <arpa/inet.h>
 #include <cjson/cJSON.h>
@@ -90,6 +92,8 @@ static void init(void)
 		.persist_after_s = 0,
 		.retention_s = 7 * 86400.0,
 		.raw_retention_s = 86400.0,
+		/* As root, every namespace of the host too: netns= and per-namespace metrics. */
+		.netns_all = geteuid() == 0,
 	};
 	char old[17] = "";
 	uint16_t port;
@@ -102,11 +106,12 @@ static void init(void)
 	metrics.ports[0] = 80;
 	metrics.ports[1] = port ? port : 443;
 	metrics.n_ports = 2;
+	metrics.netns = 1;
 	if (sampler_open(&sampler, &cfg) < 0)
 		abort();
 	/* The process name the snapshot records is the main thread's: make it hostile. */
 	prctl(PR_GET_NAME, old, 0, 0, 0);
-	prctl(PR_SET_NAME, "q\"<s>\n\xff\xc3(\\", 0, 0, 0);
+	prctl(PR_SET_NAME, "=q\"<s>\n\xff\xc3(\\,", 0, 0, 0);
 	sampler_step(sampler);
 	usleep(10000);
 	sampler_step(sampler);
@@ -222,6 +227,26 @@ static void check_metrics(const struct api_response *r)
 	}
 }
 
+/* CSV: declared UTF-8, so it must be; records end in CRLF; no field starts a formula. */
+static void check_csv(const struct api_response *r)
+{
+	const char *p = r->body, *end = r->body + r->len;
+
+	FUZZ_CHECK(r->status == 200);
+	if (!fuzz_utf8_ok((const unsigned char *)r->body, r->len)) {
+		fprintf(stderr, "CSV that is not UTF-8: %.*s\n", (int)r->len, r->body);
+		abort();
+	}
+	FUZZ_CHECK(r->len >= 2 && end[-2] == '\r' && end[-1] == '\n');
+	FUZZ_CHECK(memchr(r->body, '\0', r->len) == NULL);
+	/* A field that begins with = + - @ is what spreadsheets run; quoting does not help. */
+	for (; p < end; p++)
+		if ((p == r->body || p[-1] == ',' || p[-1] == '\n' ||
+		     (p[-1] == '"' && (p - 1 == r->body || p[-2] == ',' || p[-2] == '\n'))) &&
+		    strchr("=+@", *p) && *p)
+			FUZZ_CHECK(!"a CSV field starts with a formula character");
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	char *all = fuzz_cstr(data, size), *nl, *path, *qs, *buf = NULL;
@@ -274,6 +299,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		check_json(&r);
 	else if (strcmp(r.content_type, METRICS_CONTENT_TYPE) == 0)
 		check_metrics(&r);
+	else if (strncmp(r.content_type, "text/csv", 8) == 0)
+		check_csv(&r);
 	else
 		FUZZ_CHECK(r.status == 200); /* an embedded asset; errors are always JSON */
 	api_response_free(&r);

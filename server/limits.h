@@ -6,8 +6,7 @@
 #define LD_MAX_SOCKETS (8u * 1024 * 1024) /* records in one sample; more is refused */
 #define LD_NETLINK_RCVBUF (4 * 1024 * 1024) /* SO_RCVBUF asked for the diag socket */
 #define LD_NETLINK_BUFSZ (256 * 1024)       /* one recv() of a dump */
-#define LD_DUMP_RETRIES 3
-#define LD_RECS_KEEP_BYTES (1024 * 1024) /* a larger capture buffer is freed after each snapshot */                   /* re-dumps after NLM_F_DUMP_INTR */
+#define LD_DUMP_RETRIES 3                   /* re-dumps after NLM_F_DUMP_INTR */
 #define LD_PROC_MAX_BYTES (1024u * 1024 * 1024) /* /proc/net/tcp larger than this is refused */
 
 /* Sampling */

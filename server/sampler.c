@@ -2,8 +2,6 @@
 #include "sampler.h"
 
 #include <errno.h>
-#include <malloc.h>
-#include <sys/resource.h>
 #include <fcntl.h>
 #include <sys/file.h>
 #include <unistd.h>
@@ -346,14 +344,6 @@ int sampler_step(struct sampler *s)
 	}
 	if (now - s->last_retention >= LD_RETENTION_EVERY_S)
 		retention(s, now);
-	/*
-	 * The capture buffer is as large as the socket table and idle between snapshots: give
-	 * it back rather than keep it resident (a fresh one costs far less than the dump).
-	 */
-	if (s->recs.cap * sizeof(*s->recs.v) >= LD_RECS_KEEP_BYTES) {
-		sock_vec_free(&s->recs);
-		malloc_trim(0);
-	}
 
 	pthread_mutex_lock(&s->lock);
 	snap->seq = ++s->status.snapshots;
@@ -606,11 +596,6 @@ static void *sampler_thread(void *arg)
 	double next = sampler_mono();
 	int last_err = 0;
 
-	/*
-	 * Sampling is background work: on a busy host the HTTP threads (a scrape, an operator's
-	 * curl) should win the CPU over the next snapshot.
-	 */
-	setpriority(PRIO_PROCESS, (id_t)gettid(), 5);
 	/* The caller took the first snapshot before serving; the thread takes the rest. */
 	for (;;) {
 		struct timespec ts;

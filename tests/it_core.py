@@ -11,7 +11,7 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "lib"))
 from lingerd_test import (BIN, Daemon, Teardown, check, check_eq, count_by_state, done,  # noqa: E402
-                          in_private_netns, skip, ss_sockets)
+                          run_in_private_netns, ss_sockets)
 
 ALL_STATES = ["ESTABLISHED", "SYN_SENT", "SYN_RECV", "FIN_WAIT_1", "FIN_WAIT_2", "TIME_WAIT",
               "CLOSED", "CLOSE_WAIT", "LAST_ACK", "LISTEN", "CLOSING"]
@@ -193,12 +193,4 @@ def main():
 
 
 if __name__ == "__main__":
-    # A private namespace keeps other tests' sockets off our ports (a port the kernel hands
-    # out can still carry another process's TIME_WAIT), so the counts are exact.
-    if "--in-netns" in sys.argv:
-        main()
-    rc = in_private_netns(__file__)
-    if rc is None:
-        skip("no private network namespace here: running in the shared one")
-        main()
-    sys.exit(rc)
+    run_in_private_netns(__file__, main, "other tests' sockets may share our ports", shared_ok=True)

@@ -10,7 +10,7 @@ import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "lib"))
 from lingerd_test import (SS_STATES, Daemon, LabProc, check, check_eq, done,  # noqa: E402
-                          in_private_netns, skip, split_hostport)
+                          run_in_private_netns, split_hostport)
 
 # ss prints the timer as timer:(on|keepalive|timewait|persist,...); lingerd's names.
 SS_TIMERS = {"on": "retransmit", "keepalive": "keepalive", "timewait": "timewait",
@@ -129,11 +129,4 @@ def main():
 
 
 if __name__ == "__main__":
-    if "--in-netns" in sys.argv:
-        main()
-    rc = in_private_netns(__file__)
-    if rc is None:
-        skip("it_crosscheck needs a private network namespace for exact totals")
-        print("0 passed, 0 failed")
-        sys.exit(0)
-    sys.exit(rc)
+    run_in_private_netns(__file__, main, "whole-namespace totals are needed")

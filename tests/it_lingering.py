@@ -8,8 +8,8 @@ import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "lib"))
-from lingerd_test import (Daemon, LabProc, check, check_eq, done, in_private_netns,  # noqa: E402
-                          skip)
+from lingerd_test import (Daemon, LabProc, check, check_eq, done,  # noqa: E402
+                          run_in_private_netns)
 
 MIN_AGE = 2.0
 INTERVAL = 0.5
@@ -215,11 +215,4 @@ def inside():
 
 
 if __name__ == "__main__":
-    if "--in-netns" in sys.argv:
-        inside()
-    rc = in_private_netns(__file__)
-    if rc is None:
-        skip("it_lingering needs a private network namespace (unshare -n) for exact counts")
-        print("0 passed, 0 failed")
-        sys.exit(0)
-    sys.exit(rc)
+    run_in_private_netns(__file__, inside, "whole-namespace counts are needed")

@@ -442,10 +442,19 @@ static void csv_field(struct jw *w, const char *v, int last)
 		jw_text(w, "\"", 1);
 	if (strchr("=+-@", v[0]) && v[0])
 		jw_text(w, "'", 1);
-	for (const char *p = v; *p; p++) {
-		if (*p == '"')
+	/* The body is declared UTF-8: a byte that is not becomes U+FFFD, as in JSON. */
+	for (size_t i = 0, n = strlen(v); i < n;) {
+		size_t ul = jw_utf8_len((const unsigned char *)v + i, n - i);
+
+		if (!ul) {
+			jw_text(w, "\xef\xbf\xbd", 3);
+			i++;
+			continue;
+		}
+		if (v[i] == '"')
 			jw_text(w, "\"", 1);
-		jw_text(w, p, 1);
+		jw_text(w, v + i, ul);
+		i += ul;
 	}
 	if (quote)
 		jw_text(w, "\"", 1);

@@ -116,8 +116,7 @@ void jw_arr_end(struct jw *w)
 	close_(w, ']');
 }
 
-/* Length of the valid UTF-8 sequence at s (1-4), or 0 when it is not valid. */
-static size_t utf8_len(const unsigned char *s, size_t n)
+size_t jw_utf8_len(const unsigned char *s, size_t n)
 {
 	unsigned char c = s[0];
 	size_t len;
@@ -196,7 +195,7 @@ static void string(struct jw *w, const char *str, size_t n)
 			i++;
 			continue;
 		}
-		ul = utf8_len(s + i, n - i);
+		ul = jw_utf8_len(s + i, n - i);
 		if (ul == 0) {
 			put(w, "\xef\xbf\xbd", 3);
 			i++;
@@ -265,8 +264,11 @@ void jw_double(struct jw *w, double v, int decimals)
 	if (decimals < 0 || decimals > 9)
 		decimals = 3;
 	n = snprintf(b, sizeof(b), "%.*f", decimals, v);
-	/* Trim trailing zeros so 12.500 reads 12.5 and 3.000 reads 3. */
-	if (decimals > 0) {
+	if (n < 0 || (size_t)n >= sizeof(b)) {
+		/* Past about 1e53 fixed notation does not fit b: exponent form is JSON too. */
+		n = snprintf(b, sizeof(b), "%.17g", v);
+	} else if (decimals > 0) {
+		/* Trim trailing zeros so 12.500 reads 12.5 and 3.000 reads 3. */
 		while (n > 1 && b[n - 1] == '0')
 			n--;
 		if (b[n - 1] == '.')

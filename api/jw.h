@@ -62,6 +62,13 @@ void jw_raw(struct jw *w, const char *json, size_t n);
 void jw_text(struct jw *w, const char *s, size_t n);
 void jw_textf(struct jw *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/*
+ * Length of the valid UTF-8 sequence at s[0..n) (1-4; 1 for ASCII), or 0 when the bytes there
+ * are not valid UTF-8 (overlong, surrogate, past U+10FFFF, truncated).  For writers of other
+ * formats (CSV, Prometheus labels) that repair text the way jw_str does.
+ */
+size_t jw_utf8_len(const unsigned char *s, size_t n);
+
 /* Shorthands: a member name and its value. */
 void jw_kstr(struct jw *w, const char *key, const char *s);
 void jw_kint(struct jw *w, const char *key, int64_t v);

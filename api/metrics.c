@@ -45,16 +45,28 @@ int metrics_parse_ports(struct metrics_config *cfg, const char *list)
 
 void metrics_label_value(struct jw *w, const char *v)
 {
-	/* The exposition format escapes backslash, double quote and line feed in label values. */
-	for (; *v; v++) {
-		if (*v == '\\')
+	/*
+	 * The exposition format escapes backslash, double quote and line feed in label values,
+	 * and must be UTF-8: a byte that is not becomes U+FFFD (a name cut at 50 bytes may end
+	 * inside a character).
+	 */
+	for (size_t i = 0, n = strlen(v); i < n;) {
+		size_t ul = jw_utf8_len((const unsigned char *)v + i, n - i);
+
+		if (!ul) {
+			jw_text(w, "\xef\xbf\xbd", 3);
+			i++;
+			continue;
+		}
+		if (v[i] == '\\')
 			jw_text(w, "\\\\", 2);
-		else if (*v == '"')
+		else if (v[i] == '"')
 			jw_text(w, "\\\"", 2);
-		else if (*v == '\n')
+		else if (v[i] == '\n')
 			jw_text(w, "\\n", 2);
 		else
-			jw_text(w, v, 1);
+			jw_text(w, v + i, ul);
+		i += ul;
 	}
 }
 

@@ -123,7 +123,8 @@ int query_parse(struct query *q, const char *raw, char *buf, size_t cap, struct 
 		const char *amp = memchr(p, '&', (size_t)(end - p));
 		const char *stop = amp ? amp : end;
 		const char *eq = memchr(p, '=', (size_t)(stop - p));
-		char *k = buf + used, *v;
+		char *k = buf + used;
+		const char *v = "";
 		int kl, vl;
 
 		if (stop == p) {
@@ -136,13 +137,21 @@ int query_parse(struct query *q, const char *raw, char *buf, size_t cap, struct 
 		if ((size_t)kl != strlen(k))
 			return api_fail(e, 400, "bad_parameter", "", "NUL byte in a parameter");
 		used += (size_t)kl + 1;
-		v = buf + used;
-		vl = decode(eq ? eq + 1 : stop, eq ? (size_t)(stop - eq - 1) : 0, v);
-		if (vl < 0)
-			return bad(e, k, "bad percent-encoding");
-		if ((size_t)vl != strlen(v))
-			return bad(e, k, "NUL byte in the value");
-		used += (size_t)vl + 1;
+		/*
+		 * A bare key ("?x") takes no room for its value: decoding "" would need one byte
+		 * more than the raw text has, and "x&y&z" would run past buf.
+		 */
+		if (eq) {
+			char *vb = buf + used;
+
+			vl = decode(eq + 1, (size_t)(stop - eq - 1), vb);
+			if (vl < 0)
+				return bad(e, k, "bad percent-encoding");
+			if ((size_t)vl != strlen(vb))
+				return bad(e, k, "NUL byte in the value");
+			used += (size_t)vl + 1;
+			v = vb;
+		}
 		if (query_add(q, k, v, e) < 0)
 			return -EINVAL;
 		p = stop + (amp ? 1 : 0);

@@ -363,6 +363,11 @@ static int run_daemon(const struct options *o)
 	sigaddset(&set, SIGINT);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	/*
+	 * Past RLIMIT_FSIZE a write raises SIGXFSZ, whose default action kills us; ignored, the
+	 * write fails with EFBIG instead, SQLite reports it, and /healthz says degraded.
+	 */
+	signal(SIGXFSZ, SIG_IGN);
 
 	if (sampler_open(&s, &cfg) < 0)
 		goto out;

@@ -8,11 +8,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <strings.h>
+#include <sys/resource.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "assets.h"
 #include "limits.h"
+#include "log.h"
 #include "query.h"
 
 struct http {
@@ -312,11 +314,36 @@ error:
 	return send_api(conn, &ar);
 }
 
+/*
+ * Raises the soft fd limit towards its hard limit (1024 soft is the usual default, too few
+ * for a thousand clients) and returns the connections that fit beside the reserve.
+ */
+static unsigned int conn_limit(void)
+{
+	struct rlimit rl;
+	rlim_t want;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+		return 64;
+	want = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > LD_NOFILE_WANT ? LD_NOFILE_WANT
+									       : rl.rlim_max;
+	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < want) {
+		rl.rlim_cur = want;
+		if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+			getrlimit(RLIMIT_NOFILE, &rl);
+	}
+	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < LD_HTTP_CONN_LIMIT + LD_HTTP_FD_RESERVE)
+		return rl.rlim_cur > LD_HTTP_FD_RESERVE + 64 ? (unsigned int)(rl.rlim_cur - LD_HTTP_FD_RESERVE)
+							      : 64;
+	return LD_HTTP_CONN_LIMIT;
+}
+
 int http_start(struct http **out, const struct sockaddr_storage *ss, socklen_t len,
 	       const struct api_ctx *ctx, const struct http_access *acc)
 {
 	unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC;
 	struct http *h = calloc(1, sizeof(*h));
+	unsigned int limit = conn_limit();
 	int fd, one = 1, err;
 
 	(void)len;
@@ -338,7 +365,7 @@ int http_start(struct http **out, const struct sockaddr_storage *ss, socklen_t l
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	if (ss->ss_family == AF_INET6)
 		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
-	if (bind(fd, (const struct sockaddr *)ss, len) < 0 || listen(fd, 128) < 0) {
+	if (bind(fd, (const struct sockaddr *)ss, len) < 0 || listen(fd, LD_HTTP_BACKLOG) < 0) {
 		err = -errno;
 		close(fd);
 		goto fail;
@@ -350,8 +377,9 @@ int http_start(struct http **out, const struct sockaddr_storage *ss, socklen_t l
 		MHD_OPTION_LISTEN_SOCKET, (MHD_socket)fd,
 		MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)LD_HTTP_THREADS,
 		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)LD_HTTP_TIMEOUT_S,
-		MHD_OPTION_CONNECTION_LIMIT, (unsigned int)LD_HTTP_CONN_LIMIT,
-		MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int)LD_HTTP_PER_IP_LIMIT,
+		MHD_OPTION_CONNECTION_LIMIT, limit,
+		MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+		(unsigned int)(limit < LD_HTTP_PER_IP_LIMIT ? limit : LD_HTTP_PER_IP_LIMIT),
 		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)LD_HTTP_CONN_MEMORY,
 		MHD_OPTION_STRICT_FOR_CLIENT, (int)1,
 		MHD_OPTION_URI_LOG_CALLBACK, on_uri, NULL,
@@ -370,6 +398,8 @@ int http_start(struct http **out, const struct sockaddr_storage *ss, socklen_t l
 						? ((struct sockaddr_in6 *)&bound)->sin6_port
 						: ((struct sockaddr_in *)&bound)->sin_port);
 	}
+	log_info("accepting up to %u connections, %u from one address", limit,
+		 limit < LD_HTTP_PER_IP_LIMIT ? limit : LD_HTTP_PER_IP_LIMIT);
 	*out = h;
 	return 0;
 fail:

@@ -240,7 +240,7 @@ static int listener_open(int family, uint16_t *port, int backlog, int reuseaddr,
 			 int defer_s, int *fdp)
 {
 	struct sockaddr_storage ss;
-	struct lab_addr a;
+	struct lab_addr a = { 0 };
 	socklen_t len;
 	int fd, ret;
 

@@ -31,8 +31,16 @@
 #define LD_DEFAULT_LISTEN "127.0.0.1:9471"
 #define LD_HTTP_THREADS 2
 #define LD_HTTP_TIMEOUT_S 10
-#define LD_HTTP_CONN_LIMIT 512
-#define LD_HTTP_PER_IP_LIMIT 64
+/*
+ * Connections: a client such as `wrk -c 1000` must fit from one address, and the whole must
+ * fit the fd limit (raised to its hard limit at start) with LD_HTTP_FD_RESERVE left for the
+ * sampler's netlink and namespace fds, the database and the reader pool.
+ */
+#define LD_HTTP_CONN_LIMIT 4096
+#define LD_HTTP_PER_IP_LIMIT 1024
+#define LD_HTTP_FD_RESERVE 256
+#define LD_HTTP_BACKLOG 1024
+#define LD_NOFILE_WANT 65536 /* soft RLIMIT_NOFILE asked for (never above the hard limit) */
 #define LD_HTTP_CONN_MEMORY (64 * 1024)
 #define LD_MAX_URL_LEN 2048
 #define LD_MAX_QUERY_LEN 1024

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "handlers.h"
+#include "history.h"
 #include "limits.h"
 #include "sampler.h"
 #include "store.h"
@@ -152,6 +153,51 @@ static int on_point(void *arg, int state, const char *grp, int64_t t, double mea
 	return em->w->err;
 }
 
+/*
+ * Which namespace a trend is about, into name (empty for lingerd's own).  A namespace
+ * followed now is found by name or id through the snapshot; one that is gone by its name,
+ * as long as the database still has its history.  "all" has no trend: counts of namespaces
+ * that come and go do not add up to a series.  Returns 0, or -EINVAL / -EIO with e set.
+ */
+static int trend_netns(const struct api_ctx *ctx, struct store_reader *r, const char *v,
+		       char *name, size_t len, struct api_error *e)
+{
+	struct api_error ignored = { 0 };
+	struct netns_sel sel;
+	struct snap *s;
+	int known, err = -ENOENT;
+
+	name[0] = '\0';
+	if (!v || strcmp(v, "self") == 0)
+		return 0;
+	if (!v[0])
+		return api_fail(e, 400, "bad_parameter", "netns",
+				"empty value; expected self, a namespace name or id");
+	if (strcmp(v, "all") == 0)
+		return api_fail(e, 400, "bad_parameter", "netns",
+				"trends are kept per namespace: ask for self or one name from "
+				"/api/v1/netns");
+	s = ctx->sampler ? sampler_current(ctx->sampler) : NULL;
+	if (s && api_netns_resolve(v, s, &sel, &ignored) == 0) {
+		if (sel.id)
+			snprintf(name, len, "%s", api_netns_name(s, sel.id));
+		err = 0;
+	}
+	snap_put(s);
+	if (err == 0)
+		return 0;
+	known = strlen(v) < len ? store_reader_netns_known(r, v) : 0;
+	if (known < 0)
+		return api_fail(e, 503, "database_unavailable", NULL,
+				"the history database cannot be read right now");
+	if (!known)
+		return api_fail(e, 404, "not_found", "netns",
+				"no network namespace '%.64s' is followed or has history; see "
+				"/api/v1/netns (lingerd --netns all follows every namespace)", v);
+	snprintf(name, len, "%s", v);
+	return 0;
+}
+
 /* A step of about range / TRENDS_TARGET_POINTS, rounded up to a round number of seconds. */
 static int64_t auto_step(double range, int64_t res)
 {
@@ -176,6 +222,8 @@ int api_h_trends(const struct api_ctx *ctx, const char *arg, struct query *q, st
 	struct store_reader *r = NULL;
 	uint64_t step = 0, top = 5;
 	int by = -1, resi = -1, err, res;
+	const char *netns;
+	char ns[HIST_KEY_MAX];
 	uint32_t mask;
 
 	(void)arg;
@@ -184,7 +232,10 @@ int api_h_trends(const struct api_ctx *ctx, const char *arg, struct query *q, st
 	    query_uint(q, "step", 1, 30 * 86400, &step, e) < 0 ||
 	    query_enum(q, "by", bys, &by, e) < 0 ||
 	    query_enum(q, "resolution", resolutions, &resi, e) < 0 ||
-	    query_uint(q, "top", 1, 20, &top, e) < 0 || query_check_unused(q, e) < 0)
+	    query_uint(q, "top", 1, 20, &top, e) < 0)
+		return -EINVAL;
+	netns = query_get(q, "netns");
+	if (query_check_unused(q, e) < 0)
 		return -EINVAL;
 	if (from >= to)
 		return api_fail(e, 400, "bad_parameter", "from", "from must be earlier than to");
@@ -206,18 +257,30 @@ int api_h_trends(const struct api_ctx *ctx, const char *arg, struct query *q, st
 	if (!ctx->readers || reader_get(ctx->readers, &r) < 0)
 		return api_fail(e, 503, "database_unavailable", NULL,
 				"the history database cannot be read right now");
+	err = trend_netns(ctx, r, netns, ns, sizeof(ns), e);
+	if (err == 0 && ns[0] && by >= 0)
+		err = api_fail(e, 400, "bad_parameter", "by",
+			       "by= groups lingerd's own namespace only; leave out by= or netns=");
+	if (err < 0) {
+		reader_put(ctx->readers, r, 0);
+		return err;
+	}
 
 	jw_obj(w);
 	jw_kdouble(w, "from", from, 3);
 	jw_kdouble(w, "to", to, 3);
 	jw_kuint(w, "step", step);
 	jw_kstr(w, "resolution", resolutions[resi]);
+	jw_kstr(w, "netns", ns[0] ? ns : "self");
 	if (by >= 0)
 		jw_kstr(w, "by", bys[by]);
 	jw_key(w, "series");
 	jw_arr(w);
 	em.grouped = by >= 0;
-	if (by >= 0)
+	if (ns[0])
+		err = store_reader_netns_trend(r, ns, res, mask, from, to, (int64_t)step,
+					       TRENDS_MAX_POINTS, on_point, &em);
+	else if (by >= 0)
 		err = store_reader_group_trend(r, res, by == 0 ? STORE_GROUP_LOCAL_PORT
 							       : STORE_GROUP_PROCESS,
 					       mask, from, to, (int64_t)step, (uint32_t)top,

@@ -8,3 +8,8 @@ add_test(NAME bench_smoke
          COMMAND bash ${CMAKE_SOURCE_DIR}/bench/run.sh --quick --no-install
                  --lingerd $<TARGET_FILE:lingerd> --out ${CMAKE_BINARY_DIR}/bench-smoke)
 set_tests_properties(bench_smoke PROPERTIES TIMEOUT 120 SKIP_RETURN_CODE 77 RUN_SERIAL TRUE)
+
+# The sampling path phase by phase (dump, parse, build, attribution, history) on a live load,
+# for profiling: bench/snapprof.c, linked against lingerd's own code.
+add_executable(snapprof ${CMAKE_SOURCE_DIR}/bench/snapprof.c)
+target_link_libraries(snapprof PRIVATE lingerd_core)

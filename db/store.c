@@ -155,7 +155,35 @@ static const char *const migrations[] = {
 	" n INTEGER NOT NULL,"
 	" last INTEGER NOT NULL,"
 	" PRIMARY KEY (res, kind, t, state, grp)) WITHOUT ROWID;",
+
+	/*
+	 * 2 -> 3: other network namespaces (lingerd --netns all).  Their counts per snapshot,
+	 * keyed by name so a trend of one is a range of the key; by time too, for retention.
+	 * Their rollups are group_rollups of kind 3 (STORE_GROUP_NETNS); the partial index
+	 * makes one namespace's rollups a range as well, and leaves the port and process rows
+	 * (the bulk of the table) out of it.
+	 */
+	"CREATE TABLE netns_snapshots ("
+	" name TEXT NOT NULL,"
+	" taken_at REAL NOT NULL,"
+	" snapshot INTEGER NOT NULL,"
+	" established INTEGER NOT NULL,"
+	" syn_sent INTEGER NOT NULL,"
+	" syn_recv INTEGER NOT NULL,"
+	" fin_wait1 INTEGER NOT NULL,"
+	" fin_wait2 INTEGER NOT NULL,"
+	" time_wait INTEGER NOT NULL,"
+	" close INTEGER NOT NULL,"
+	" close_wait INTEGER NOT NULL,"
+	" last_ack INTEGER NOT NULL,"
+	" listen INTEGER NOT NULL,"
+	" closing INTEGER NOT NULL,"
+	" PRIMARY KEY (name, taken_at, snapshot)) WITHOUT ROWID;"
+	"CREATE INDEX netns_snapshots_taken_at ON netns_snapshots (taken_at);"
+	"CREATE INDEX group_rollups_netns ON group_rollups (grp, res, t) WHERE kind = 3;",
 };
+/* The literal 3 in the partial index above and in the statements below. */
+_Static_assert(STORE_GROUP_NETNS == 3, "group_rollups_netns is built on kind = 3");
 _Static_assert(ARRAY_SIZE(migrations) == STORE_SCHEMA_VERSION,
 	       "one migration step per schema version");
 
@@ -200,7 +228,9 @@ enum store_stmt {
 	ST_LAST_AT,
 	ST_ROLLUP_PUT,
 	ST_GROUP_PUT,
+	ST_NETNS_PUT,
 	ST_RET_SNAPS,
+	ST_RET_NETNS,
 	ST_RET_ROLLUPS,
 	ST_RET_GROUPS,
 	ST_RET_SOCKS,
@@ -235,6 +265,9 @@ static const char *const stmt_sql[ST_COUNT] = {
 	[ST_GROUP_PUT] = "INSERT OR REPLACE INTO group_rollups"
 			 " (res, kind, t, state, grp, min, max, sum, n, last)"
 			 " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+	[ST_NETNS_PUT] = "INSERT OR REPLACE INTO netns_snapshots (name, taken_at, snapshot, "
+			 STATE_COLS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12,"
+			 " ?13, ?14)",
 	/*
 	 * Retention, oldest first and at most ?N rows a statement (Debian's SQLite has DELETE
 	 * ... LIMIT, but that is a compile option we should not depend on).  Each inner SELECT
@@ -247,6 +280,9 @@ static const char *const stmt_sql[ST_COUNT] = {
 	[ST_RET_GROUPS] = "DELETE FROM group_rollups WHERE (res, kind, t, state, grp) IN"
 			  " (SELECT res, kind, t, state, grp FROM group_rollups"
 			  " WHERE res = ?1 AND kind = ?2 AND t < ?3 ORDER BY t LIMIT ?4)",
+	[ST_RET_NETNS] = "DELETE FROM netns_snapshots WHERE (name, taken_at, snapshot) IN"
+			 " (SELECT name, taken_at, snapshot FROM netns_snapshots"
+			 " WHERE taken_at < ?1 ORDER BY taken_at LIMIT ?2)",
 	/* last_seen IS NOT NULL spelled out so the partial index sockets_last_seen applies. */
 	[ST_RET_SOCKS] = "DELETE FROM sockets WHERE id IN (SELECT id FROM sockets"
 			 " WHERE last_seen IS NOT NULL AND last_seen < ?1"
@@ -277,6 +313,9 @@ enum store_rstmt {
 	RS_GROUP_RANK,
 	RS_KSTAT_BEFORE,
 	RS_KSTAT_AFTER,
+	RS_NETNS_RAW,
+	RS_NETNS_ROLLUP,
+	RS_NETNS_KNOWN,
 	RS_COUNT
 };
 
@@ -314,6 +353,18 @@ static const char *const rstmt_sql[RS_COUNT] = {
 	[RS_KSTAT_AFTER] = "SELECT taken_at, " KSTAT_COLS " FROM snapshots"
 			   " WHERE taken_at > ?1 AND taken_at <= ?2 AND " KSTAT_HAS_COUNTERS
 			   " ORDER BY taken_at LIMIT 1",
+	/* One namespace: a range of the primary key, in time order. */
+	[RS_NETNS_RAW] = "SELECT lingerd_rows(taken_at, " STATE_COLS ") FROM netns_snapshots"
+			 " WHERE name = ?1 AND taken_at >= ?2 AND taken_at <= ?3",
+	/*
+	 * A range of group_rollups_netns (kind = 3 spelled as in its WHERE, or SQLite would
+	 * not use it), in time order.  Every state: a row of any state says the namespace
+	 * existed in that bucket, so the states without one were 0.
+	 */
+	[RS_NETNS_ROLLUP] = "SELECT lingerd_rows(t, state, sum, n, max) FROM group_rollups"
+			    " WHERE kind = 3 AND grp = ?1 AND res = ?2 AND t >= ?3 AND t <= ?4",
+	[RS_NETNS_KNOWN] = "SELECT EXISTS (SELECT 1 FROM netns_snapshots WHERE name = ?1)"
+			   " OR EXISTS (SELECT 1 FROM group_rollups WHERE kind = 3 AND grp = ?1)",
 };
 
 struct store {
@@ -898,7 +949,8 @@ int store_rollup_put(struct store *s, const struct store_rollup *r)
 			return -EINVAL;
 		st = s->st[ST_ROLLUP_PUT];
 		sqlite3_bind_int(st, p++, r->res);
-	} else if (r->kind == STORE_GROUP_LOCAL_PORT || r->kind == STORE_GROUP_PROCESS) {
+	} else if (r->kind == STORE_GROUP_LOCAL_PORT || r->kind == STORE_GROUP_PROCESS ||
+		   r->kind == STORE_GROUP_NETNS) {
 		if (!r->grp || strlen(r->grp) > STORE_GROUP_KEY_MAX)
 			return -EINVAL;
 		st = s->st[ST_GROUP_PUT];
@@ -916,6 +968,22 @@ int store_rollup_put(struct store *s, const struct store_rollup *r)
 	sqlite3_bind_double(st, p++, r->sum);
 	sqlite3_bind_int64(st, p++, r->n);
 	sqlite3_bind_int64(st, p, r->last);
+	return stmt_exec(st);
+}
+
+int store_netns_put(struct store *s, int64_t snapshot_id, double taken_at, const char *name,
+		    const uint32_t counts[SOCK_STATE_MAX])
+{
+	sqlite3_stmt *st = s->st[ST_NETNS_PUT];
+
+	if (!name || !name[0] || strlen(name) > STORE_GROUP_KEY_MAX || !counts ||
+	    !isfinite(taken_at) || !in_snapshot(s))
+		return -EINVAL;
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	sqlite3_bind_double(st, 2, taken_at);
+	sqlite3_bind_int64(st, 3, snapshot_id);
+	for (int i = 1; i < SOCK_STATE_MAX; i++)
+		sqlite3_bind_int64(st, 3 + i, counts[i]);
 	return stmt_exec(st);
 }
 
@@ -946,7 +1014,8 @@ static int retention_run(struct store *s, double raw_before, double rollup_befor
 			 double sockets_before, int64_t max_rows, int64_t *done)
 {
 	static const int res[] = { STORE_RES_MINUTE, STORE_RES_HOUR };
-	static const int kinds[] = { STORE_GROUP_LOCAL_PORT, STORE_GROUP_PROCESS };
+	static const int kinds[] = { STORE_GROUP_LOCAL_PORT, STORE_GROUP_PROCESS,
+				     STORE_GROUP_NETNS };
 	int64_t left = max_rows;
 	sqlite3_stmt *st;
 	int err;
@@ -959,6 +1028,11 @@ static int retention_run(struct store *s, double raw_before, double rollup_befor
 	st = s->st[ST_RET_SNAPS];
 	sqlite3_bind_double(st, 1, raw_before);
 	err = retention_delete(s, st, &left, done);
+	if (!err) {
+		st = s->st[ST_RET_NETNS];
+		sqlite3_bind_double(st, 1, raw_before);
+		err = retention_delete(s, st, &left, done);
+	}
 	for (size_t i = 0; !err && i < ARRAY_SIZE(res); i++) {
 		st = s->st[ST_RET_ROLLUPS];
 		sqlite3_bind_int(st, 1, res[i]);
@@ -1373,6 +1447,7 @@ enum trend_mode {
 	TM_ROLLUP,      /* (t, state, sum, n, max) */
 	TM_GROUP_RANK,  /* (t, state, grp, sum, n, max): largest max per group and state */
 	TM_GROUP_POINT, /* the same rows: points of the ranked groups */
+	TM_NETNS,       /* (t, state, sum, n, max) of one namespace, every state */
 };
 
 struct trend_run {
@@ -1382,6 +1457,10 @@ struct trend_run {
 	struct trend_acc *acc; /* one per series */
 	struct group_map *groups;
 	int err;
+	/* TM_NETNS: the rollup bucket being read, its n, and the states it had rows of */
+	int have_cur;
+	int64_t cur_t, cur_n;
+	uint32_t cur_seen;
 };
 
 static uint32_t group_hash(const unsigned char *p, size_t len)
@@ -1526,6 +1605,47 @@ static int rows_rollup(struct trend_run *run, sqlite3_value **v)
 			 sqlite3_value_int64(v[4]));
 }
 
+/* The states asked for that had no row in the namespace's bucket just read: 0 there. */
+static int netns_fill(struct trend_run *run)
+{
+	int err = 0;
+
+	if (!run->have_cur)
+		return 0;
+	for (uint32_t st = 1; st < SOCK_STATE_MAX && !err; st++)
+		if ((run->state_mask & (1u << st)) && !(run->cur_seen & (1u << st)))
+			err = trend_add(run->tr, &run->acc[st], st, run->cur_t / run->tr->step, 0,
+					run->cur_n, 0);
+	run->have_cur = 0;
+	run->cur_seen = 0;
+	return err;
+}
+
+/* One rollup row of a namespace: rows_rollup(), and a 0 for its absent states. */
+static int rows_netns(struct trend_run *run, sqlite3_value **v)
+{
+	int64_t t = sqlite3_value_int64(v[0]), n = sqlite3_value_int64(v[3]);
+	int state = sqlite3_value_int(v[1]), err;
+
+	if (t < 0 || state <= 0 || state >= SOCK_STATE_MAX || n < 1)
+		return 0;
+	if (run->have_cur && t != run->cur_t) {
+		err = netns_fill(run);
+		if (err < 0)
+			return err;
+	}
+	if (!run->have_cur) {
+		run->have_cur = 1;
+		run->cur_t = t;
+		run->cur_n = n; /* every row of a bucket has its snapshot count */
+	}
+	run->cur_seen |= 1u << state;
+	if (!(run->state_mask & (1u << state)))
+		return 0;
+	return trend_add(run->tr, &run->acc[state], (uint32_t)state, t / run->tr->step,
+			 sqlite3_value_double(v[2]), n, sqlite3_value_int64(v[4]));
+}
+
 /* One group row, for the ranking or for the points of the ranked groups. */
 static int rows_group(struct trend_run *run, sqlite3_value **v)
 {
@@ -1577,6 +1697,9 @@ static void rows_step(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 		break;
 	case TM_ROLLUP:
 		err = argc == 5 ? rows_rollup(run, argv) : -EINVAL;
+		break;
+	case TM_NETNS:
+		err = argc == 5 ? rows_netns(run, argv) : -EINVAL;
 		break;
 	default:
 		err = argc == 6 ? rows_group(run, argv) : -EINVAL;
@@ -1644,6 +1767,62 @@ int store_reader_trend(struct store_reader *r, int res, uint32_t state_mask, dou
 		err = trend_emit(&tr, SOCK_STATE_MAX, NULL, cb, arg);
 	free(tr.v);
 	return err;
+}
+
+int store_reader_netns_trend(struct store_reader *r, const char *name, int res,
+			     uint32_t state_mask, double from, double to, int64_t step,
+			     uint32_t max_points, store_point_cb cb, void *arg)
+{
+	struct trend tr = { .step = step, .max_points = max_points };
+	struct trend_acc acc[SOCK_STATE_MAX];
+	struct trend_run run = { .state_mask = state_mask, .tr = &tr, .acc = acc };
+	sqlite3_stmt *st;
+	int err;
+
+	if (!r || !cb || !name || !trend_args_ok(res, state_mask, step))
+		return -EINVAL;
+	if (state_mask == 0)
+		return 0;
+	memset(acc, 0, sizeof(acc));
+	if (res == STORE_RES_RAW) {
+		run.mode = TM_RAW;
+		st = r->st[RS_NETNS_RAW];
+		sqlite3_bind_text(st, 1, name, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_double(st, 2, from);
+		sqlite3_bind_double(st, 3, to);
+	} else {
+		run.mode = TM_NETNS;
+		st = r->st[RS_NETNS_ROLLUP];
+		sqlite3_bind_text(st, 1, name, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_int(st, 2, res);
+		sqlite3_bind_double(st, 3, from);
+		sqlite3_bind_double(st, 4, to);
+	}
+	err = trend_query(r, st, &run);
+	if (!err && run.mode == TM_NETNS)
+		err = netns_fill(&run);
+	for (uint32_t i = 1; i < SOCK_STATE_MAX && !err; i++)
+		err = trend_flush(&tr, &acc[i], i);
+	if (!err)
+		err = trend_emit(&tr, SOCK_STATE_MAX, NULL, cb, arg);
+	free(tr.v);
+	return err;
+}
+
+int store_reader_netns_known(struct store_reader *r, const char *name)
+{
+	sqlite3_stmt *st;
+	int rc, known = 0;
+
+	if (!r || !name)
+		return -EINVAL;
+	st = r->st[RS_NETNS_KNOWN];
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_TRANSIENT);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		known = sqlite3_column_int(st, 0) != 0;
+	sqlite3_reset(st);
+	return rc == SQLITE_ROW ? known : -EIO;
 }
 
 /* Ranks the groups of pass 1 in memory: ranked[0 .. *n) best first. */

@@ -8,7 +8,7 @@
 #include "sock.h"
 
 /* The schema version this build writes (PRAGMA user_version). */
-#define STORE_SCHEMA_VERSION 2
+#define STORE_SCHEMA_VERSION 3
 
 struct store;
 
@@ -89,6 +89,9 @@ int store_last_snapshot_at(struct store *s, double *taken_at);
 enum store_group_kind {
 	STORE_GROUP_LOCAL_PORT = 1, /* grp is the port number as decimal text */
 	STORE_GROUP_PROCESS = 2,    /* grp is the process name (comm) */
+	STORE_GROUP_NETNS = 3,      /* v3: grp is a namespace's name; every state, not only the
+				       lingering ones, and lingerd's own namespace never (its
+				       counts are the whole-host rollups) */
 };
 
 /*
@@ -112,6 +115,14 @@ struct store_rollup {
  * Only inside a snapshot transaction.  Returns 0 or -errno like store_sock_*.
  */
 int store_rollup_put(struct store *s, const struct store_rollup *r);
+
+/*
+ * v3: the counts per state of one other network namespace in one snapshot (only with
+ * lingerd --netns all), keyed by the namespace's name so that its history outlives it.
+ * Only inside that snapshot's transaction.  Returns 0 or -errno like store_sock_*.
+ */
+int store_netns_put(struct store *s, int64_t snapshot_id, double taken_at, const char *name,
+		    const uint32_t counts[SOCK_STATE_MAX]);
 
 /*
  * Deletes what is older than the given unix times: snapshots (raw) taken before raw_before,
@@ -170,6 +181,24 @@ int store_reader_trend(struct store_reader *r, int res, uint32_t state_mask, dou
 int store_reader_group_trend(struct store_reader *r, int res, int kind, uint32_t state_mask,
 			     double from, double to, int64_t step, uint32_t top,
 			     uint32_t max_points, store_point_cb cb, void *arg);
+
+/*
+ * Trend of one other namespace, by name, like store_reader_trend(): STORE_RES_RAW reads the
+ * per-snapshot rows of store_netns_put(), a rollup resolution the STORE_GROUP_NETNS rollups.
+ * A state without a rollup row in a minute (or hour) the namespace existed in was 0 there,
+ * and is a 0 in the points; where it did not exist there are no points.  A namespace that
+ * is gone is served for as long as its rows are kept.  Returns 0, the callback's non-zero
+ * value, -E2BIG, -EINVAL or -EIO.
+ */
+int store_reader_netns_trend(struct store_reader *r, const char *name, int res,
+			     uint32_t state_mask, double from, double to, int64_t step,
+			     uint32_t max_points, store_point_cb cb, void *arg);
+
+/*
+ * Whether the database holds any history of the namespace called name (per-snapshot rows
+ * or rollups), followed now or not.  Returns 1, 0, or -EIO.
+ */
+int store_reader_netns_known(struct store_reader *r, const char *name);
 
 /*
  * Kernel counters recorded with the snapshots nearest to (at or before) t0 and t1, for

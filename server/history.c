@@ -10,7 +10,9 @@
 struct history {
 	struct hist_bucket cur[2]; /* [0] minute, [1] hour */
 	uint32_t *by_port;         /* 65536 * SOCK_STATE_MAX counters, kept zero */
-	struct hist_group top[HIST_KIND_MAX][HIST_TOP_GROUPS]; /* this snapshot's groups */
+	struct hist_group top[HIST_KIND_MAX][HIST_MAX_GROUPS]; /* this snapshot's groups */
+	struct hist_group *ns;     /* this snapshot's namespaces, all of them */
+	size_t n_ns, cap_ns;
 
 	pthread_mutex_t lock; /* guards ring */
 	struct hist_bucket *ring[HIST_RING_MINUTES];
@@ -119,6 +121,84 @@ size_t hist_top_groups(const struct snap *s, int kind, struct hist_group *out, s
 	return n;
 }
 
+size_t hist_netns_counts(const struct snap *s, struct hist_group *out)
+{
+	size_t n = 0, last = 0;
+
+	if (!s || !s->n_netns)
+		return 0;
+	memset(out, 0, s->n_netns * sizeof(*out));
+	/*
+	 * Sockets of one namespace come out of its dump together: the last match is almost
+	 * always the right one, so this stays one pass over the sockets.
+	 */
+	for (size_t i = 0; i < s->n; i++) {
+		const struct sock_rec *r = &s->socks[i].r;
+
+		if (!r->netns)
+			continue;
+		if (last >= s->n_netns || s->netns[last].id != r->netns)
+			for (last = 0; last < s->n_netns && s->netns[last].id != r->netns; last++)
+				;
+		if (last < s->n_netns) {
+			out[last].counts[r->state]++;
+			out[last].total++;
+		}
+	}
+	/* Compact in place, dropping the namespaces that could not be dumped. */
+	for (size_t i = 0; i < s->n_netns; i++) {
+		if (s->netns[i].error)
+			continue;
+		if (n != i)
+			out[n] = out[i];
+		snprintf(out[n].key, sizeof(out[n].key), "%s", s->netns[i].name);
+		n++;
+	}
+	return n;
+}
+
+const struct hist_group *history_netns(const struct history *h, size_t *n)
+{
+	*n = h->n_ns;
+	return h->ns;
+}
+
+/*
+ * This snapshot's namespaces into h->ns, and the largest HIST_MAX_GROUPS of them (all, on
+ * any ordinary host) into top.  An empty namespace is kept: its zeros are its history.
+ */
+static int netns_top(struct history *h, const struct snap *s, struct hist_group *top,
+		     size_t *ntop)
+{
+	*ntop = 0;
+	h->n_ns = 0;
+	if (!s->n_netns)
+		return 0;
+	if (s->n_netns > h->cap_ns) {
+		struct hist_group *v = realloc(h->ns, s->n_netns * sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		h->ns = v;
+		h->cap_ns = s->n_netns;
+	}
+	h->n_ns = hist_netns_counts(s, h->ns);
+	if (h->n_ns <= HIST_MAX_GROUPS) {
+		memcpy(top, h->ns, h->n_ns * sizeof(*top));
+		*ntop = h->n_ns;
+		return 0;
+	}
+	for (size_t i = 0; i < h->n_ns; i++) {
+		struct hist_group g = h->ns[i];
+
+		g.total++; /* keep_top() passes over a total of 0; ranks are unchanged */
+		keep_top(top, ntop, HIST_MAX_GROUPS, &g);
+	}
+	for (size_t i = 0; i < *ntop; i++)
+		top[i].total--;
+	return 0;
+}
+
 int history_open(struct history **out)
 {
 	struct history *h = calloc(1, sizeof(*h));
@@ -141,6 +221,7 @@ void history_close(struct history *h)
 		return;
 	for (size_t i = 0; i < HIST_RING_MINUTES; i++)
 		free(h->ring[i]);
+	free(h->ns);
 	free(h->by_port);
 	pthread_mutex_destroy(&h->lock);
 	free(h);
@@ -181,7 +262,7 @@ static int bucket_group(struct hist_bucket *b, int kind, const char *key)
 }
 
 static void bucket_add(struct hist_bucket *b, const struct snap *s,
-		       struct hist_group top[HIST_KIND_MAX][HIST_TOP_GROUPS],
+		       struct hist_group top[HIST_KIND_MAX][HIST_MAX_GROUPS],
 		       const size_t ntop[HIST_KIND_MAX])
 {
 	int first = b->snapshots == 0;
@@ -243,13 +324,18 @@ static void ring_push(struct history *h, const struct hist_bucket *b)
 int history_add(struct history *h, const struct snap *s,
 		int (*flush)(void *arg, const struct hist_bucket *b), void *arg)
 {
-	struct hist_group (*top)[HIST_TOP_GROUPS] = h->top;
+	struct hist_group (*top)[HIST_MAX_GROUPS] = h->top;
 	size_t ntop[HIST_KIND_MAX] = { 0 };
 	int64_t now = (int64_t)s->taken_at;
 	int err;
 
-	for (int k = 1; k < HIST_KIND_MAX; k++)
-		ntop[k] = hist_top_groups(s, k, top[k], HIST_TOP_GROUPS, h->by_port);
+	ntop[HIST_LOCAL_PORT] = hist_top_groups(s, HIST_LOCAL_PORT, top[HIST_LOCAL_PORT],
+						HIST_TOP_GROUPS, h->by_port);
+	ntop[HIST_PROCESS] = hist_top_groups(s, HIST_PROCESS, top[HIST_PROCESS], HIST_TOP_GROUPS,
+					     h->by_port);
+	err = netns_top(h, s, top[HIST_NETNS], &ntop[HIST_NETNS]);
+	if (err < 0)
+		return err;
 	for (int r = 0; r < 2; r++) {
 		struct hist_bucket *b = &h->cur[r];
 		int64_t t = now - now % res_of[r];

@@ -9,19 +9,24 @@
 
 #define HIST_TOP_GROUPS 20  /* groups kept per kind per snapshot (by lingering count) */
 #define HIST_MAX_GROUPS 64  /* distinct groups a rollup bucket can hold per kind */
+#define HIST_KEY_MAX 64     /* group key with its NUL: a namespace name is the longest */
 #define HIST_RING_MINUTES 16 /* completed minutes kept for growth rates */
 
 enum hist_kind {
 	HIST_LOCAL_PORT = 1, /* same numbers as enum store_group_kind */
 	HIST_PROCESS = 2,
-	HIST_KIND_MAX = 3,
+	HIST_NETNS = 3, /* a followed namespace other than lingerd's own, by name; every state */
+	HIST_KIND_MAX = 4,
 };
 
-/* Counts of one group in one snapshot, per state (lingering states only are filled). */
+/*
+ * Counts of one group in one snapshot, per state (lingering states only are filled, but for
+ * a namespace, which counts every state).
+ */
 struct hist_group {
-	char key[24]; /* port as decimal text, or the process name */
+	char key[HIST_KEY_MAX]; /* port as decimal text, the process name, or the namespace name */
 	uint32_t counts[SOCK_STATE_MAX];
-	uint32_t total; /* sum over lingering states */
+	uint32_t total; /* sum over the states filled */
 };
 
 /*
@@ -33,6 +38,13 @@ struct hist_group {
 size_t hist_top_groups(const struct snap *s, int kind, struct hist_group *out, size_t n,
 		       uint32_t *by_port_scratch);
 
+/*
+ * Counts every socket of each namespace the snapshot followed besides lingerd's own, per
+ * state, into out[i] for s->netns[i] (key: its name, total: all states), leaving out
+ * namespaces whose dump failed (their counts would be a false 0).  out must have room for
+ * s->n_netns entries.  Returns how many were written, in the order of s->netns.
+ */
+size_t hist_netns_counts(const struct snap *s, struct hist_group *out);
 /* Summary of one bucket of one series. */
 struct hist_acc {
 	int64_t min, max, last;
@@ -47,7 +59,7 @@ struct hist_bucket {
 	struct hist_acc host[SOCK_STATE_MAX];
 	size_t ngroups[HIST_KIND_MAX];
 	struct {
-		char key[24];
+		char key[HIST_KEY_MAX];
 		struct hist_acc acc[SOCK_STATE_MAX];
 		int64_t present; /* snapshots in which the group appeared */
 	} groups[HIST_KIND_MAX][HIST_MAX_GROUPS];
@@ -62,11 +74,20 @@ void history_close(struct history *h);
 
 /*
  * Adds one snapshot.  When the snapshot starts a new minute (or hour), the bucket that just
- * ended is handed to flush (which writes it to the store) before it is reused.  Returns 0,
- * flush's error, or -ENOMEM.
+ * ended is handed to flush (which writes it to the store) before it is reused.  Namespaces
+ * (HIST_NETNS) are rolled up by name, the HIST_MAX_GROUPS largest by socket count when a
+ * host has more, so that the history of one outlives it.  Returns 0, flush's error, or
+ * -ENOMEM.
  */
 int history_add(struct history *h, const struct snap *s,
 		int (*flush)(void *arg, const struct hist_bucket *b), void *arg);
+
+/*
+ * The per-namespace counts of the snapshot last added (hist_netns_counts() of it, every
+ * namespace, not only those rolled up), for the store's per-snapshot rows.  Valid until the
+ * next history_add(); only for the thread that adds.  *n is 0 without other namespaces.
+ */
+const struct hist_group *history_netns(const struct history *h, size_t *n);
 
 /* Hands the partly filled buckets to flush (at shutdown). */
 int history_flush(struct history *h, int (*flush)(void *arg, const struct hist_bucket *b),

@@ -134,7 +134,14 @@ static int flush_bucket(void *arg, const struct hist_bucket *b)
 				struct store_rollup r = { b->res, b->t, st, k, b->groups[k][g].key,
 							  a->min, a->max, a->last, a->sum, a->n };
 
-				if (!sock_state_lingering(st) || !a->max)
+				/*
+				 * Ports and processes: the lingering states that were there.  A
+				 * namespace: every state that was there, and ESTABLISHED always,
+				 * which marks the minute as one it existed in (the reader takes the
+				 * states without a row as 0 there).
+				 */
+				if (k == HIST_NETNS ? !a->max && st != SOCK_ESTABLISHED
+						    : !sock_state_lingering(st) || !a->max)
 					continue;
 				err = store_rollup_put(s->store, &r);
 				if (err < 0)
@@ -202,6 +209,18 @@ static int record(struct sampler *s, struct snap *snap, uint64_t *rows)
 	err = history_add(s->history, snap, flush_bucket, s);
 	if (err < 0)
 		goto fail;
+	{
+		/* Each other namespace's counts beside the snapshot's, for raw trends. */
+		size_t n_ns;
+		const struct hist_group *ns = history_netns(s->history, &n_ns);
+
+		for (size_t i = 0; i < n_ns; i++) {
+			err = store_netns_put(s->store, snap->id, snap->taken_at, ns[i].key,
+					      ns[i].counts);
+			if (err < 0)
+				goto fail;
+		}
+	}
 	for (size_t i = 0; i < s->appeared.n; i++) {
 		struct snap_sock *e = s->appeared.v[i];
 		struct store_sock ss = {

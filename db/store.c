@@ -363,8 +363,9 @@ static const char *const rstmt_sql[RS_COUNT] = {
 	 */
 	[RS_NETNS_ROLLUP] = "SELECT lingerd_rows(t, state, sum, n, max) FROM group_rollups"
 			    " WHERE kind = 3 AND grp = ?1 AND res = ?2 AND t >= ?3 AND t <= ?4",
-	[RS_NETNS_KNOWN] = "SELECT EXISTS (SELECT 1 FROM netns_snapshots WHERE name = ?1)"
-			   " OR EXISTS (SELECT 1 FROM group_rollups WHERE kind = 3 AND grp = ?1)",
+	/* A row when there is any: one probe of each index. */
+	[RS_NETNS_KNOWN] = "SELECT 1 FROM netns_snapshots WHERE name = ?1 UNION ALL"
+			   " SELECT 1 FROM group_rollups WHERE kind = 3 AND grp = ?1 LIMIT 1",
 };
 
 struct store {
@@ -1820,9 +1821,9 @@ int store_reader_netns_known(struct store_reader *r, const char *name)
 	sqlite3_bind_text(st, 1, name, -1, SQLITE_TRANSIENT);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW)
-		known = sqlite3_column_int(st, 0) != 0;
+		known = 1;
 	sqlite3_reset(st);
-	return rc == SQLITE_ROW ? known : -EIO;
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? known : -EIO;
 }
 
 /* Ranks the groups of pass 1 in memory: ranked[0 .. *n) best first. */

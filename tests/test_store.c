@@ -744,7 +744,7 @@ static void test_migrate_v0(void)
 	store_close(s);
 	CHECK_INT(raw_int(empty, "PRAGMA user_version"), ==, STORE_SCHEMA_VERSION);
 	CHECK_INT(raw_int(empty, "PRAGMA application_id"), ==, 0x4c4e4744);
-	CHECK_INT(raw_int(empty, "SELECT count(*) FROM sqlite_schema WHERE type = 'table'"), ==, 5);
+	CHECK_INT(raw_int(empty, "SELECT count(*) FROM sqlite_schema WHERE type = 'table'"), ==, 6);
 	s = NULL;
 	CHECK_INT(store_open(&s, absent), ==, 0);
 	store_close(s);
@@ -897,6 +897,260 @@ static void test_migrate_fixtures(void)
 		free(p.v);
 		store_reader_close(r);
 	}
+}
+
+/* What the v3 fixture holds reads back: one namespace's raw and minute trends, exactly. */
+static void test_fixture_v3_netns(void)
+{
+	const char *data = getenv("LINGERD_TEST_DATA");
+	const char *path = tmp_path("fixture-v3-netns.db"), *v2 = tmp_path("fixture-v2-netns.db");
+	uint32_t cw = 1u << SOCK_CLOSE_WAIT, cw_est = cw | (1u << SOCK_ESTABLISHED);
+	struct store_reader *r = NULL;
+	struct store *s = NULL;
+	struct points p = { 0 };
+	char file[512];
+	char *sql;
+
+	if (!data)
+		data = "tests/data";
+	snprintf(file, sizeof(file), "%s/store-v3.sql", data);
+	sql = read_text(file);
+	CHECK(sql != NULL);
+	if (!sql)
+		return;
+	CHECK_INT(raw_exec(path, sql), ==, SQLITE_OK);
+	free(sql);
+	CHECK_INT(store_reader_open(&r, path), ==, 0);
+	if (!r)
+		return;
+	CHECK_INT(store_reader_netns_known(r, "pod-a"), ==, 1);
+	CHECK_INT(store_reader_netns_known(r, "pod-b"), ==, 0);
+	CHECK_INT(store_reader_netns_known(r, "postgres"), ==, 0); /* a process group, not a ns */
+	/* Raw: the two per-snapshot rows. */
+	CHECK_INT(store_reader_netns_trend(r, "pod-a", STORE_RES_RAW, cw, 0, 2e9, 60, 10,
+					   collect_point, &p),
+		  ==, 0);
+	CHECK_INT(p.n, ==, 2);
+	if (p.n == 2) {
+		CHECK(p.v[0].state == SOCK_CLOSE_WAIT && p.v[0].t == 1700000040 &&
+		      p.v[0].mean == 2 && p.v[0].max == 2 && !p.v[0].has_grp);
+		CHECK(p.v[1].t == 1700000100 && p.v[1].mean == 0 && p.v[1].max == 0);
+	}
+	/* Minutes: CLOSE_WAIT has no row in the second minute, which is a 0 there. */
+	p.n = 0;
+	CHECK_INT(store_reader_netns_trend(r, "pod-a", STORE_RES_MINUTE, cw_est, 0, 2e9, 60, 10,
+					   collect_point, &p),
+		  ==, 0);
+	CHECK_INT(p.n, ==, 4);
+	if (p.n == 4) {
+		CHECK(p.v[0].state == SOCK_ESTABLISHED && p.v[0].t == 1700000040 && p.v[0].max == 0);
+		CHECK(p.v[1].state == SOCK_ESTABLISHED && p.v[1].t == 1700000100);
+		CHECK(p.v[2].state == SOCK_CLOSE_WAIT && p.v[2].t == 1700000040 &&
+		      p.v[2].mean == 2 && p.v[2].max == 2);
+		CHECK(p.v[3].state == SOCK_CLOSE_WAIT && p.v[3].t == 1700000100 &&
+		      p.v[3].mean == 0 && p.v[3].max == 0);
+	}
+	/* Both minutes in one 2-minute step: mean (2 + 0) / 2. */
+	p.n = 0;
+	CHECK_INT(store_reader_netns_trend(r, "pod-a", STORE_RES_MINUTE, cw, 0, 2e9, 120, 10,
+					   collect_point, &p),
+		  ==, 0);
+	CHECK(p.n == 1 && p.v[0].t == 1700000040 && p.v[0].mean == 1 && p.v[0].max == 2);
+	/* An unknown name has no points; the host series is not a namespace's. */
+	p.n = 0;
+	CHECK_INT(store_reader_netns_trend(r, "pod-b", STORE_RES_MINUTE, cw, 0, 2e9, 60, 10,
+					   collect_point, &p),
+		  ==, 0);
+	CHECK_INT(p.n, ==, 0);
+	free(p.v);
+	store_reader_close(r);
+
+	/* A v2 file migrated to v3 knows no namespace, and takes new rows. */
+	sql = NULL;
+	snprintf(file, sizeof(file), "%s/store-v2.sql", data);
+	sql = read_text(file);
+	CHECK(sql != NULL);
+	if (!sql)
+		return;
+	CHECK_INT(raw_exec(v2, sql), ==, SQLITE_OK);
+	free(sql);
+	CHECK_INT(store_open(&s, v2), ==, 0);
+	if (!s)
+		return;
+	{
+		struct store_snapshot snap = make_snap(1700000180, 4);
+		uint32_t counts[SOCK_STATE_MAX] = { 0 };
+		int64_t id = 0;
+
+		counts[SOCK_TIME_WAIT] = 3;
+		CHECK_INT(store_begin(s, &snap, &id), ==, 0);
+		CHECK_INT(store_netns_put(s, id, snap.taken_at, "pod-c", counts), ==, 0);
+		CHECK_INT(store_commit(s), ==, 0);
+	}
+	store_close(s);
+	r = NULL;
+	CHECK_INT(store_reader_open(&r, v2), ==, 0);
+	if (!r)
+		return;
+	CHECK_INT(store_reader_netns_known(r, "pod-a"), ==, 0);
+	CHECK_INT(store_reader_netns_known(r, "pod-c"), ==, 1);
+	store_reader_close(r);
+}
+
+/*
+ * Per-namespace rows and rollups written through the store: exact points, rows that go
+ * with a rolled-back snapshot, retention of both, and misuse.
+ */
+static void test_netns_trend(void)
+{
+	const char *path = tmp_path("netns.db");
+	uint32_t cw = 1u << SOCK_CLOSE_WAIT, lst = 1u << SOCK_LISTEN;
+	struct store *s = NULL;
+	struct store_reader *r = NULL;
+	struct points p = { 0 };
+	char big[300];
+	int64_t deleted = 0;
+
+	memset(big, 'x', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	CHECK_INT(store_open(&s, path), ==, 0);
+	if (!s)
+		return;
+	/* Snapshots at 1000 + 10 i: ns-a holds i CLOSE_WAIT, ns-b 5 LISTEN until 1030. */
+	for (int i = 0; i < 9; i++) {
+		struct store_snapshot snap = make_snap(1000 + 10 * i, (uint32_t)i);
+		uint32_t a[SOCK_STATE_MAX] = { 0 }, b[SOCK_STATE_MAX] = { 0 };
+		int64_t id = 0;
+
+		a[SOCK_CLOSE_WAIT] = (uint32_t)i;
+		b[SOCK_LISTEN] = 5;
+		CHECK_INT(store_netns_put(s, 1, snap.taken_at, "ns-a", a), ==, -EINVAL); /* outside */
+		CHECK_INT(store_begin(s, &snap, &id), ==, 0);
+		CHECK_INT(store_netns_put(s, id, snap.taken_at, "ns-a", a), ==, 0);
+		if (snap.taken_at <= 1030)
+			CHECK_INT(store_netns_put(s, id, snap.taken_at, "ns-b", b), ==, 0);
+		CHECK_INT(store_netns_put(s, id, snap.taken_at, "", a), ==, -EINVAL);
+		CHECK_INT(store_netns_put(s, id, snap.taken_at, NULL, a), ==, -EINVAL);
+		CHECK_INT(store_netns_put(s, id, snap.taken_at, big, a), ==, -EINVAL);
+		CHECK_INT(store_netns_put(s, id, NAN, "ns-a", a), ==, -EINVAL);
+		CHECK_INT(store_commit(s), ==, 0);
+	}
+	{
+		/* A rolled-back snapshot leaves no namespace row behind. */
+		struct store_snapshot snap = make_snap(1095, 99);
+		uint32_t a[SOCK_STATE_MAX] = { 0 };
+		int64_t id = 0;
+
+		a[SOCK_CLOSE_WAIT] = 1000;
+		CHECK_INT(store_begin(s, &snap, &id), ==, 0);
+		CHECK_INT(store_netns_put(s, id, snap.taken_at, "ns-a", a), ==, 0);
+		store_rollback(s);
+	}
+	/* Minute rollups of ns-a, written by hand: 960 (2 snapshots, no CLOSE_WAIT), 1020 (6). */
+	{
+		struct store_snapshot snap = make_snap(1100, 100);
+
+		CHECK_INT(store_begin(s, &snap, NULL), ==, 0);
+		CHECK_INT(store_rollup_put(s, &(struct store_rollup){ STORE_RES_MINUTE, 960,
+								       SOCK_ESTABLISHED,
+								       STORE_GROUP_NETNS, "ns-a", 0,
+								       0, 0, 0, 2 }),
+			  ==, 0);
+		CHECK_INT(store_rollup_put(s, &(struct store_rollup){ STORE_RES_MINUTE, 1020,
+								       SOCK_ESTABLISHED,
+								       STORE_GROUP_NETNS, "ns-a", 0,
+								       0, 0, 0, 6 }),
+			  ==, 0);
+		CHECK_INT(store_rollup_put(s, &(struct store_rollup){ STORE_RES_MINUTE, 1020,
+								       SOCK_CLOSE_WAIT,
+								       STORE_GROUP_NETNS, "ns-a", 0,
+								       7, 7, 21, 6 }),
+			  ==, 0);
+		/* A process group of the same name is not the namespace. */
+		CHECK_INT(store_rollup_put(s, &(struct store_rollup){ STORE_RES_MINUTE, 1080,
+								       SOCK_CLOSE_WAIT,
+								       STORE_GROUP_PROCESS, "ns-a", 9,
+								       9, 9, 1, 9 }),
+			  ==, 0);
+		CHECK_INT(store_commit(s), ==, 0);
+	}
+	CHECK_INT(store_reader_open(&r, path), ==, 0);
+	if (!r)
+		goto out;
+	CHECK_INT(store_reader_netns_trend(r, "ns-a", STORE_RES_RAW, cw, 1000, 1080, 10, 100,
+					   collect_point, &p),
+		  ==, 0);
+	CHECK_INT(p.n, ==, 9);
+	for (size_t i = 0; i < p.n; i++)
+		CHECK(p.v[i].t == 1000 + 10 * (int64_t)i && p.v[i].mean == (double)i &&
+		      p.v[i].max == (int64_t)i && p.v[i].state == SOCK_CLOSE_WAIT);
+	/* 30 s steps: [990, 1020) holds 0 and 1, [1050, 1080) 5, 6, 7, and 1080 holds 8 alone. */
+	p.n = 0;
+	CHECK_INT(store_reader_netns_trend(r, "ns-a", STORE_RES_RAW, cw, 990, 2000, 30, 100,
+					   collect_point, &p),
+		  ==, 0);
+	CHECK_INT(p.n, ==, 4);
+	if (p.n == 4)
+		CHECK(p.v[0].t == 990 && p.v[0].mean == 0.5 && p.v[0].max == 1 &&
+		      p.v[2].t == 1050 && p.v[2].mean == 6 && p.v[2].max == 7 && p.v[3].t == 1080 &&
+		      p.v[3].mean == 8 && p.v[3].max == 8);
+	/* ns-b stopped at 1030: its LISTEN points end there. */
+	p.n = 0;
+	CHECK_INT(store_reader_netns_trend(r, "ns-b", STORE_RES_RAW, lst | cw, 0, 2e9, 10, 100,
+					   collect_point, &p),
+		  ==, 0);
+	CHECK_INT(p.n, ==, 8);
+	if (p.n == 8)
+		CHECK(p.v[0].state == SOCK_CLOSE_WAIT && p.v[0].max == 0 &&
+		      p.v[4].state == SOCK_LISTEN && p.v[4].max == 5 && p.v[7].t == 1030);
+	/* Minutes: 960 (2 snapshots, CLOSE_WAIT absent = 0) and 1020; the process row is not it. */
+	p.n = 0;
+	CHECK_INT(store_reader_netns_trend(r, "ns-a", STORE_RES_MINUTE, cw, 0, 2e9, 60, 100,
+					   collect_point, &p),
+		  ==, 0);
+	CHECK_INT(p.n, ==, 2);
+	if (p.n == 2)
+		CHECK(p.v[0].t == 960 && p.v[0].mean == 0 && p.v[0].max == 0 && p.v[1].t == 1020 &&
+		      p.v[1].mean == 3.5 && p.v[1].max == 7);
+	/* One 120 s step over both: (0 * 2 + 21) / 8 snapshots. */
+	p.n = 0;
+	CHECK_INT(store_reader_netns_trend(r, "ns-a", STORE_RES_MINUTE, cw, 0, 2e9, 120, 100,
+					   collect_point, &p),
+		  ==, 0);
+	CHECK(p.n == 1 && p.v[0].t == 960 && p.v[0].mean == 21.0 / 8 && p.v[0].max == 7);
+	/* Too many points, bad arguments. */
+	p.n = 0;
+	CHECK_INT(store_reader_netns_trend(r, "ns-a", STORE_RES_RAW, cw, 0, 2e9, 10, 3,
+					   collect_point, &p),
+		  ==, -E2BIG);
+	CHECK_INT(store_reader_netns_trend(r, NULL, STORE_RES_RAW, cw, 0, 2e9, 10, 3,
+					   collect_point, &p),
+		  ==, -EINVAL);
+	CHECK_INT(store_reader_netns_trend(r, "ns-a", STORE_RES_MINUTE, cw, 0, 2e9, 10, 3,
+					   collect_point, &p),
+		  ==, -EINVAL); /* step below the resolution */
+	CHECK_INT(store_reader_netns_known(r, "ns-b"), ==, 1);
+	store_reader_close(r);
+	r = NULL;
+
+	/* Retention: rows before 1030 go with the raw data, rollups before 1000 with theirs. */
+	CHECK_INT(store_retention(s, 1030, 1000, 0, 1000, &deleted), ==, 0);
+	CHECK_INT(raw_int(path, "SELECT count(*) FROM netns_snapshots WHERE taken_at < 1030"), ==, 0);
+	CHECK_INT(raw_int(path, "SELECT count(*) FROM netns_snapshots"), ==, 6 + 1);
+	CHECK_INT(raw_int(path, "SELECT count(*) FROM group_rollups WHERE kind = 3"), ==, 2);
+	/* Bounded like the rest: one row a call. */
+	CHECK_INT(store_retention(s, 2e9, 0, 0, 1, &deleted), ==, 0);
+	CHECK_INT(deleted, ==, 1);
+	CHECK_INT(store_retention(s, 2e9, 2e9, 2e9, 100000, &deleted), ==, 0);
+	CHECK_INT(raw_int(path, "SELECT count(*) FROM netns_snapshots"), ==, 0);
+	CHECK_INT(raw_int(path, "SELECT count(*) FROM group_rollups"), ==, 0);
+	CHECK_INT(store_reader_open(&r, path), ==, 0);
+	if (r)
+		CHECK_INT(store_reader_netns_known(r, "ns-a"), ==, 0);
+	store_reader_close(r);
+out:
+	free(p.v);
+	store_close(s);
 }
 
 static void test_newer_schema_refused(void)
@@ -1561,7 +1815,7 @@ static void test_rollup_put(void)
 	bad = ok;
 	bad.kind = STORE_GROUP_PROCESS; /* a group row needs one */
 	CHECK_INT(store_rollup_put(s, &bad), ==, -EINVAL);
-	bad.kind = 3;
+	bad.kind = 4;
 	bad.grp = "x";
 	CHECK_INT(store_rollup_put(s, &bad), ==, -EINVAL);
 	bad.kind = STORE_GROUP_PROCESS;
@@ -2924,6 +3178,8 @@ int main(int argc, char **argv)
 		{ "open_walk_uses_index", test_open_walk_uses_index },
 		{ "migrate_v0", test_migrate_v0 },
 		{ "migrate_fixtures", test_migrate_fixtures },
+		{ "fixture_v3_netns", test_fixture_v3_netns },
+		{ "netns_trend", test_netns_trend },
 		{ "newer_schema_refused", test_newer_schema_refused },
 		{ "foreign_refused", test_foreign_refused },
 		{ "garbage_refused", test_garbage_refused },

@@ -150,132 +150,101 @@ static int by_process(struct findings *f, int state, int (*extra)(const struct s
 	return 0;
 }
 
-static void close_wait_leaks(struct findings *f)
+static int unread(const struct snap_sock *x)
+{
+	return x->r.rqueue > 1;
+}
+
+/*
+ * The findings about processes holding sockets of one state: each is one title, its
+ * evidence (count, oldest age, an example, and what the rule adds) and a fixed text.
+ */
+struct proc_rule {
+	const char *id;
+	int state;
+	int (*extra)(const struct snap_sock *); /* only sockets it accepts, when set */
+	int growth;                              /* severity and evidence follow growth */
+	const char *title;   /* printf: who, count, plural "s"; or with unread: who, bytes, count, "s" */
+	const char *explanation, *remedy;
+};
+
+static const struct proc_rule proc_rules[] = {
+	{ "close_wait_leak", SOCK_CLOSE_WAIT, NULL, 1,
+	  "%s holds %u CLOSE_WAIT socket%s it never closed",
+	  "The peer closed these connections (its FIN arrived) but the process never "
+	  "called close() on its end. Nothing in the kernel ends CLOSE_WAIT: each socket "
+	  "keeps a file descriptor and memory until the process closes it or exits, and "
+	  "enough of them exhaust the process's descriptors.",
+	  "Fix the code path that handles a read of 0 bytes (EOF) or an error: it must "
+	  "close the socket. Check connection pools for connections returned after the "
+	  "server closed them, and add idle timeouts. Restarting the process frees the "
+	  "sockets now but not the bug." },
+	{ "close_wait_unread", SOCK_CLOSE_WAIT, unread, 0,
+	  "%s left %llu unread bytes in %u CLOSE_WAIT socket%s",
+	  "Data the peer sent before closing was never read: the process stopped "
+	  "reading the connection, not just closing it. When it finally calls close() "
+	  "the kernel will answer with a RST (TCPAbortOnClose) and the peer may see an "
+	  "error.",
+	  "Find why the reader stalled (a blocked thread, a full queue, a forgotten "
+	  "connection); read until EOF, then close." },
+	{ "fin_wait2_held", SOCK_FIN_WAIT2, NULL, 0,
+	  "%s waits in FIN_WAIT_2 on %u connection%s whose peer never closes",
+	  "The process half-closed these connections with shutdown(SHUT_WR) and still "
+	  "holds them; the peer acknowledged the FIN but never sent its own. "
+	  "tcp_fin_timeout only bounds FIN_WAIT_2 for orphaned sockets, so these can "
+	  "wait forever.",
+	  "Put a timeout on waiting for the peer's EOF after shutdown() and close the "
+	  "socket when it expires; look at why the peer application does not close "
+	  "(it may itself be stuck in CLOSE_WAIT)." },
+};
+
+static void process_findings(struct findings *f, const struct proc_rule *r)
 {
 	const struct snap *s = f->s;
 	struct groups g = { 0 };
 	char id[160], title[320], who[96];
 	struct jw w;
 
-	if (by_process(f, SOCK_CLOSE_WAIT, NULL, &g) < 0) {
+	if (by_process(f, r->state, r->extra, &g) < 0) {
 		f->err = -ENOMEM;
 		return;
 	}
 	for (size_t i = 0; i < g.n; i++) {
 		const struct group *gr = &g.v[i];
 		const struct snap_proc *p = proc_of(s, gr->sample);
-		double age = s->taken_at - gr->oldest_since;
-		double growth = p ? groups_growth(sampler_history(f->ctx->sampler), HIST_PROCESS,
-						  p->comm, 1u << SOCK_CLOSE_WAIT, gr->total,
-						  s->taken_at, WINDOW_S)
-				  : NAN;
-		int sev = gr->total >= 50 || age >= 3600 || growth > 0 ? SEV_CRITICAL : SEV_WARNING;
+		const char *plural = gr->total == 1 ? "" : "s";
+		double age = s->taken_at - gr->oldest_since, growth = NAN;
+		int sev = SEV_WARNING;
 
+		if (r->growth) {
+			if (p)
+				growth = groups_growth(sampler_history(f->ctx->sampler), HIST_PROCESS,
+						       p->comm, 1u << r->state, gr->total, s->taken_at,
+						       WINDOW_S);
+			if (gr->total >= 50 || age >= 3600 || growth > 0)
+				sev = SEV_CRITICAL;
+		}
 		process_label(s, gr, who, sizeof(who));
-		snprintf(id, sizeof(id), "close_wait_leak/%s", gr->key);
-		snprintf(title, sizeof(title), "%s holds %u CLOSE_WAIT socket%s it never closed", who,
-			 gr->total, gr->total == 1 ? "" : "s");
+		snprintf(id, sizeof(id), "%s/%s", r->id, gr->key);
+		if (r->extra == unread)
+			snprintf(title, sizeof(title), r->title, who, (unsigned long long)gr->unread,
+				 gr->total, plural);
+		else
+			snprintf(title, sizeof(title), r->title, who, gr->total, plural);
 		finding_begin(&w, id, sev, title);
 		write_subject_process(&w, s, gr);
 		jw_key(&w, "evidence");
 		jw_obj(&w);
 		jw_kuint(&w, "count", gr->total);
 		jw_kdouble(&w, "oldest_age_s", age, 3);
-		jw_kdouble(&w, "growth_per_min", growth, 3);
-		jw_kuint(&w, "unread_bytes", gr->unread);
+		if (r->growth)
+			jw_kdouble(&w, "growth_per_min", growth, 3);
+		if (r->state == SOCK_CLOSE_WAIT)
+			jw_kuint(&w, "unread_bytes", gr->unread);
 		jw_kdouble(&w, "min_age_s", f->min_age, 3);
 		write_example(&w, gr->sample);
 		jw_obj_end(&w);
-		finding_end(f, &w, sev,
-			    "The peer closed these connections (its FIN arrived) but the process never "
-			    "called close() on its end. Nothing in the kernel ends CLOSE_WAIT: each socket "
-			    "keeps a file descriptor and memory until the process closes it or exits, and "
-			    "enough of them exhaust the process's descriptors.",
-			    "Fix the code path that handles a read of 0 bytes (EOF) or an error: it must "
-			    "close the socket. Check connection pools for connections returned after the "
-			    "server closed them, and add idle timeouts. Restarting the process frees the "
-			    "sockets now but not the bug.");
-	}
-	groups_free(&g);
-}
-
-static int unread(const struct snap_sock *x)
-{
-	return x->r.rqueue > 1;
-}
-
-static void close_wait_unread(struct findings *f)
-{
-	struct groups g = { 0 };
-	char id[160], title[320], who[96];
-	struct jw w;
-
-	if (by_process(f, SOCK_CLOSE_WAIT, unread, &g) < 0) {
-		f->err = -ENOMEM;
-		return;
-	}
-	for (size_t i = 0; i < g.n; i++) {
-		const struct group *gr = &g.v[i];
-
-		process_label(f->s, gr, who, sizeof(who));
-		snprintf(id, sizeof(id), "close_wait_unread/%s", gr->key);
-		snprintf(title, sizeof(title),
-			 "%s left %llu unread bytes in %u CLOSE_WAIT socket%s", who,
-			 (unsigned long long)gr->unread, gr->total, gr->total == 1 ? "" : "s");
-		finding_begin(&w, id, SEV_WARNING, title);
-		write_subject_process(&w, f->s, gr);
-		jw_key(&w, "evidence");
-		jw_obj(&w);
-		jw_kuint(&w, "count", gr->total);
-		jw_kuint(&w, "unread_bytes", gr->unread);
-		jw_kdouble(&w, "oldest_age_s", f->s->taken_at - gr->oldest_since, 3);
-		write_example(&w, gr->sample);
-		jw_obj_end(&w);
-		finding_end(f, &w, SEV_WARNING,
-			    "Data the peer sent before closing was never read: the process stopped "
-			    "reading the connection, not just closing it. When it finally calls close() "
-			    "the kernel will answer with a RST (TCPAbortOnClose) and the peer may see an "
-			    "error.",
-			    "Find why the reader stalled (a blocked thread, a full queue, a forgotten "
-			    "connection); read until EOF, then close.");
-	}
-	groups_free(&g);
-}
-
-static void fin_wait2_held(struct findings *f)
-{
-	struct groups g = { 0 };
-	char id[160], title[320], who[96];
-	struct jw w;
-
-	if (by_process(f, SOCK_FIN_WAIT2, NULL, &g) < 0) {
-		f->err = -ENOMEM;
-		return;
-	}
-	for (size_t i = 0; i < g.n; i++) {
-		const struct group *gr = &g.v[i];
-
-		process_label(f->s, gr, who, sizeof(who));
-		snprintf(id, sizeof(id), "fin_wait2_held/%s", gr->key);
-		snprintf(title, sizeof(title),
-			 "%s waits in FIN_WAIT_2 on %u connection%s whose peer never closes", who,
-			 gr->total, gr->total == 1 ? "" : "s");
-		finding_begin(&w, id, SEV_WARNING, title);
-		write_subject_process(&w, f->s, gr);
-		jw_key(&w, "evidence");
-		jw_obj(&w);
-		jw_kuint(&w, "count", gr->total);
-		jw_kdouble(&w, "oldest_age_s", f->s->taken_at - gr->oldest_since, 3);
-		write_example(&w, gr->sample);
-		jw_obj_end(&w);
-		finding_end(f, &w, SEV_WARNING,
-			    "The process half-closed these connections with shutdown(SHUT_WR) and still "
-			    "holds them; the peer acknowledged the FIN but never sent its own. "
-			    "tcp_fin_timeout only bounds FIN_WAIT_2 for orphaned sockets, so these can "
-			    "wait forever.",
-			    "Put a timeout on waiting for the peer's EOF after shutdown() and close the "
-			    "socket when it expires; look at why the peer application does not close "
-			    "(it may itself be stuck in CLOSE_WAIT).");
+		finding_end(f, &w, sev, r->explanation, r->remedy);
 	}
 	groups_free(&g);
 }
@@ -677,9 +646,8 @@ int api_h_findings(const struct api_ctx *ctx, const char *arg, struct query *q, 
 			     &f.then_at) == 0 ||
 	    history_kstat_at(sampler_history(ctx->sampler), s->taken_at, &f.then, &f.then_at) == 0)
 		f.have_then = 1;
-	close_wait_leaks(&f);
-	close_wait_unread(&f);
-	fin_wait2_held(&f);
+	for (size_t i = 0; i < sizeof(proc_rules) / sizeof(proc_rules[0]); i++)
+		process_findings(&f, &proc_rules[i]);
 	fin_wait1_stuck(&f);
 	listeners(&f);
 	/* Kernel counters and the port range are read in lingerd's own namespace. */

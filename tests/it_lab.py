@@ -9,7 +9,6 @@ import ipaddress
 import json
 import os
 import re
-import select
 import signal
 import socket
 import subprocess
@@ -17,7 +16,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "lib"))
-from lingerd_test import BIN, SS_STATES, check, check_eq, done, skip, split_hostport  # noqa: E402
+from lingerd_test import BIN, SS_STATES, LabProc, check, check_eq, done, skip, split_hostport  # noqa: E402
 
 STATES = ["LISTEN", "ESTABLISHED", "SYN_SENT", "SYN_RECV", "FIN_WAIT_1", "FIN_WAIT_2",
           "TIME_WAIT", "CLOSE_WAIT", "LAST_ACK", "CLOSING"]
@@ -54,33 +53,6 @@ def key(row):
 
 def sock_key(s):
     return (s["state"], norm(s["local"]), s["lport"], norm(s["remote"]), s["rport"])
-
-
-class Lab:
-    """`lingerd lab ...` running; .report is its JSON line."""
-
-    def __init__(self, *args):
-        # What was there before: fixed ports may still carry an earlier run's TIME_WAITs.
-        self.baseline = collections.Counter(key(r) for r in ss_rows())
-        self.proc = subprocess.Popen([BIN, "lab"] + list(args), stdout=subprocess.PIPE,
-                                     stderr=subprocess.PIPE)
-        ready, _, _ = select.select([self.proc.stdout], [], [], START_TIMEOUT)
-        line = self.proc.stdout.readline() if ready else b""
-        if not line:
-            self.proc.kill()
-            _, err = self.proc.communicate()
-            raise RuntimeError("lab printed no report (rc %s): %s"
-                               % (self.proc.returncode, err.decode(errors="replace")))
-        self.report = json.loads(line)
-
-    def stop(self, sig=signal.SIGTERM):
-        self.proc.send_signal(sig)
-        try:
-            out, err = self.proc.communicate(timeout=15)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            out, err = self.proc.communicate()
-        return self.proc.returncode, out.decode(errors="replace"), err.decode(errors="replace")
 
 
 def endpoints(rep):
@@ -216,15 +188,17 @@ def check_after_stop(rep, baseline, rc, err, tag, whole_ns):
 
 
 def run_lab_scenario(tag, whole_ns, *args):
-    lab = Lab(*args)
+    # What was there before: fixed ports may still carry an earlier run's TIME_WAITs.
+    baseline = collections.Counter(key(r) for r in ss_rows())
+    lab = LabProc(*args, timeout=START_TIMEOUT)
     rep = lab.report
     try:
         check_report(rep, tag)
-        check_against_ss(rep, lab.baseline, tag, whole_ns)
+        check_against_ss(rep, baseline, tag, whole_ns)
         check_owners(rep, tag)
     finally:
         rc, _, err = lab.stop()
-    check_after_stop(rep, lab.baseline, rc, err, tag, whole_ns)
+    check_after_stop(rep, baseline, rc, err, tag, whole_ns)
     return rep
 
 
@@ -328,7 +302,7 @@ def in_netns():
     check_reuseaddr("netns reuseaddr")
     check_build_failure(32100)
     # SIGINT works like SIGTERM; --hold ends by itself.
-    lab = Lab("--count", "1", "--family", "4", "--port", "0")
+    lab = LabProc("--count", "1", "--family", "4", "--port", "0", timeout=START_TIMEOUT)
     rc, _, err = lab.stop(signal.SIGINT)
     check_eq(rc, 0, "SIGINT exits 0 (%s)" % err.strip())
     t0 = time.monotonic()

@@ -229,14 +229,16 @@ class LabProc:
         self.report = json.loads(line)
         self.started = time.time()
 
-    def stop(self):
+    def stop(self, sig=signal.SIGTERM):
+        """Signals the lab (once) and returns (exit status, stdout, stderr)."""
         if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.communicate(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.communicate()
+            self.proc.send_signal(sig)
+        try:
+            out, err = self.proc.communicate(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            out, err = self.proc.communicate()
+        return self.proc.returncode, out.decode(errors="replace"), err.decode(errors="replace")
 
 
 def in_private_netns(script, flag="--in-netns"):

@@ -4,7 +4,8 @@ from npm, tests/dashboard/drive.mjs) against a real daemon with the lab running,
 network namespace so that the counts are exactly the lab's.
 
 Checked: the page loads with zero console errors, zero CSP violations and no failed request; the
-CLOSE_WAIT card shows the lab's count (and the API's); the trend chart is drawn; the findings panel
+CLOSE_WAIT card shows the lab's count (and the API's); the namespace selector stays hidden with
+only lingerd's own namespace (tests/it_netns.py switches it with --netns all); the trend chart is drawn; the findings panel
 names the lab's leak by process; clicking CLOSE_WAIT in the diagram (and Enter on another state)
 opens its explanation from the API; the Korean switch shows the API's Korean text; the sockets
 table filters and pages; dark mode applies. The screenshots land in
@@ -131,6 +132,12 @@ def check_results(res, d, lab, exact):
         check_eq(s["health"], hz["status"], "status line health")
         check_eq(s["attribution"], hz["attribution"], "status line attribution mode")
         check(hz["source"] in s["status_line"], "status line names the capture source %r" % hz["source"])
+
+    s = step(res, "netns")
+    if s:
+        check_eq(s["followed"], 1, "lingerd follows only its own namespace here")
+        check(s["wrap_hidden"] and s["disabled"], "the namespace selector is hidden and disabled with one namespace")
+        check_eq(s["netns_params"], [], "no API call carries netns= while the own namespace is shown")
 
     lab_cw = lab.report["states"]["CLOSE_WAIT"]["count"]
     leak = lab.report["states"]["CLOSE_WAIT"]["variants"]["close_wait_leak/server"]["count"]

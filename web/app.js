@@ -47,6 +47,8 @@ const ui = {
   system: null,
   selected: null,
   sockets: { filter: {}, limit: 50, cursors: [null], page: 0, data: null, error: null },
+  netns: '',          // the namespace shown: '' for lingerd's own, else a name from /api/v1/netns
+  netnsList: null,    // /api/v1/netns
   rendered: {},       // panel -> key of what is on screen, to skip identical redraws
 };
 
@@ -107,6 +109,15 @@ class ApiError extends Error {
   }
 }
 
+/* An API path for the namespace shown (lingerd's own needs no parameter). */
+function withNs(path) {
+  if (!ui.netns) return path;
+  return `${path}${path.includes('?') ? '&' : '?'}netns=${encodeURIComponent(ui.netns)}`;
+}
+
+/* Groups by process or port are kept for lingerd's own namespace only. */
+const splitOn = () => Boolean(ui.split && !ui.netns);
+
 async function getJSON(path, { acceptStatus = [] } = {}) {
   const ctl = new AbortController();
   const timer = setTimeout(() => ctl.abort(), FETCH_TIMEOUT_MS);
@@ -160,18 +171,19 @@ async function setLang(lang, { initial = false } = {}) {
   if (ui.selected) await showExplanation(ui.selected, { focus: false });
 }
 
-/* ---- the URL fragment keeps the view shareable: #lang=ko&range=6h&split=process&state=CLOSE_WAIT ---- */
+/* ---- the URL fragment keeps the view shareable: #lang=ko&netns=NAME&range=6h&split=process&state=CLOSE_WAIT ---- */
 
 function readHash() {
   const p = new URLSearchParams(location.hash.slice(1));
   const v = {};
-  for (const k of ['lang', 'range', 'split', 'state', 'min_age', 'by', 'select']) if (p.has(k)) v[k] = p.get(k);
+  for (const k of ['lang', 'netns', 'range', 'split', 'state', 'min_age', 'by', 'select']) if (p.has(k)) v[k] = p.get(k);
   return v;
 }
 
 function saveHash() {
   const p = new URLSearchParams();
   p.set('lang', ui.lang);
+  if (ui.netns) p.set('netns', ui.netns);
   p.set('range', ui.range);
   if (ui.split) {
     p.set('split', ui.split);
@@ -233,10 +245,15 @@ function renderStatus() {
 /* ---- counts per state ---- */
 
 async function loadSnapshot() {
+  const current = ticket('snapshot');
   try {
-    ui.snapshot = await getJSON('/api/v1/snapshot');
+    const d = await getJSON(withNs('/api/v1/snapshot'));
+    if (!current()) return;
+    ui.snapshot = d;
     showPanelError('counts-section', null);
   } catch (e) {
+    if (!current()) return;
+    ui.snapshot = null;
     showPanelError('counts-section', e);
   }
   renderCounts();
@@ -245,14 +262,17 @@ async function loadSnapshot() {
 }
 
 async function loadDeltas() {
+  const current = ticket('deltas');
   try {
-    const d = await getJSON(`/api/v1/trends?states=${ALL_STATES.join(',')}&from=-1h&to=now`);
+    const d = await getJSON(withNs(`/api/v1/trends?states=${ALL_STATES.join(',')}&from=-1h&to=now`));
+    if (!current()) return;
     const deltas = {};
     for (const s of d.series) {
       if (s.points.length) deltas[s.state] = { base: s.points[0][1], t: s.points[0][0], from: d.from };
     }
     ui.deltas = deltas;
   } catch (e) {
+    if (!current()) return;
     ui.deltas = null;
   }
   renderCounts();
@@ -313,11 +333,11 @@ async function loadTrends() {
   // Past two days lingerd would read its hourly rollups, which lack the hour in progress; the
   // minute rollups (kept as long) summed into hourly steps reach up to the last minute.
   if (secs > 2 * 86400) url += '&resolution=minute';
-  if (ui.split) url += `&by=${ui.split}&states=${ui.splitState}&top=8`;
+  if (splitOn()) url += `&by=${ui.split}&states=${ui.splitState}&top=8`;
   else url += `&states=${[...ui.lingering].join(',')}`;
   const current = ticket('trends');
   try {
-    const d = await getJSON(url);
+    const d = await getJSON(withNs(url));
     if (!current()) return;
     ui.trends = d;
     showPanelError('trends-section', null);
@@ -329,7 +349,7 @@ async function loadTrends() {
 }
 
 function trendSeries(d) {
-  if (!ui.split) {
+  if (!d.by) {
     // Every lingering state gets a line, in a fixed order and colour, even without data.
     const byState = Object.fromEntries(d.series.map((s) => [s.state, s]));
     return ALL_STATES.filter((s) => ui.lingering.has(s)).map((state) => ({
@@ -370,7 +390,7 @@ function renderTrends() {
 
   const box = $('#chart');
   const width = Math.max(320, box.clientWidth);
-  const key = [ui.lang, ui.split, ui.splitState, ui.logScale, series.map((s) => s.label).join(','), darkQuery.matches].join('|');
+  const key = [ui.lang, d.by || '', ui.splitState, ui.logScale, series.map((s) => s.label).join(','), darkQuery.matches].join('|');
   trendRange = { from: d.from, to: d.to };
   if (!chart || key !== chartKey) {
     if (chart) chart.destroy();
@@ -593,7 +613,7 @@ function sequenceDiagram(steps) {
 async function loadOffenders() {
   const current = ticket('offenders');
   try {
-    const d = await getJSON(`/api/v1/lingering?group_by=${ui.offBy}&limit=10`);
+    const d = await getJSON(withNs(`/api/v1/lingering?group_by=${ui.offBy}&limit=10`));
     if (!current()) return;
     ui.offenders = d;
     showPanelError('offenders-section', null);
@@ -656,7 +676,7 @@ function renderOffenders() {
 async function loadFindings() {
   const current = ticket('findings');
   try {
-    const d = await getJSON(`/api/v1/findings?min_age=${ui.minAge}`);
+    const d = await getJSON(withNs(`/api/v1/findings?min_age=${ui.minAge}`));
     if (!current()) return;
     ui.findings = d;
     showPanelError('findings-section', null);
@@ -798,6 +818,7 @@ function socketsQuery() {
     else p.set('comm', f.process);
   }
   p.set('limit', String(s.limit));
+  if (ui.netns) p.set('netns', ui.netns);
   const cur = s.cursors[s.page];
   if (cur) p.set('cursor', cur);
   return p.toString();
@@ -871,11 +892,66 @@ function showSocketsOf(filter) {
   loadSockets();
 }
 
+/* ---- network namespaces ---- */
+
+async function loadNetns() {
+  try {
+    ui.netnsList = await getJSON('/api/v1/netns');
+  } catch (e) {
+    ui.netnsList = null; // the selector keeps what it had; the panels report their own errors
+  }
+  renderNetns();
+}
+
+/*
+ * The selector shows once lingerd follows another namespace (lingerd --netns all), or while one
+ * is chosen: a namespace that is gone stays in the list, its history still served by trends.
+ */
+function renderNetns() {
+  const d = ui.netnsList;
+  const others = d ? d.namespaces.filter((n) => n.kind !== 'self') : [];
+  const names = new Set(others.map((n) => n.name));
+  const sel = $('#netns');
+  const key = [ui.lang, ui.netns, JSON.stringify(others.map((n) => [n.name, n.kind, n.comm]))].join('|');
+  if (ui.rendered.netns !== key) {
+    ui.rendered.netns = key;
+    const opts = [h('option', { value: '', text: t('netns_self') })];
+    for (const n of others) {
+      opts.push(h('option', { value: n.name, text: n.kind === 'process' && n.comm ? `${n.name} · ${n.comm}` : n.name }));
+    }
+    if (ui.netns && !names.has(ui.netns)) opts.push(h('option', { value: ui.netns, text: t('netns_gone', { name: ui.netns }) }));
+    sel.replaceChildren(...opts);
+    sel.value = ui.netns;
+  }
+  const show = others.length > 0 || Boolean(ui.netns);
+  $('#netns-wrap').hidden = !show;
+  sel.disabled = !show;
+}
+
+function setNetns(name) {
+  ui.netns = name;
+  ui.snapshot = null;
+  ui.deltas = null;
+  ui.trends = null;
+  ui.offenders = null;
+  ui.findings = null;
+  ui.sockets.page = 0;
+  ui.sockets.cursors = [null];
+  ui.sockets.data = null;
+  ui.rendered = {};
+  showSplitState();
+  saveHash();
+  renderNetns();
+  renderCounts();
+  return Promise.allSettled([loadSnapshot(), loadDeltas(), loadTrends(), loadOffenders(), loadFindings(), loadSockets()]);
+}
+
 /* ---- polling ---- */
 
 const jobs = [
   // [name, loader, period in seconds as a function of the interval]
   { name: 'status', run: loadStatus, every: (iv) => iv },
+  { name: 'netns', run: loadNetns, every: (iv) => Math.max(iv, 10) },
   { name: 'snapshot', run: loadSnapshot, every: (iv) => iv },
   { name: 'trends', run: loadTrends, every: (iv) => (RANGES[ui.range] <= 3600 ? iv : Math.max(iv, 60)) },
   { name: 'deltas', run: loadDeltas, every: (iv) => Math.max(iv, 15) },
@@ -908,6 +984,7 @@ function schedule() {
 
 function renderAll() {
   renderStatus();
+  renderNetns();
   renderCounts();
   renderTrends();
   renderOffenders();
@@ -926,6 +1003,7 @@ const darkQuery = window.matchMedia('(prefers-color-scheme: dark)');
 
 function wire() {
   $('#lang').addEventListener('change', (e) => setLang(e.target.value));
+  $('#netns').addEventListener('change', (e) => setNetns(e.target.value));
   $('#live').addEventListener('change', (e) => {
     ui.live = e.target.checked;
     if (ui.live) poll(true);
@@ -1019,8 +1097,11 @@ function wire() {
 }
 
 function showSplitState() {
-  $('#split-state').disabled = !ui.split;
-  $('#split-state-label').hidden = !ui.split;
+  const split = $('#split');
+  split.disabled = Boolean(ui.netns);
+  split.title = ui.netns ? t('netns_no_split') : '';
+  $('#split-state').disabled = !splitOn();
+  $('#split-state-label').hidden = !splitOn();
 }
 
 function markRange() {
@@ -1033,6 +1114,8 @@ async function main() {
   if (!lang) {
     try { lang = localStorage.getItem('lingerd.lang'); } catch (e) { lang = null; }
   }
+  // A namespace name is the kernel's or a runtime's: it only ever reaches the page as text.
+  if (hs.netns && hs.netns.length <= 256 && !/[\u0000-\u001f\u007f]/.test(hs.netns)) ui.netns = hs.netns;
   if (hs.range && RANGES[hs.range]) ui.range = hs.range;
   if (hs.split === 'process' || hs.split === 'local_port') ui.split = hs.split;
   if (hs.state && ALL_STATES.includes(hs.state)) ui.splitState = hs.state;
@@ -1046,6 +1129,7 @@ async function main() {
   wire();
   await setLang(lang || defaultLang(navigator), { initial: true });
   renderCounts();
+  renderNetns();
   // CLOSE_WAIT is what lingerd exists for: its explanation is open until another state is picked.
   showExplanation(hs.select && ALL_STATES.includes(hs.select) ? hs.select : 'CLOSE_WAIT', { focus: false });
   await poll(true);

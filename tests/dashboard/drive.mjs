@@ -83,6 +83,22 @@ try {
 
   if (!out.steps.load.ok) throw new Error('the page did not load: ' + out.steps.load.error);
 
+  await step('netns', async () => {
+    // Only lingerd's own namespace is followed here: the selector has nothing to offer.
+    const requests = [];
+    const onRequest = (r) => requests.push(r.url());
+    page.on('request', onRequest);
+    await page.waitForTimeout(1500);
+    page.off('request', onRequest);
+    return {
+      wrap_hidden: await page.evaluate(() => document.querySelector('#netns-wrap').hidden),
+      disabled: await page.isDisabled('#netns'),
+      followed: (await api('/api/v1/netns')).namespaces.length,
+      netns_params: requests.filter((u) => /[?&]netns=/.test(u)),
+      polled: requests.some((u) => u.includes('/api/v1/netns')),
+    };
+  });
+
   await step('counts', async () => {
     // The card and the API are read together until they agree, or for 10 s.
     let card = null;

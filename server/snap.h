@@ -29,6 +29,12 @@ struct snap_sock {
 	uint8_t proc_tried; /* looked for the owner in this state and found none */
 };
 
+/* One slot of the index: pos is the position + 1 in socks (0 = empty), tag the key's hash. */
+struct snap_slot {
+	uint32_t pos;
+	uint32_t tag;
+};
+
 /* A process that holds sockets of a snapshot. */
 struct snap_proc {
 	int32_t pid;
@@ -57,8 +63,18 @@ struct snap {
 	uint32_t close_wait_unread;                /* CLOSE_WAIT with bytes never read */
 	size_t n;
 	struct snap_sock *socks;
-	uint32_t *index; /* open-addressing hash: key -> position + 1, 0 = empty */
+	struct snap_slot *index; /* open-addressing hash (linear probing) by key */
 	size_t index_mask;
+	/*
+	 * How snap_build() matched this snapshot against the one it diffed with: from[i] is
+	 * the position + 1 in from_prev of socks[i], 0 for a socket that appeared.  Lets later
+	 * passes (attribution) carry state over by position instead of by lookup.  from_prev
+	 * is only compared, never followed: check it equals a snapshot you hold.  NULL when
+	 * the build had no previous snapshot.
+	 */
+	uint32_t *from;
+	const struct snap *from_prev;
+	size_t socks_mapped, index_mapped; /* bytes mapped for socks / index, 0 when malloc'd */
 	struct snap_proc *procs;
 	size_t nprocs, cap_procs;
 	int attribution; /* enum procmap_mode of the last walk, -1 when attribution is off */
@@ -94,8 +110,11 @@ uint64_t snap_key(const struct sock_rec *r);
 /*
  * Builds a new snapshot from the records of one capture, carrying first_seen and
  * state_since over from prev (which may be NULL) and calling ops for every socket that
- * appeared, changed state or vanished -- work and calls grow with the changes, apart from
- * one hash lookup per socket.  A key seen twice in one capture (a dump is not atomic) is
+ * appeared, changed state or vanished.  Sockets are matched with prev in capture order
+ * (a dump lists unchanged sockets in the same order each time), so an unchanged socket
+ * costs a comparison and a copy, not a hash lookup; the index is prev's, patched for the
+ * sockets that came and went, when the table size allows.  Work past that linear copy
+ * grows with the changes.  A key seen twice in one capture (a dump is not atomic) is
  * kept once.  If an op fails the build stops and returns its error; *out is then NULL.
  * Returns 0 and *out (one reference held by the caller), or -errno.
  */

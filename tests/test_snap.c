@@ -60,6 +60,111 @@ static struct sock_rec rec(uint64_t cookie, int state, uint16_t lport)
 	return r;
 }
 
+
+/* A small deterministic generator (xorshift), so a failing round can be replayed. */
+static uint64_t rng_state = 88172645463325252ull;
+
+static uint64_t rnd(uint64_t n)
+{
+	rng_state ^= rng_state << 13;
+	rng_state ^= rng_state >> 7;
+	rng_state ^= rng_state << 17;
+	return rng_state % n;
+}
+
+/*
+ * Many builds in a row with churn, state changes, local reordering, repeats and sizes that
+ * cross the index's table sizes both ways: the diff and the index (patched or rebuilt) must
+ * agree with a plain model of the live sockets every time.
+ */
+static void check_churn(void)
+{
+	enum { KEYS = 6000 };
+	static uint8_t live[KEYS + 1], state[KEYS + 1];
+	static const size_t sizes[] = { 10, 3000, 2990, 5000, 40, 0, 700, 2048, 4100, 1 };
+	struct snap *prev = NULL, *cur = NULL;
+	struct sock_vec v = { 0 };
+	int bad = 0;
+
+	for (int round = 0; round < 120; round++) {
+		size_t want = sizes[round % 10] + rnd(20), nlive = 0;
+		int exp_app = 0, exp_chg = 0, exp_van = 0;
+		struct tally t = { 0 };
+		static uint8_t was[KEYS + 1], was_state[KEYS + 1];
+
+		memcpy(was, live, sizeof(live));
+		memcpy(was_state, state, sizeof(state));
+		for (uint64_t k = 1; k <= KEYS; k++) {
+			if (live[k] && rnd(100) < 3)
+				live[k] = 0;
+			else if (live[k] && rnd(100) < 3)
+				state[k] = (uint8_t)(1 + rnd(SOCK_STATE_MAX - 1));
+			nlive += live[k];
+		}
+		for (uint64_t k = 1 + rnd(KEYS); nlive < want; k = k % KEYS + 1) {
+			if (!live[k]) {
+				live[k] = 1;
+				state[k] = (uint8_t)(1 + rnd(SOCK_STATE_MAX - 1));
+				nlive++;
+			}
+		}
+		for (uint64_t k = 1; k <= KEYS && nlive > want + 20; k++) {
+			if (live[k] && rnd(4) == 0) {
+				live[k] = 0;
+				nlive--;
+			}
+		}
+		sock_vec_clear(&v);
+		for (uint64_t k = 1; k <= KEYS; k++) {
+			struct sock_rec r;
+
+			if (!live[k])
+				continue;
+			exp_app += !was[k];
+			exp_chg += was[k] && was_state[k] != state[k];
+			r = rec(k, state[k], (uint16_t)k);
+			sock_vec_push(&v, &r);
+			if (rnd(500) == 0)
+				sock_vec_push(&v, &r); /* reported twice */
+		}
+		for (uint64_t k = 1; k <= KEYS; k++)
+			exp_van += was[k] && !live[k];
+		/* Swap a few neighbours: a dump's order moves a little between samples. */
+		for (size_t i = 1; i < v.n; i++) {
+			if (rnd(50) == 0) {
+				struct sock_rec tmp = v.v[i];
+
+				v.v[i] = v.v[i - 1];
+				v.v[i - 1] = tmp;
+			}
+		}
+		if (snap_build(&cur, &v, prev, 1000.0 + round, &ops, &t) < 0) {
+			bad++;
+			break;
+		}
+		bad += t.appeared != exp_app || t.changed != exp_chg || t.vanished != exp_van;
+		bad += cur->n != nlive;
+		for (uint64_t k = 1; k <= KEYS; k++) {
+			const struct snap_sock *x = snap_find(cur, k);
+
+			bad += live[k] ? !x || x->key != k || x->r.state != state[k] : x != NULL;
+		}
+		for (size_t i = 0; prev && cur->from && i < cur->n; i++)
+			bad += cur->from[i] ? prev->socks[cur->from[i] - 1].key != cur->socks[i].key
+					    : was[cur->socks[i].key] != 0;
+		snap_put(prev);
+		prev = cur;
+		cur = NULL;
+		if (bad) {
+			fprintf(stderr, "churn round %d went wrong\n", round);
+			break;
+		}
+	}
+	CHECK_INT(bad, ==, 0);
+	snap_put(prev);
+	sock_vec_free(&v);
+}
+
 int main(void)
 {
 	struct sock_vec v = { 0 };
@@ -132,6 +237,8 @@ int main(void)
 		r.rport = 1;
 		CHECK(snap_key(&r) != k1);
 	}
+
+	check_churn();
 
 	snap_put(snap_get(b));
 	snap_put(a);

@@ -66,6 +66,22 @@ int procmap_wants(const struct snap_sock *s)
 	return s->r.inode && (sock_state_lingering(s->r.state) || s->r.state == SOCK_LISTEN);
 }
 
+/* The states procmap_wants() accepts, as a bit mask: a per-socket test without a call. */
+static uint32_t wanted_states(void)
+{
+	uint32_t m = 1u << SOCK_LISTEN;
+
+	for (int st = 1; st < SOCK_STATE_MAX; st++)
+		if (sock_state_lingering(st))
+			m |= 1u << st;
+	return m;
+}
+
+static int wants(const struct snap_sock *s, uint32_t mask)
+{
+	return s->r.inode && (mask >> (s->r.state & 31) & 1);
+}
+
 static double mono(void)
 {
 	struct timespec ts;
@@ -343,21 +359,39 @@ int procmap_attribute(struct procmap *pm, struct snap *snap, const struct snap *
 {
 	struct want w = { 0 };
 	size_t unresolved = 0, wanted = 0;
+	uint32_t *remap = NULL; /* prev's process index -> snap's, 0 = not added yet */
 	int err = 0, foreign = 0;
+	/* snap_build() matched snap with prev already: follow that instead of looking up. */
+	const uint32_t *from = prev && snap->from && snap->from_prev == prev ? snap->from : NULL;
+	uint32_t mask = wanted_states();
 
+	if (prev && prev->nprocs) {
+		remap = calloc(prev->nprocs, sizeof(*remap));
+		if (!remap)
+			return -ENOMEM;
+	}
 	/* Carry owners over from the previous snapshot: no /proc access at all. */
 	for (size_t i = 0; i < snap->n; i++) {
 		struct snap_sock *s = &snap->socks[i];
 		const struct snap_sock *old;
 
-		if (!procmap_wants(s))
+		if (!wants(s, mask))
 			continue;
 		wanted++;
-		old = prev ? snap_find(prev, s->key) : NULL;
-		if (old && old->r.inode == s->r.inode && old->proc) {
-			s->proc = snap_add_proc(snap, &prev->procs[old->proc - 1]);
-			if (!s->proc)
+		if (from)
+			old = from[i] ? &prev->socks[from[i] - 1] : NULL;
+		else
+			old = prev ? snap_find(prev, s->key) : NULL;
+		if (old && old->r.inode == s->r.inode && old->proc && old->proc <= prev->nprocs) {
+			uint32_t *to = &remap[old->proc - 1];
+
+			if (!*to)
+				*to = snap_add_proc(snap, &prev->procs[old->proc - 1]);
+			if (!*to) {
+				free(remap);
 				return -ENOMEM;
+			}
+			s->proc = *to;
 			continue;
 		}
 		if (old && old->r.inode == s->r.inode && old->proc_tried &&
@@ -367,6 +401,7 @@ int procmap_attribute(struct procmap *pm, struct snap *snap, const struct snap *
 		}
 		unresolved++;
 	}
+	free(remap);
 	snap->attribution = pm->stats.mode;
 	/*
 	 * Walk when a socket's owner was never looked for, and now and then anyway: a socket
@@ -383,7 +418,7 @@ int procmap_attribute(struct procmap *pm, struct snap *snap, const struct snap *
 	for (size_t i = 0; i < snap->n; i++) {
 		struct snap_sock *s = &snap->socks[i];
 
-		if (!procmap_wants(s))
+		if (!wants(s, mask))
 			continue;
 		foreign |= s->r.netns != 0;
 		s->proc = 0;
@@ -394,7 +429,7 @@ int procmap_attribute(struct procmap *pm, struct snap *snap, const struct snap *
 	for (size_t i = 0; i < snap->n; i++) {
 		struct snap_sock *s = &snap->socks[i];
 
-		if (procmap_wants(s) && !s->proc)
+		if (wants(s, mask) && !s->proc)
 			s->proc_tried = 1;
 	}
 	snap->attribution = pm->stats.mode;

@@ -589,7 +589,7 @@ int api_states_param(struct query *q, const char *name, uint32_t *mask, struct a
 	return 0;
 }
 
-static int lang_param(struct query *q, enum states_lang *lang, struct api_error *e)
+int api_lang_param(struct query *q, enum states_lang *lang, struct api_error *e)
 {
 	static const char *const langs[] = { "en", "ko", NULL };
 	int l = 0;
@@ -622,7 +622,7 @@ static int h_states(const struct api_ctx *ctx, const char *arg, struct query *q,
 
 	(void)ctx;
 	(void)arg;
-	if (lang_param(q, &lang, e) < 0 || query_check_unused(q, e) < 0)
+	if (api_lang_param(q, &lang, e) < 0 || query_check_unused(q, e) < 0)
 		return -EINVAL;
 	return put_cjson(w, states_all(lang));
 }
@@ -638,7 +638,7 @@ static int h_state(const struct api_ctx *ctx, const char *arg, struct query *q, 
 	if (st < 0)
 		return api_fail(e, 404, "not_found", NULL,
 				"no TCP state named '%.40s'; see /api/v1/states", arg);
-	if (lang_param(q, &lang, e) < 0 || query_check_unused(q, e) < 0)
+	if (api_lang_param(q, &lang, e) < 0 || query_check_unused(q, e) < 0)
 		return -EINVAL;
 	return put_cjson(w, states_one(st, lang));
 }

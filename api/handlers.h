@@ -6,6 +6,7 @@
 #include "jw.h"
 #include "query.h"
 #include "snap.h"
+#include "states.h"
 
 /*
  * Every endpoint has this shape: it validates q (failing with e filled in and -EINVAL),
@@ -35,6 +36,9 @@ struct netns_sel {
  * every namespace, a number a namespace id, anything else a namespace name.  Fails with 400
  * naming the parameter when no such namespace is followed.
  */
+/* Reads lang= (en, the default, or ko) into *lang; 400 naming the parameter otherwise. */
+int api_lang_param(struct query *q, enum states_lang *lang, struct api_error *e);
+
 int api_netns_resolve(const char *v, const struct snap *s, struct netns_sel *sel,
 		      struct api_error *e);
 

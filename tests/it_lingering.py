@@ -51,6 +51,14 @@ def leak_findings(d):
             check(x["evidence"]["oldest_age_s"] >= MIN_AGE, "finding's oldest age")
             check(x["severity"] in ("warning", "critical"), "severity")
             check(len(x["remedy"]) > 40 and "close()" in x["explanation"], "explanation and remedy")
+            # The same finding in Korean: same id and evidence, every text in Korean.
+            ko = [y for y in d.json("/api/v1/findings?min_age=%g&lang=ko" % MIN_AGE)["findings"]
+                  if y["id"] == fid]
+            hangul = lambda t: any("\uac00" <= c <= "\ud7a3" for c in t)  # noqa: E731
+            check(len(ko) == 1 and ko[0]["title"].startswith("lab-leaker (pid %d): " % leaker["pid"])
+                  and all(hangul(ko[0][k]) for k in ("title", "explanation", "remedy"))
+                  and ko[0]["evidence"]["count"] == leak,
+                  "lang=ko: the leak finding in Korean: %r" % (ko and ko[0]["title"]))
 
         g = d.json("/api/v1/lingering?group_by=process&states=CLOSE_WAIT&min_age=%g" % MIN_AGE)
         mine = [x for x in g["groups"] if x.get("pid") == leaker["pid"]]
@@ -209,6 +217,8 @@ def inside():
         check(st == 400 and body["error"]["parameter"] == "group_by", "bad group_by is a 400")
         st, _, body = d.get("/api/v1/findings?min_age=-3")
         check(st == 400 and body["error"]["parameter"] == "min_age", "bad min_age is a 400")
+        st, _, body = d.get("/api/v1/findings?lang=fr")
+        check(st == 400 and body["error"]["parameter"] == "lang", "findings: bad lang is a 400")
     finally:
         d.close()
     done()

@@ -4,33 +4,13 @@
 # which fetches its pinned npm packages itself). The prometheus service is not started:
 # the tests run the binary by hand on loopback.
 set -euo pipefail
+. "$(dirname "$0")/apt-lib.sh"
 
-installed() {
-  dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"
-}
-
-missing=()
-installed prometheus || missing+=(prometheus)
-# node and npm may come from one package (NodeSource's nodejs bundles npm): look for the commands.
-if ! command -v node >/dev/null 2>&1; then
-  missing+=(nodejs)
-fi
-if ! command -v npm >/dev/null 2>&1; then
-  missing+=(npm)
-fi
-[ ${#missing[@]} -eq 0 ] && exit 0
-
-echo "installing: ${missing[*]}"
-if [ "$(id -u)" -ne 0 ]; then
-  sudo=sudo
-else
-  sudo=
-fi
-export DEBIAN_FRONTEND=noninteractive
-$sudo apt-get update -qq
-$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+mapfile -t missing < <(missing_of prometheus nodejs npm)
+apt_install "${missing[@]}"
 # Only a service this script just installed is stopped: the tests need the binaries, not a
 # Prometheus listening on :9090.
 if [[ " ${missing[*]} " == *" prometheus "* ]] && [ -d /run/systemd/system ]; then
+  [ "$(id -u)" -ne 0 ] && sudo=sudo || sudo=
   $sudo systemctl disable --now prometheus >/dev/null 2>&1 || true
 fi

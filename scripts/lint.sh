@@ -7,13 +7,10 @@ dirs=(server db api)
 status=0
 
 if ! command -v cppcheck >/dev/null; then
-  if [ "$(id -u)" -eq 0 ]; then
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends cppcheck >/dev/null
-  else
-    echo "lint: cppcheck is not installed (apt-get install cppcheck)" >&2
-    exit 2
-  fi
+  . scripts/apt-lib.sh
+  apt_install cppcheck >/dev/null
 fi
+
 
 # --- cppcheck ------------------------------------------------------------------------------
 # The build's own defines, so the configuration checked is the one compiled.  posix.cfg teaches

@@ -16,8 +16,6 @@ import io
 import json
 import os
 import re
-import select
-import signal
 import shutil
 import sqlite3
 import subprocess
@@ -27,7 +25,7 @@ import time
 import urllib.parse
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "lib"))
-from lingerd_test import BIN, Daemon, check, check_eq, done, skip  # noqa: E402
+from lingerd_test import BIN, Daemon, LabProc, check, check_eq, done, skip  # noqa: E402
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
 DOC_PATH = os.path.join(ROOT, "api", "openapi.json")
@@ -87,30 +85,6 @@ class Client:
         if self.conn:
             self.conn.close()
         self.conn = None
-
-
-class Lab:
-    """`lingerd lab` holding sockets in every state; .report is its JSON line."""
-
-    def __init__(self, *args):
-        self.proc = subprocess.Popen([BIN, "lab"] + list(args), stdout=subprocess.PIPE,
-                                     stderr=subprocess.PIPE)
-        ready, _, _ = select.select([self.proc.stdout], [], [], LAB_TIMEOUT)
-        line = self.proc.stdout.readline() if ready else b""
-        if not line:
-            self.stop()
-            raise RuntimeError("lab printed no report")
-        self.report = json.loads(line)
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-        try:
-            self.proc.communicate(timeout=15)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.communicate()
-        return self.proc.returncode
 
 
 def routes_in_source():
@@ -430,7 +404,7 @@ def main():
         served = client.fetch("GET", "/api/v1/openapi.json")[2].decode()
         check(served == raw_doc, "the served document is api/openapi.json byte for byte "
               "(%d vs %d bytes; rebuild after editing it)" % (len(served), len(raw_doc)))
-        lab = Lab("--count", "1", "--port", "0")
+        lab = LabProc("--count", "1", "--port", "0", timeout=LAB_TIMEOUT)
         d.wait_snapshots(2)
         rec = Recorder(client)
         representative(rec, doc, lab)
@@ -478,7 +452,7 @@ def main():
     finally:
         client.close()
         if lab:
-            check_eq(lab.stop(), 0, "lab exits 0 on SIGTERM")
+            check_eq(lab.stop()[0], 0, "lab exits 0 on SIGTERM")
         rc, _ = d.stop()
         if not check_eq(rc, 0, "lingerd exits 0 on SIGTERM"):
             print("lingerd's stderr:\n" + d.log()[-6000:])

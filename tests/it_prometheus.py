@@ -15,7 +15,6 @@ On the host: promtool check rules and promtool test rules for contrib/prometheus
 import json
 import os
 import re
-import select
 import shutil
 import signal
 import socket
@@ -30,7 +29,7 @@ import urllib.request
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "lib"))
 import lingerd_test  # noqa: E402
-from lingerd_test import BIN, Daemon, check, check_eq, done, skip  # noqa: E402
+from lingerd_test import BIN, Daemon, LabProc, check, check_eq, done, skip  # noqa: E402
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
 ALERTS = os.path.join(ROOT, "contrib", "prometheus", "alerts.yml")
@@ -292,28 +291,6 @@ class Prometheus:
         self.log.close()
 
 
-class Lab:
-    def __init__(self, *args):
-        self.proc = subprocess.Popen([BIN, "lab"] + list(args), stdout=subprocess.PIPE,
-                                     stderr=subprocess.PIPE)
-        ready, _, _ = select.select([self.proc.stdout], [], [], 20)
-        line = self.proc.stdout.readline() if ready else b""
-        if not line:
-            self.stop()
-            raise RuntimeError("lab printed no report")
-        self.report = json.loads(line)
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-        try:
-            self.proc.communicate(timeout=15)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.communicate()
-        return self.proc.returncode
-
-
 def scrape(c):
     status, hdrs, body = c.get("/metrics")
     check_eq(status, 200, "/metrics answers")
@@ -426,7 +403,7 @@ def cardinality(c, prom, exact):
 
 def lab_close_wait(c, prom, exact):
     """The lab's CLOSE_WAIT sockets, counted through Prometheus."""
-    lab = Lab("--count", "2", "--port", "0")
+    lab = LabProc("--count", "2", "--port", "0")
     try:
         want = lab.report["states"]["CLOSE_WAIT"]["count"]
         leak = sum(v["count"] for k, v in lab.report["states"]["CLOSE_WAIT"]["variants"].items()
@@ -544,7 +521,7 @@ def in_netns(exact=True):
         c.close()
     finally:
         if lab:
-            check_eq(lab.stop(), 0, "lab exits 0")
+            check_eq(lab.stop()[0], 0, "lab exits 0")
         if prom:
             prom.stop()
         if d:

@@ -76,7 +76,7 @@ def browser_check(d, names, want):
     if not it_dashboard.tools_ready():
         return
     env = dict(os.environ, LINGERD_URL=d.base, NETNS=",".join(names),
-               CHROMIUM=it_dashboard.chromium_path())
+               CHROMIUM=it_dashboard.chromium_path(), ARTIFACTS=it_dashboard.artifacts_dir())
     p = subprocess.run(["node", os.path.join(it_dashboard.NODE_DIR, "netns.mjs")], capture_output=True,
                        text=True, env=env, timeout=90, cwd=it_dashboard.NODE_DIR)
     lines = [l for l in p.stdout.splitlines() if l.startswith("{")]
@@ -123,6 +123,10 @@ def browser_check(d, names, want):
         check_eq(s["unscoped"], [], "every API call after the switch carries netns=%s" % n)
         check(s["split_disabled"], "split by process/port is off while a namespace is shown")
     check_eq(len(set(cards)), len(names), "the card changes with the namespace: %r" % cards)
+    s = step("layout")
+    if s:
+        check(s["scroll_width"] <= s["client_width"], "with the selector nothing overflows sideways (%d > %d)"
+              % (s["scroll_width"], s["client_width"]))
     s = step("reload")
     if s:
         check_eq(s["value"], names[-1], "a reload keeps the namespace")

@@ -4,7 +4,7 @@
 // it with `ss -N NAME` and the API. Nothing is asserted here.
 //
 // Environment: LINGERD_URL (http://127.0.0.1:PORT), NETNS (namespace names, comma-separated),
-// CHROMIUM (default /usr/bin/chromium).
+// CHROMIUM (default /usr/bin/chromium), ARTIFACTS (folder for a screenshot, optional).
 import { chromium } from 'playwright-core';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -113,6 +113,16 @@ try {
       };
     });
   }
+
+  await step('layout', async () => {
+    // The header holds one more control now: nothing may stick out sideways at laptop width.
+    const file = process.env.ARTIFACTS ? join(process.env.ARTIFACTS, 'dashboard-netns.png') : null;
+    if (file) await page.screenshot({ path: file, fullPage: false });
+    return page.evaluate(() => ({
+      scroll_width: document.documentElement.scrollWidth,
+      client_width: document.documentElement.clientWidth,
+    }));
+  });
 
   await step('reload', async () => {
     // The choice is kept in the URL fragment: a reload (or a shared link) shows the same namespace.

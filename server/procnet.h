@@ -19,9 +19,18 @@ int procnet_parse(const char *text, size_t len, int family, long ticks_per_s,
 		  struct sock_vec *out);
 
 /*
- * Reads path (for example "/proc/net/tcp6") whole and parses it as procnet_parse() does.
- * Returns 0, -errno from open/read, -EFBIG above LD_PROC_MAX_BYTES, or procnet_parse's
- * errors.
+ * Lines in the kernel's exact format take a fast path; any other line is read by the
+ * general parser, which alone decides what is malformed, so results never depend on the
+ * path.  1 by default; tests set 0 (general parser only) to compare the two, and 2 (fast
+ * path only: a declined line fails with -EPROTO) to prove that real lines take it.
+ */
+extern int procnet_fast;
+
+/*
+ * Reads path (for example "/proc/net/tcp6") and parses it as procnet_parse() does, a
+ * piece at a time as it is read, so memory stays small whatever the file's size.  Returns
+ * 0, -errno from open/read, -EFBIG above LD_PROC_MAX_BYTES, -EPROTO for a line longer
+ * than 64 KiB, or procnet_parse's errors; on error out is as it was.
  */
 int procnet_read(const char *path, int family, struct sock_vec *out);
 

@@ -102,6 +102,7 @@ static int diag_parse_msg(const unsigned char *p, size_t plen, struct sock_vec *
 	struct inet_diag_msg m;
 	struct sock_rec *r;
 	size_t off;
+	uint16_t alen = 0;
 	unsigned state;
 	uint8_t shut = SOCK_SHUT_UNKNOWN; /* TIME_WAIT and request sockets carry no attributes */
 
@@ -117,30 +118,30 @@ static int diag_parse_msg(const unsigned char *p, size_t plen, struct sock_vec *
 	if (m.idiag_family != AF_INET && m.idiag_family != AF_INET6)
 		return 0;
 
-	/* Validate the attributes before taking a slot, so an error leaves out unchanged. */
-	off = NLMSG_ALIGN(sizeof(m));
-	while (off < plen) {
-		struct rtattr a;
-		size_t left = plen - off;
+	/*
+	 * Validate the attributes before taking a slot, so an error leaves out unchanged.  The
+	 * last attribute's padding may be missing; stepping past plen simply ends the walk.
+	 */
+	for (off = NLMSG_ALIGN(sizeof(m)); off < plen; off += RTA_ALIGN((size_t)alen)) {
+		uint16_t type;
 
-		if (left < sizeof(a))
+		if (plen - off < sizeof(struct rtattr))
 			return -EPROTO;
-		memcpy(&a, p + off, sizeof(a));
-		if (a.rta_len < sizeof(a) || a.rta_len > left)
+		memcpy(&alen, p + off, sizeof(alen));
+		memcpy(&type, p + off + sizeof(alen), sizeof(type));
+		if (alen < sizeof(struct rtattr) || alen > plen - off)
 			return -EPROTO;
-		if (a.rta_type == INET_DIAG_SHUTDOWN) {
-			if (a.rta_len < RTA_LENGTH(1))
+		if (type == INET_DIAG_SHUTDOWN) {
+			if (alen < RTA_LENGTH(1))
 				return -EPROTO;
 			shut = p[off + RTA_LENGTH(0)];
 		}
-		/* The last attribute's padding may be missing; that simply ends the walk. */
-		if (RTA_ALIGN(a.rta_len) >= left)
-			break;
-		off += RTA_ALIGN(a.rta_len);
 	}
 
-	r = sock_vec_grow(out);
-	if (!r)
+	/* The vector is reused from one sample to the next: it has room nearly always. */
+	if (out->n < out->cap)
+		r = &out->v[out->n++];
+	else if (!(r = sock_vec_grow(out)))
 		return -ENOMEM;
 	r->cookie = (uint64_t)m.id.idiag_cookie[0] | (uint64_t)m.id.idiag_cookie[1] << 32;
 	r->inode = m.idiag_inode;

@@ -204,6 +204,8 @@ def check_results(res, d, lab, exact):
         check_eq(s["html_lang"], "ko", "html lang follows the switch")
         check(HANGUL.search(s["heading"]), "page labels switch to Korean: %r" % s["heading"])
         check(HANGUL.search(s["topics"]), "teaching topics switch to Korean")
+        check(s.get("finding") and "lab-leaker" in s["finding"] and "닫지 않은 CLOSE_WAIT" in s["finding"],
+              "the leak finding switches to Korean (findings?lang=ko): %r" % (s.get("finding") or "")[:200])
 
     s = step(res, "dark")
     if s:

@@ -166,6 +166,7 @@ async function setLang(lang, { initial = false } = {}) {
   if (!initial) {
     renderAll();
     saveHash();
+    loadFindings(); // their titles and remedies come from the server in the chosen language
   }
   await loadStatesDoc();
   if (ui.selected) await showExplanation(ui.selected, { focus: false });
@@ -676,7 +677,7 @@ function renderOffenders() {
 async function loadFindings() {
   const current = ticket('findings');
   try {
-    const d = await getJSON(withNs(`/api/v1/findings?min_age=${ui.minAge}`));
+    const d = await getJSON(withNs(`/api/v1/findings?min_age=${ui.minAge}&lang=${ui.lang}`));
     if (!current()) return;
     ui.findings = d;
     showPanelError('findings-section', null);

@@ -233,6 +233,14 @@ try {
     const ko = await api('/api/v1/states/CLOSE_WAIT?lang=ko');
     await page.selectOption('#lang', 'ko');
     await page.waitForFunction((want) => document.querySelector('#explain h3').textContent === want, ko.title);
+    // Findings come from the server in the page's language: the leak's title turns Korean.
+    await page.waitForFunction(() => [...document.querySelectorAll('#findings li.finding')]
+      .some((li) => li.textContent.includes('lab-leaker') && /[\uac00-\ud7a3]/.test(li.textContent)), null, { timeout: 15000 })
+      .catch(() => {});
+    const finding = await page.evaluate(() => {
+      const li = [...document.querySelectorAll('#findings li.finding')].find((x) => x.textContent.includes('lab-leaker'));
+      return li ? li.textContent.slice(0, 600) : null;
+    });
     const file = join(artifacts, 'dashboard-ko.png');
     await page.screenshot({ path: file, fullPage: false });
     return {
@@ -241,6 +249,7 @@ try {
       html_lang: await page.getAttribute('html', 'lang'),
       heading: await page.textContent('#counts-h'),
       topics: (await page.textContent('#topics')).slice(0, 400),
+      finding,
       file,
     };
   });

@@ -262,10 +262,12 @@ LABELS = [
     ("host_load1_start", "host load average (1 min) before / after this N; 2 cores", ""),
     ("host_load1_end", "", ""),
     ("dumpcount", "raw netlink count dump, both families (floor, in-process)", "ms"),
+    ("dumpcount_paced", "raw count dump, one per interval at 1% churn (as snapshots run)", "ms"),
     ("snap_c1", "lingerd snapshot, 1% churn/interval (capture+diff+commit)", "ms"),
     ("snap_c1_capture", "  of which capture+diff (healthz last_duration_ms)", "ms"),
     ("snap_c1_commit", "  of which commit", "ms"),
     ("snap_c1_us_per_sock", "  per socket", "us"),
+    ("snap_c1_vs_paced", "  / raw dump at the same cadence (not a target)", "x"),
     ("snap_c10", "lingerd snapshot, 10% churn/interval (capture+diff+commit)", "ms"),
     ("snap_c10_commit", "  of which commit", "ms"),
     ("ss_tan", "`ss -tan`", "ms"),
@@ -360,6 +362,9 @@ def derive(vals, sizes):
         s = vals.get((n, "snap_c1"))
         if s is not None and n:
             vals[(n, "snap_c1_us_per_sock")] = s * 1e3 / n
+        p = vals.get((n, "dumpcount_paced"))
+        if s is not None and p:
+            vals[(n, "snap_c1_vs_paced")] = s / p
 
 
 def targets(vals, sizes, quick):

@@ -137,11 +137,12 @@ static int cmp_double(const void *a, const void *b)
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: dumpcount [--repeat N] [--states MASK] [--family 4|6|all]\n"
+	fprintf(f, "usage: dumpcount [--repeat N] [--gap SECONDS] [--states MASK] [--family 4|6|all]\n"
 		   "Dumps every TCP socket of this network namespace over NETLINK_SOCK_DIAG and\n"
 		   "prints one JSON line: counts per state of the last dump, each dump's time in\n"
 		   "ms and their median.  --states takes an idiag_states bitmask (default 0x1ffe:\n"
-		   "states 1..12, as lingerd asks).\n");
+		   "states 1..12, as lingerd asks).  --gap sleeps between dumps, so each one finds\n"
+		   "the kernel's socket tables as cold as a sampler's dump once a second does.\n");
 }
 
 int main(int argc, char **argv)
@@ -150,12 +151,14 @@ int main(int argc, char **argv)
 		{ "repeat", required_argument, NULL, 'r' },
 		{ "states", required_argument, NULL, 's' },
 		{ "family", required_argument, NULL, 'f' },
+		{ "gap", required_argument, NULL, 'g' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct dc_counts c = { 0 };
 	uint32_t states = 0x1ffe, seq = 0;
 	long repeat = 1;
+	double gap = 0;
 	int fams[2] = { AF_INET, AF_INET6 }, nfam = 2, fd = -1, ch, rc = 1, err = 0;
 	unsigned char *buf = NULL;
 	double *ms = NULL, *sorted = NULL;
@@ -188,6 +191,13 @@ int main(int argc, char **argv)
 				return 64;
 			}
 			break;
+		case 'g':
+			gap = strtod(optarg, &end);
+			if (*end || gap < 0 || gap > 60) {
+				fprintf(stderr, "dumpcount: --gap takes 0..60 seconds\n");
+				return 64;
+			}
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -207,7 +217,15 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	for (long i = 0; i < repeat; i++) {
-		double t0 = now_ms();
+		double t0;
+
+		if (i && gap > 0) {
+			struct timespec ts = { (time_t)gap, (long)((gap - (double)(time_t)gap) * 1e9) };
+
+			while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+				;
+		}
+		t0 = now_ms();
 
 		memset(&c, 0, sizeof(c));
 		for (int f = 0; f < nfam; f++) {

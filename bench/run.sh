@@ -452,10 +452,15 @@ bench_size() {
 	[ "$quick" = 1 ] && interval=0.2
 	local snap_to=$((60 + n / 2000))
 
+	# --- the floor again, at the snapshots' cadence and churn: one dump per interval finds
+	# the kernel's socket tables colder than back-to-back dumps do (reported, not a target)
+	churn 0.01
+	inns "$tools/dumpcount" --repeat $((repeat + 2)) --gap "$interval" >"$W/dcp.json"
+	recv "$n" dumpcount_paced "$(jget "$W/dcp.json" 'd["runs_ms"][2:]')"
+
 	# --- capture: netlink, no attribution, 1% and 10% churn per interval
 	log "N=$n: lingerd snapshots at 1% and 10% churn"
 	start_daemon cap --interval "$interval" --attribution-interval 0
-	churn 0.01
 	snaps "$n" snap_c1 "$snap_to"
 	churn 0.10
 	snaps "$n" snap_c10 "$snap_to"

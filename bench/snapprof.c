@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +25,7 @@
 #define CALLGRIND_ZERO_STATS
 #endif
 
+#include "capture.h"
 #include "diag.h"
 #include "history.h"
 #include "procmap.h"
@@ -34,6 +36,9 @@
 /*
  * Links lingerd's own code and runs its phases one by one, so that a profile (perf,
  * callgrind) or a clock can tell them apart:
+ *   floor    a dump that only receives, into one reused buffer, as bench/dumpcount does
+ *            (for --source proc: the two tables read and dropped, as cat does)
+ *   capture  lingerd's capture_take(): the same dump (or read), parsed into records
  *   dump     the kernel's part: a sock_diag dump received into memory, not parsed
  *            (for --source proc: read() of /proc/net/tcp and tcp6 into one buffer)
  *   parse    diag_parse() over those datagrams (procnet_parse() over that text)
@@ -50,9 +55,9 @@
 #define SP_ARENA (64u * 1024 * 1024)
 #define SP_MAX_ITERS 1000
 
-enum { P_DUMP, P_PARSE, P_BUILD, P_ATTRIB, P_HISTORY, P_PERSIST, P_MAX };
-static const char *const phase_name[P_MAX] = { "dump", "parse", "build",
-					       "attrib", "history", "persist" };
+enum { P_FLOOR, P_CAPTURE, P_DUMP, P_PARSE, P_BUILD, P_ATTRIB, P_HISTORY, P_PERSIST, P_MAX };
+static const char *const phase_name[P_MAX] = { "floor", "capture", "dump", "parse",
+					       "build", "attrib", "history", "persist" };
 
 /* Minor page faults of this process so far: fresh memory costs a fault per page. */
 static long faults(void)
@@ -92,8 +97,11 @@ static int nl_socket(void)
 	return fd;
 }
 
-/* Receives one dump of one family into a, unparsed.  The same request lingerd sends. */
-static int raw_dump(int fd, int family, uint32_t seq, struct arena *a)
+/*
+ * Receives one dump of one family into a, unparsed.  The same request lingerd sends.  With
+ * keep 0 every datagram lands at the start of a (the floor: bench/dumpcount's way).
+ */
+static int raw_dump(int fd, int family, uint32_t seq, struct arena *a, int keep)
 {
 	struct {
 		struct nlmsghdr nlh;
@@ -123,16 +131,20 @@ static int raw_dump(int fd, int family, uint32_t seq, struct arena *a)
 			return n < 0 ? -errno : -EIO;
 		l = (uint32_t)n;
 		memcpy(a->p + a->len, &l, sizeof(l));
-		a->len += sizeof(l) + (size_t)n;
 		/* The last datagram holds NLMSG_DONE (or an error) as its last message. */
 		for (size_t off = 0; off + sizeof(*h) <= (size_t)n;) {
-			h = (const void *)(a->p + a->len - (size_t)n + off);
-			if (h->nlmsg_type == NLMSG_DONE || h->nlmsg_type == NLMSG_ERROR)
+			h = (const void *)(a->p + a->len + sizeof(l) + off);
+			if (h->nlmsg_type == NLMSG_DONE || h->nlmsg_type == NLMSG_ERROR) {
+				if (keep)
+					a->len += sizeof(l) + (size_t)n;
 				return 0;
+			}
 			if (h->nlmsg_len < sizeof(*h))
 				return -EPROTO;
 			off += NLMSG_ALIGN(h->nlmsg_len);
 		}
+		if (keep)
+			a->len += sizeof(l) + (size_t)n;
 	}
 }
 
@@ -170,6 +182,20 @@ static int read_file(const char *path, struct arena *a, size_t *len)
 		return -errno;
 	while ((n = read(fd, a->p + a->len + *len, SP_ARENA - a->len - *len)) > 0)
 		*len += (size_t)n;
+	close(fd);
+	return n < 0 ? -errno : 0;
+}
+
+/* Reads a file to its end in 128 KiB pieces and drops them, as cat does. */
+static int read_drop(const char *path, unsigned char *buf)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	while ((n = read(fd, buf, 128 * 1024)) > 0)
+		;
 	close(fd);
 	return n < 0 ? -errno : 0;
 }
@@ -219,7 +245,7 @@ static void sleep_s(double s)
 		;
 }
 
-static int run_sampler(int iters, double interval, enum capture_source src)
+static int sampler_loop(int iters, double interval, enum capture_source src)
 {
 	char dir[] = "/tmp/snapprof.XXXXXX", db[64];
 	struct sampler_config cfg = {
@@ -228,9 +254,13 @@ static int run_sampler(int iters, double interval, enum capture_source src)
 	};
 	struct sampler *s;
 	double *dur = calloc((size_t)iters, sizeof(*dur)), *com = calloc((size_t)iters, sizeof(*com));
-	int err;
+	double *floor = calloc((size_t)iters, sizeof(*floor));
+	double *ratio = calloc((size_t)iters, sizeof(*ratio));
+	struct arena a = { malloc(SP_ARENA), 0 };
+	uint32_t seq = 0;
+	int err, fd = nl_socket();
 
-	if (!dur || !com || !mkdtemp(dir))
+	if (!dur || !com || !floor || !ratio || !a.p || fd < 0 || !mkdtemp(dir))
 		return -ENOMEM;
 	snprintf(db, sizeof(db), "%s/db", dir);
 	err = sampler_open(&s, &cfg);
@@ -238,14 +268,31 @@ static int run_sampler(int iters, double interval, enum capture_source src)
 		return err;
 	for (int i = 0; i < iters; i++) {
 		struct sampler_status st;
+		double t0 = mono_ms();
 
+		/* The floor right before the snapshot, so both see the same host load. */
+		if (src == CAPTURE_PROC) {
+			err = read_drop("/proc/net/tcp", a.p);
+			if (err == 0)
+				err = read_drop("/proc/net/tcp6", a.p);
+		} else {
+			err = raw_dump(fd, AF_INET, ++seq, &a, 0);
+			if (err == 0)
+				err = raw_dump(fd, AF_INET6, ++seq, &a, 0);
+		}
+		if (err < 0)
+			break;
+		floor[i] = mono_ms() - t0;
 		err = sampler_step(s);
 		if (err < 0)
 			break;
 		sampler_status(s, &st);
 		dur[i] = st.last_duration_ms;
 		com[i] = st.last_commit_ms;
-		printf("{\"iter\":%d,\"duration_ms\":%.3f,\"commit_ms\":%.3f}\n", i, dur[i], com[i]);
+		ratio[i] = (dur[i] + com[i]) / floor[i];
+		printf("{\"iter\":%d,\"floor_ms\":%.3f,\"duration_ms\":%.3f,\"commit_ms\":%.3f,"
+		       "\"ratio\":%.3f}\n",
+		       i, floor[i], dur[i], com[i], ratio[i]);
 		fflush(stdout);
 		if (i + 1 < iters)
 			sleep_s(interval);
@@ -253,8 +300,10 @@ static int run_sampler(int iters, double interval, enum capture_source src)
 	sampler_close(s);
 	/* The first two snapshots insert every row: not the steady state. */
 	if (err == 0 && iters > 2)
-		printf("{\"median_duration_ms\":%.3f,\"median_commit_ms\":%.3f}\n",
-		       median(dur + 2, (size_t)iters - 2), median(com + 2, (size_t)iters - 2));
+		printf("{\"median_floor_ms\":%.3f,\"median_duration_ms\":%.3f,"
+		       "\"median_commit_ms\":%.3f,\"median_ratio\":%.3f}\n",
+		       median(floor + 2, (size_t)iters - 2), median(dur + 2, (size_t)iters - 2),
+		       median(com + 2, (size_t)iters - 2), median(ratio + 2, (size_t)iters - 2));
 	{
 		static const char *const sfx[] = { "", "-wal", "-shm", ".lock" };
 		char path[96];
@@ -267,7 +316,42 @@ static int run_sampler(int iters, double interval, enum capture_source src)
 	}
 	free(dur);
 	free(com);
+	free(floor);
+	free(ratio);
+	free(a.p);
+	close(fd);
 	return err;
+}
+
+struct job {
+	int iters;
+	double interval;
+	enum capture_source src;
+	int err;
+};
+
+static void *sampler_job(void *arg)
+{
+	struct job *j = arg;
+
+	j->err = sampler_loop(j->iters, j->interval, j->src);
+	return NULL;
+}
+
+/*
+ * lingerd samples in a thread of its own, and glibc gives such a thread its own malloc
+ * arena, which hands freed memory back to the kernel far more eagerly than the main one:
+ * run the sampler the same way, or page faults the daemon pays would not show here.
+ */
+static int run_sampler(int iters, double interval, enum capture_source src)
+{
+	struct job j = { iters, interval, src, 0 };
+	pthread_t t;
+
+	if (pthread_create(&t, NULL, sampler_job, &j) != 0)
+		return -EAGAIN;
+	pthread_join(t, NULL);
+	return j.err;
 }
 
 int main(int argc, char **argv)
@@ -283,7 +367,8 @@ int main(int argc, char **argv)
 	int iters = 7, proc = 0, sampler = 0, fd = -1, ch, err = 0;
 	double interval = 1.0, *ms[P_MAX] = { 0 };
 	struct arena a = { 0 };
-	struct sock_vec recs = { 0 };
+	struct sock_vec recs = { 0 }, capvec = { 0 };
+	struct capture *cap = NULL;
 	struct snap *prev = NULL;
 	struct procmap *pm = NULL;
 	struct history *h = NULL;
@@ -322,6 +407,9 @@ int main(int argc, char **argv)
 		err = -ENOMEM;
 		goto out;
 	}
+	err = capture_open(&cap, proc ? CAPTURE_PROC : CAPTURE_NETLINK);
+	if (err < 0)
+		goto out;
 	if (!proc && (fd = nl_socket()) < 0) {
 		err = fd;
 		goto out;
@@ -332,7 +420,8 @@ int main(int argc, char **argv)
 		struct snap *snap = NULL;
 		double t[P_MAX + 1], now;
 		long f[P_MAX + 1];
-		uint32_t seq0 = seq + 1;
+		uint32_t seq0;
+		int partial = 0;
 
 		a.len = 0;
 		sock_vec_clear(&recs);
@@ -340,9 +429,28 @@ int main(int argc, char **argv)
 		t[0] = mono_ms();
 		f[0] = faults();
 		if (!proc) {
-			err = raw_dump(fd, AF_INET, ++seq, &a);
+			err = raw_dump(fd, AF_INET, ++seq, &a, 0);
 			if (err == 0)
-				err = raw_dump(fd, AF_INET6, ++seq, &a);
+				err = raw_dump(fd, AF_INET6, ++seq, &a, 0);
+		} else {
+			err = read_drop("/proc/net/tcp", a.p);
+			if (err == 0)
+				err = read_drop("/proc/net/tcp6", a.p);
+		}
+		if (err < 0)
+			goto out;
+		t[1] = mono_ms();
+		f[1] = faults();
+		err = capture_take(cap, &capvec, &partial);
+		if (err < 0)
+			goto out;
+		t[2] = mono_ms();
+		f[2] = faults();
+		seq0 = seq + 1;
+		if (!proc) {
+			err = raw_dump(fd, AF_INET, ++seq, &a, 1);
+			if (err == 0)
+				err = raw_dump(fd, AF_INET6, ++seq, &a, 1);
 		} else {
 			size_t l4 = 0, l6 = 0;
 
@@ -351,8 +459,8 @@ int main(int argc, char **argv)
 			if (err == 0)
 				err = read_file("/proc/net/tcp6", &a, &l6);
 			a.len += l6;
-			t[1] = mono_ms();
-		f[1] = faults();
+			t[3] = mono_ms();
+		f[3] = faults();
 			if (err == 0)
 				err = procnet_parse((char *)a.p, l4, AF_INET, 100, &recs);
 			if (err == 0)
@@ -361,29 +469,29 @@ int main(int argc, char **argv)
 		if (err < 0)
 			goto out;
 		if (!proc) {
-			t[1] = mono_ms();
-		f[1] = faults();
+			t[3] = mono_ms();
+		f[3] = faults();
 			err = parse_arena(&a, seq0, &recs);
 			if (err < 0)
 				goto out;
 		}
-		t[2] = mono_ms();
-		f[2] = faults();
-		err = snap_build(&snap, &recs, prev, now, &ops, changes);
-		if (err < 0)
-			goto out;
-		t[3] = mono_ms();
-		f[3] = faults();
-		err = procmap_attribute(pm, snap, prev, (double)i, i ? 1e9 : 0);
-		if (err < 0)
-			goto out;
 		t[4] = mono_ms();
 		f[4] = faults();
-		err = history_add(h, snap, NULL, NULL);
+		err = snap_build(&snap, &recs, prev, now, &ops, changes);
 		if (err < 0)
 			goto out;
 		t[5] = mono_ms();
 		f[5] = faults();
+		err = procmap_attribute(pm, snap, prev, (double)i, i ? 1e9 : 0);
+		if (err < 0)
+			goto out;
+		t[6] = mono_ms();
+		f[6] = faults();
+		err = history_add(h, snap, NULL, NULL);
+		if (err < 0)
+			goto out;
+		t[7] = mono_ms();
+		f[7] = faults();
 		for (size_t k = 0; k < snap->n; k++) {
 			const struct snap_sock *e = &snap->socks[k];
 
@@ -391,8 +499,8 @@ int main(int argc, char **argv)
 			    sock_state_lingering(e->r.state) && now - e->state_since >= 600)
 				persist++;
 		}
-		t[6] = mono_ms();
-		f[6] = faults();
+		t[8] = mono_ms();
+		f[8] = faults();
 		printf("{\"iter\":%d,\"n\":%zu,\"appeared\":%zu,\"changed\":%zu,\"vanished\":%zu,"
 		       "\"procs\":%zu",
 		       i, snap->n, changes[0], changes[1], changes[2], snap->nprocs);
@@ -422,6 +530,8 @@ out:
 		fprintf(stderr, "snapprof: %s\n", strerror(-err));
 	snap_put(prev);
 	sock_vec_free(&recs);
+	sock_vec_free(&capvec);
+	capture_close(cap);
 	procmap_close(pm);
 	history_close(h);
 	if (fd >= 0)

@@ -13,6 +13,7 @@ struct capture {
 	enum capture_source want;
 	enum capture_source use;
 	struct diag *diag;
+	int per_family; /* the kernel refused the one-walk dump: one dump per family */
 };
 
 int capture_source_parse(const char *s)
@@ -77,6 +78,15 @@ static int take_netlink(struct capture *c, struct sock_vec *out, int *partial)
 {
 	int err;
 
+	if (!c->per_family) {
+		/* Both families in one walk of the kernel's tables: a fifth less than two. */
+		err = diag_dump(c->diag, AF_UNSPEC, out, partial);
+		if (err == 0 || err == -ENOMEM)
+			return err;
+		/* Whatever the reason, the per-family dumps decide; they say it again if real. */
+		c->per_family = 1;
+		*partial = 0;
+	}
 	err = diag_dump(c->diag, AF_INET, out, partial);
 	if (err < 0)
 		return err;

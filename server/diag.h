@@ -20,7 +20,9 @@ int diag_open(struct diag **out);
 void diag_close(struct diag *d);
 
 /*
- * Dumps every TCP socket of one family (AF_INET or AF_INET6) in every state except
+ * Dumps every TCP socket of one family (AF_INET or AF_INET6), or of both in one walk of
+ * the kernel's tables (AF_UNSPEC: the legacy TCPDIAG_GETSOCK request, which a kernel may
+ * refuse with an error where the per-family request works), in every state except
  * TCP_BOUND_INACTIVE, without INET_DIAG_INFO, and appends one record per socket to out.
  * On NLM_F_DUMP_INTR the dump is retried up to LD_DUMP_RETRIES times (records of the
  * interrupted attempt are dropped); if it is still interrupted, the last attempt's
@@ -37,6 +39,8 @@ int diag_dump(struct diag *d, int family, struct sock_vec *out, int *partial);
  */
 struct diag_parse_state {
 	uint32_t seq;     /* sequence number of the request; other messages are skipped */
+	uint16_t type;    /* type of record messages: 0 (SOCK_DIAG_BY_FAMILY) or, for the
+			     reply to a legacy request, TCPDIAG_GETSOCK */
 	int done;         /* NLMSG_DONE seen */
 	int interrupted;  /* a message carried NLM_F_DUMP_INTR */
 	int error;        /* -errno from NLMSG_ERROR or an error carried by NLMSG_DONE */

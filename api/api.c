@@ -136,6 +136,16 @@ const char *api_netns_name(const struct snap *s, uint64_t id)
 	return "unknown";
 }
 
+const struct kstat *api_netns_kstat(const struct snap *s, uint64_t id)
+{
+	if (!id)
+		return &s->kstat;
+	for (size_t i = 0; i < s->n_netns; i++)
+		if (s->netns[i].id == id)
+			return s->netns[i].have_kstat ? &s->netns[i].kstat : NULL;
+	return NULL;
+}
+
 static int parse_filter(struct query *q, struct filter *f, int full, struct api_error *e)
 {
 	static const char *const families[] = { "ipv4", "ipv6", NULL };

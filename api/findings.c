@@ -469,11 +469,32 @@ out:
 	groups_free(&g);
 }
 
-/* TIME_WAIT and other sockets that hold an ephemeral port towards one destination. */
-static void time_wait_pressure(struct findings *f)
+/* The namespace of a kernel-wide finding, in its id and subject (lingerd's own: nothing). */
+static void ns_id(const struct findings *f, char *id, size_t len, const char *base, uint64_t ns,
+		  const char *rest)
+{
+	if (ns)
+		snprintf(id, len, "%s/%s%s%s", base, api_netns_name(f->s, ns), rest ? "/" : "",
+			 rest ? rest : "");
+	else
+		snprintf(id, len, "%s%s%s", base, rest ? "/" : "", rest ? rest : "");
+}
+
+static void subject_begin(const struct findings *f, struct jw *w, uint64_t ns)
+{
+	jw_key(w, "subject");
+	jw_obj(w);
+	if (ns)
+		jw_kstr(w, "netns", api_netns_name(f->s, ns));
+}
+
+/*
+ * TIME_WAIT and other sockets that hold an ephemeral port towards one destination, in
+ * namespace ns against that namespace's port range (k).
+ */
+static void time_wait_pressure(struct findings *f, uint64_t ns, const struct kstat *k)
 {
 	const struct snap *s = f->s;
-	const struct kstat *k = &s->kstat;
 	struct groups g = { 0 };
 	int64_t lo, hi, range;
 	char l[INET6_ADDRSTRLEN], r[INET6_ADDRSTRLEN], key[112], id[160], title[320];
@@ -490,9 +511,8 @@ static void time_wait_pressure(struct findings *f)
 		const struct snap_sock *x = &s->socks[i];
 		struct group *gr;
 
-		/* The port range read is lingerd's own namespace's. */
 		if (x->r.lport < lo || x->r.lport > hi || x->r.state == SOCK_LISTEN || !x->r.rport ||
-		    x->r.netns)
+		    x->r.netns != ns)
 			continue;
 		inet_ntop(x->r.family, x->r.laddr, l, sizeof(l));
 		inet_ntop(x->r.family, x->r.raddr, r, sizeof(r));
@@ -517,11 +537,11 @@ static void time_wait_pressure(struct findings *f)
 		sev = ratio >= 0.8 ? SEV_CRITICAL : SEV_WARNING;
 		inet_ntop(x->r.family, x->r.laddr, l, sizeof(l));
 		inet_ntop(x->r.family, x->r.raddr, r, sizeof(r));
-		snprintf(id, sizeof(id), "time_wait_pressure/%s", gr->key);
-		snprintf(title, sizeof(title), ftexts[FT_TIME_WAIT_PRESSURE][f->lang].title, ratio * 100, l, r, x->r.rport, gr->counts[SOCK_TIME_WAIT]);
+		ns_id(f, id, sizeof(id), "time_wait_pressure", ns, gr->key);
+		snprintf(title, sizeof(title), ftexts[FT_TIME_WAIT_PRESSURE][f->lang].title,
+			 ratio * 100, l, r, x->r.rport, gr->counts[SOCK_TIME_WAIT]);
 		finding_begin(&w, id, sev, title);
-		jw_key(&w, "subject");
-		jw_obj(&w);
+		subject_begin(f, &w, ns);
 		jw_kstr(&w, "source", l);
 		jw_kstr(&w, "destination", r);
 		jw_kuint(&w, "destination_port", x->r.rport);
@@ -546,30 +566,33 @@ out:
 	groups_free(&g);
 }
 
-/* Counter increase per minute over the window, or NaN when no earlier reading is known. */
-static double rate(const struct findings *f, int counter, uint64_t *delta)
+/*
+ * Counter increase per minute over the window, or NaN when no earlier reading is known (the
+ * history of counters is kept for lingerd's own namespace only: ns 0).
+ */
+static double rate(const struct findings *f, uint64_t ns, const struct kstat *k, int counter,
+		   uint64_t *delta)
 {
-	const struct kstat *k = &f->s->kstat;
 	double dt = f->s->taken_at - f->then_at;
 
 	*delta = 0;
-	if (!f->have_then || dt < MIN_RATE_WINDOW_S || !k->have_counter[counter] ||
+	if (ns || !f->have_then || dt < MIN_RATE_WINDOW_S || !k->have_counter[counter] ||
 	    !f->then.have_counter[counter] || k->counter[counter] < f->then.counter[counter])
 		return NAN;
 	*delta = k->counter[counter] - f->then.counter[counter];
 	return (double)*delta / (dt / 60.0);
 }
 
-static void kernel_findings(struct findings *f)
+/* Findings on the kernel counters and sysctls k of namespace ns. */
+static void kernel_findings(struct findings *f, uint64_t ns, const struct kstat *k)
 {
-	const struct kstat *k = &f->s->kstat;
-	char title[320];
+	char title[320], id[160];
 	uint64_t d1, d2;
 	double r1, r2;
 	struct jw w;
 
 	/* TIME_WAIT bucket overflow. */
-	r1 = rate(f, KSTAT_TIME_WAIT_OVERFLOW, &d1);
+	r1 = rate(f, ns, k, KSTAT_TIME_WAIT_OVERFLOW, &d1);
 	if (d1 > 0 || (k->have_gauge[KSTAT_SOCK_TW] && k->have_setting[KSTAT_MAX_TW_BUCKETS] &&
 		       k->gauge[KSTAT_SOCK_TW] >= 0.8 * (double)k->setting[KSTAT_MAX_TW_BUCKETS])) {
 		int sev = d1 > 0 ? SEV_CRITICAL : SEV_WARNING;
@@ -577,9 +600,9 @@ static void kernel_findings(struct findings *f)
 		snprintf(title, sizeof(title), ftexts[FT_TIME_WAIT_OVERFLOW][f->lang].title,
 			 (long long)k->gauge[KSTAT_SOCK_TW], (long long)k->setting[KSTAT_MAX_TW_BUCKETS],
 			 d1 > 0 ? tw_overflow_text[f->lang] : "");
-		finding_begin(&w, "time_wait_overflow", sev, title);
-		jw_key(&w, "subject");
-		jw_obj(&w);
+		ns_id(f, id, sizeof(id), "time_wait_overflow", ns, NULL);
+		finding_begin(&w, id, sev, title);
+		subject_begin(f, &w, ns);
 		jw_kstr(&w, "setting", "net.ipv4.tcp_max_tw_buckets");
 		jw_obj_end(&w);
 		jw_key(&w, "evidence");
@@ -592,7 +615,7 @@ static void kernel_findings(struct findings *f)
 		finding_end(f, &w, sev, FT_TIME_WAIT_OVERFLOW);
 	}
 	/* Orphans near their limit. */
-	r1 = rate(f, KSTAT_ABORT_ON_MEMORY, &d1);
+	r1 = rate(f, ns, k, KSTAT_ABORT_ON_MEMORY, &d1);
 	if (k->have_gauge[KSTAT_SOCK_ORPHAN] && k->have_setting[KSTAT_MAX_ORPHANS] &&
 	    k->setting[KSTAT_MAX_ORPHANS] > 0 &&
 	    (d1 > 0 || k->gauge[KSTAT_SOCK_ORPHAN] >= 0.5 * (double)k->setting[KSTAT_MAX_ORPHANS])) {
@@ -601,9 +624,9 @@ static void kernel_findings(struct findings *f)
 
 		snprintf(title, sizeof(title), ftexts[FT_ORPHANS][f->lang].title,
 			 (long long)k->gauge[KSTAT_SOCK_ORPHAN], ratio * 100);
-		finding_begin(&w, "orphans_near_limit", sev, title);
-		jw_key(&w, "subject");
-		jw_obj(&w);
+		ns_id(f, id, sizeof(id), "orphans_near_limit", ns, NULL);
+		finding_begin(&w, id, sev, title);
+		subject_begin(f, &w, ns);
 		jw_kstr(&w, "setting", "net.ipv4.tcp_max_orphans");
 		jw_obj_end(&w);
 		jw_key(&w, "evidence");
@@ -616,14 +639,14 @@ static void kernel_findings(struct findings *f)
 		finding_end(f, &w, sev, FT_ORPHANS);
 	}
 	/* Accept queue overflows. */
-	r1 = rate(f, KSTAT_LISTEN_OVERFLOWS, &d1);
-	r2 = rate(f, KSTAT_LISTEN_DROPS, &d2);
+	r1 = rate(f, ns, k, KSTAT_LISTEN_OVERFLOWS, &d1);
+	r2 = rate(f, ns, k, KSTAT_LISTEN_DROPS, &d2);
 	if (d1 > 0 || d2 > 0) {
 		snprintf(title, sizeof(title), ftexts[FT_LISTEN_OVERFLOWS][f->lang].title,
 			 (unsigned long long)d1, (unsigned long long)d2, f->s->taken_at - f->then_at);
-		finding_begin(&w, "listen_overflows", SEV_WARNING, title);
-		jw_key(&w, "subject");
-		jw_obj(&w);
+		ns_id(f, id, sizeof(id), "listen_overflows", ns, NULL);
+		finding_begin(&w, id, SEV_WARNING, title);
+		subject_begin(f, &w, ns);
 		jw_kstr(&w, "counter", "ListenOverflows");
 		jw_obj_end(&w);
 		jw_key(&w, "evidence");
@@ -634,16 +657,16 @@ static void kernel_findings(struct findings *f)
 		finding_end(f, &w, SEV_WARNING, FT_LISTEN_OVERFLOWS);
 	}
 	/* RST on close. */
-	r1 = rate(f, KSTAT_ABORT_ON_CLOSE, &d1);
-	r2 = rate(f, KSTAT_ABORT_ON_DATA, &d2);
+	r1 = rate(f, ns, k, KSTAT_ABORT_ON_CLOSE, &d1);
+	r2 = rate(f, ns, k, KSTAT_ABORT_ON_DATA, &d2);
 	if (d1 + d2 > 0) {
 		double per_min = (isnan(r1) ? 0 : r1) + (isnan(r2) ? 0 : r2);
 		int sev = per_min >= 60 ? SEV_WARNING : SEV_INFO;
 
 		snprintf(title, sizeof(title), ftexts[FT_RST_ON_CLOSE][f->lang].title, per_min);
-		finding_begin(&w, "rst_on_close", sev, title);
-		jw_key(&w, "subject");
-		jw_obj(&w);
+		ns_id(f, id, sizeof(id), "rst_on_close", ns, NULL);
+		finding_begin(&w, id, sev, title);
+		subject_begin(f, &w, ns);
 		jw_kstr(&w, "counter", "TCPAbortOnClose+TCPAbortOnData");
 		jw_obj_end(&w);
 		jw_key(&w, "evidence");
@@ -773,10 +796,18 @@ int api_h_findings(const struct api_ctx *ctx, const char *arg, struct query *q, 
 		process_findings(&f, &proc_rules[i]);
 	fin_wait1_stuck(&f);
 	listeners(&f);
-	/* Kernel counters and the port range are read in lingerd's own namespace. */
+	/* Kernel counters and the port range are each namespace's own. */
 	if (f.ns.all || !f.ns.id) {
-		time_wait_pressure(&f);
-		kernel_findings(&f);
+		time_wait_pressure(&f, 0, &s->kstat);
+		kernel_findings(&f, 0, &s->kstat);
+	}
+	for (size_t i = 0; i < s->n_netns; i++) {
+		const struct snap_netns *n = &s->netns[i];
+
+		if (!api_netns_match(&f.ns, n->id) || !n->have_kstat)
+			continue;
+		time_wait_pressure(&f, n->id, &n->kstat);
+		kernel_findings(&f, n->id, &n->kstat);
 	}
 	/* qsort is not stable; equal severities keep their rule order through the index. */
 	for (size_t i = 0; i < f.n; i++)

@@ -50,6 +50,12 @@ static inline int api_netns_match(const struct netns_sel *sel, uint64_t netns)
 /* The name of a namespace id in a snapshot: "self" for 0. */
 const char *api_netns_name(const struct snap *s, uint64_t id);
 
+/*
+ * The kernel counters and sysctls of a namespace in a snapshot (0: lingerd's own), or NULL
+ * when they could not be read there.
+ */
+const struct kstat *api_netns_kstat(const struct snap *s, uint64_t id);
+
 int api_h_netns(const struct api_ctx *ctx, const char *arg, struct query *q, struct jw *w,
 		struct api_error *e);
 int api_h_lingering(const struct api_ctx *ctx, const char *arg, struct query *q, struct jw *w,

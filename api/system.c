@@ -11,27 +11,45 @@
 int api_h_system(const struct api_ctx *ctx, const char *arg, struct query *q, struct jw *w,
 		 struct api_error *e)
 {
+	static const struct kstat none;
 	struct kstat then;
 	double then_at = 0, dt = 0;
+	struct netns_sel ns;
+	const char *ns_param;
 	struct snap *s;
 	const struct kstat *k;
-	int have_then;
+	int have_then = 0;
 
 	(void)arg;
+	ns_param = query_get(q, "netns");
 	if (query_check_unused(q, e) < 0)
 		return -EINVAL;
 	s = api_snapshot(ctx, e);
 	if (!s)
 		return -EAGAIN;
-	k = &s->kstat;
-	have_then = history_kstat_at(sampler_history(ctx->sampler), s->taken_at - RATE_WINDOW_S,
-				     &then, &then_at) == 0 ||
-		    history_kstat_at(sampler_history(ctx->sampler), s->taken_at, &then, &then_at) == 0;
+	if (api_netns_resolve(ns_param, s, &ns, e) < 0)
+		goto fail;
+	if (ns.all) {
+		api_fail(e, 400, "bad_parameter", "netns",
+			 "one namespace at a time: each has its own settings and counters");
+		goto fail;
+	}
+	/* A namespace whose files could not be read shows every value as null. */
+	k = api_netns_kstat(s, ns.id);
+	if (!k)
+		k = &none;
+	/* Rates come from the history of counters, which is kept for lingerd's own namespace. */
+	if (!ns.id)
+		have_then = history_kstat_at(sampler_history(ctx->sampler), s->taken_at - RATE_WINDOW_S,
+					     &then, &then_at) == 0 ||
+			    history_kstat_at(sampler_history(ctx->sampler), s->taken_at, &then,
+					     &then_at) == 0;
 	if (have_then)
 		dt = s->taken_at - then_at;
 
 	jw_obj(w);
 	jw_kdouble(w, "taken_at", s->taken_at, 3);
+	jw_kstr(w, "netns", api_netns_name(s, ns.id));
 	jw_key(w, "settings");
 	jw_arr(w);
 	for (int i = 0; i < KSTAT_SETTING_MAX; i++) {
@@ -92,4 +110,7 @@ int api_h_system(const struct api_ctx *ctx, const char *arg, struct query *q, st
 	jw_obj_end(w);
 	snap_put(s);
 	return 0;
+fail:
+	snap_put(s);
+	return -EINVAL;
 }

@@ -106,24 +106,18 @@ const struct kstat_info *kstat_setting_info(int i)
 	return i >= 0 && i < KSTAT_SETTING_MAX ? &settings[i] : NULL;
 }
 
-/* Reads a small file whole into a NUL-terminated malloc'd buffer.  Returns length or -errno. */
-static ssize_t slurp(const char *root, const char *rel, char **out)
+/*
+ * Reads an open file whole, from offset 0 (so a /proc file kept open is generated afresh),
+ * into a NUL-terminated malloc'd buffer.  Returns the length or -errno.
+ */
+static ssize_t slurp_fd(int fd, char **out)
 {
-	char path[512];
 	size_t cap = 8192, len = 0;
-	char *buf = NULL, *nb;
+	char *buf = malloc(cap), *nb;
 	ssize_t n;
-	int fd;
 
-	snprintf(path, sizeof(path), "%s/%s", root, rel);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	buf = malloc(cap);
-	if (!buf) {
-		close(fd);
+	if (!buf)
 		return -ENOMEM;
-	}
 	for (;;) {
 		if (len + 1 >= cap) {
 			if (cap >= KSTAT_FILE_MAX)
@@ -131,29 +125,41 @@ static ssize_t slurp(const char *root, const char *rel, char **out)
 			nb = realloc(buf, cap * 2);
 			if (!nb) {
 				free(buf);
-				close(fd);
 				return -ENOMEM;
 			}
 			buf = nb;
 			cap *= 2;
 		}
-		n = read(fd, buf + len, cap - 1 - len);
+		n = pread(fd, buf + len, cap - 1 - len, (off_t)len);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
 			n = -errno;
 			free(buf);
-			close(fd);
 			return n;
 		}
 		if (n == 0)
 			break;
 		len += (size_t)n;
 	}
-	close(fd);
 	buf[len] = '\0';
 	*out = buf;
 	return (ssize_t)len;
+}
+
+static ssize_t slurp(const char *root, const char *rel, char **out)
+{
+	char path[512];
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s", root, rel);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	n = slurp_fd(fd, out);
+	close(fd);
+	return n;
 }
 
 static int parse_u64(const char *s, size_t n, uint64_t *out)
@@ -275,7 +281,34 @@ void kstat_parse_sockstat(struct kstat *out, const char *text, size_t len)
 	}
 }
 
-int kstat_read_counters(struct kstat *out, const char *proc_root)
+static int open_in(const char *dir, const char *name)
+{
+	char path[512];
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	return open(path, O_RDONLY | O_CLOEXEC);
+}
+
+int kstat_files_open(struct kstat_files *f, const char *net_dir)
+{
+	f->snmp = open_in(net_dir, "snmp");
+	f->netstat = open_in(net_dir, "netstat");
+	f->sockstat = open_in(net_dir, "sockstat");
+	return f->snmp < 0 ? -ENOENT : 0;
+}
+
+void kstat_files_close(struct kstat_files *f)
+{
+	int *fds[] = { &f->snmp, &f->netstat, &f->sockstat };
+
+	for (size_t i = 0; i < 3; i++) {
+		if (*fds[i] >= 0)
+			close(*fds[i]);
+		*fds[i] = -1;
+	}
+}
+
+int kstat_files_read(const struct kstat_files *f, struct kstat *out)
 {
 	char *buf;
 	ssize_t n;
@@ -283,23 +316,36 @@ int kstat_read_counters(struct kstat *out, const char *proc_root)
 
 	memset(out->have_counter, 0, sizeof(out->have_counter));
 	memset(out->have_gauge, 0, sizeof(out->have_gauge));
-	n = slurp(proc_root, "net/snmp", &buf);
+	n = f->snmp >= 0 ? slurp_fd(f->snmp, &buf) : -ENOENT;
 	if (n < 0) {
 		err = (int)n;
 	} else {
 		kstat_parse_pairs(out, buf, (size_t)n);
 		free(buf);
 	}
-	n = slurp(proc_root, "net/netstat", &buf);
+	n = f->netstat >= 0 ? slurp_fd(f->netstat, &buf) : -ENOENT;
 	if (n >= 0) {
 		kstat_parse_pairs(out, buf, (size_t)n);
 		free(buf);
 	}
-	n = slurp(proc_root, "net/sockstat", &buf);
+	n = f->sockstat >= 0 ? slurp_fd(f->sockstat, &buf) : -ENOENT;
 	if (n >= 0) {
 		kstat_parse_sockstat(out, buf, (size_t)n);
 		free(buf);
 	}
+	return err;
+}
+
+int kstat_read_counters(struct kstat *out, const char *proc_root)
+{
+	struct kstat_files f;
+	char dir[512];
+	int err;
+
+	snprintf(dir, sizeof(dir), "%s/net", proc_root);
+	kstat_files_open(&f, dir);
+	err = kstat_files_read(&f, out);
+	kstat_files_close(&f);
 	return err;
 }
 

@@ -88,6 +88,22 @@ int kstat_read(struct kstat *out, const char *proc_root);
 
 /* Reads only the counters and gauges (cheap: three small files), not the sysctls. */
 int kstat_read_counters(struct kstat *out, const char *proc_root);
+/*
+ * The three counter files of one network namespace (snmp, netstat, sockstat), opened once
+ * and re-read from offset 0 each time: a /proc/net file keeps the namespace it was opened in,
+ * so a thread that entered another namespace can open them there ("/proc/thread-self/net")
+ * and any thread can read them afterwards.  A file that is missing is -1.
+ */
+struct kstat_files {
+	int snmp, netstat, sockstat;
+};
+
+/* Opens net_dir/{snmp,netstat,sockstat}.  Returns 0, or -ENOENT when snmp is not there. */
+int kstat_files_open(struct kstat_files *f, const char *net_dir);
+/* Reads the counters and gauges through f; 0 or -errno when snmp could not be read. */
+int kstat_files_read(const struct kstat_files *f, struct kstat *out);
+void kstat_files_close(struct kstat_files *f);
+
 /* Reads only the sysctls. */
 int kstat_read_settings(struct kstat *out, const char *proc_root);
 

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "diag.h"
@@ -27,14 +28,19 @@ int netns_self(uint64_t *id)
 
 struct open_job {
 	int fd;
+	int open;              /* 1: open the diag socket and counter files; 0: only read sysctls */
 	struct diag *diag;
+	struct kstat_files kf;
+	struct kstat *kstat;   /* sysctls land here */
 	int err;
 };
 
 /*
  * setns() changes the namespace of the calling thread only, so a short-lived thread enters
- * the namespace and creates the netlink socket there; the socket stays bound to that
- * namespace whichever thread uses it afterwards.
+ * the namespace and creates the netlink socket and opens the /proc/net counter files there;
+ * both stay bound to that namespace whichever thread uses them afterwards.  Sysctls under
+ * /proc/sys are those of the namespace of the thread that opens them, so they are read
+ * inside as well.
  */
 static void *open_inside(void *arg)
 {
@@ -44,21 +50,51 @@ static void *open_inside(void *arg)
 		j->err = -errno;
 		return NULL;
 	}
+	kstat_read_settings(j->kstat, "/proc");
+	if (!j->open)
+		return NULL;
 	j->err = diag_open(&j->diag);
+	if (!j->err)
+		kstat_files_open(&j->kf, "/proc/thread-self/net");
 	return NULL;
 }
 
-static int enter(struct netns *ns)
+static double mono_now(void)
 {
-	struct open_job j = { .fd = ns->fd };
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Runs open_inside in a thread of its own; returns its error (or pthread_create's). */
+static int inside(struct open_job *j)
+{
 	pthread_t t;
-	int err = pthread_create(&t, NULL, open_inside, &j);
+	int err = pthread_create(&t, NULL, open_inside, j);
 
 	if (err)
 		return -err;
 	pthread_join(t, NULL);
+	return j->err;
+}
+
+static int enter(struct netns *ns)
+{
+	struct open_job j = { .fd = ns->fd, .open = 1, .kf = { -1, -1, -1 }, .kstat = &ns->kstat };
+	int err = inside(&j);
+
 	ns->diag = j.diag;
-	return j.err;
+	ns->kf = j.kf;
+	ns->settings_at = mono_now();
+	return err;
+}
+
+static void ns_close(struct netns *ns)
+{
+	diag_close(ns->diag);
+	kstat_files_close(&ns->kf);
+	close(ns->fd);
 }
 
 static struct netns *find(struct netns_set *set, uint64_t id)
@@ -137,6 +173,7 @@ static int consider(struct netns_set *set, const char *proc_root, const char *pa
 	memset(ns, 0, sizeof(*ns));
 	ns->id = (uint64_t)st.st_ino;
 	ns->fd = fd;
+	ns->kf = (struct kstat_files){ -1, -1, -1 };
 	ns->pid = pid;
 	ns->seen = 1;
 	snprintf(ns->name, sizeof(ns->name), "%s", name);
@@ -199,8 +236,7 @@ int netns_scan(struct netns_set *set, const char *proc_root)
 	/* Namespaces that were not found again are gone: close them, keep the others in order. */
 	for (size_t i = 0; i < set->n; i++) {
 		if (!set->v[i].seen) {
-			diag_close(set->v[i].diag);
-			close(set->v[i].fd);
+			ns_close(&set->v[i]);
 			continue;
 		}
 		set->v[kept++] = set->v[i];
@@ -234,16 +270,21 @@ int netns_dump(struct netns_set *set, struct sock_vec *out, int *partial)
 		}
 		for (size_t k = base; k < out->n; k++)
 			out->v[k].netns = ns->id;
+		ns->have_kstat = kstat_files_read(&ns->kf, &ns->kstat) == 0;
+		if (mono_now() - ns->settings_at >= NETNS_SETTINGS_EVERY_S) {
+			struct open_job j = { .fd = ns->fd, .kstat = &ns->kstat };
+
+			inside(&j);
+			ns->settings_at = mono_now();
+		}
 	}
 	return 0;
 }
 
 void netns_free(struct netns_set *set)
 {
-	for (size_t i = 0; i < set->n; i++) {
-		diag_close(set->v[i].diag);
-		close(set->v[i].fd);
-	}
+	for (size_t i = 0; i < set->n; i++)
+		ns_close(&set->v[i]);
 	free(set->v);
 	memset(set, 0, sizeof(*set));
 }

@@ -5,9 +5,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "kstat.h"
 #include "sock.h"
 
 #define NETNS_MAX 1024 /* namespaces followed at once; more are left out and counted */
+#define NETNS_SETTINGS_EVERY_S 60.0 /* sysctls change rarely: re-read inside each this often */
 
 /* One namespace lingerd follows. */
 struct netns {
@@ -18,6 +20,10 @@ struct netns {
 	char comm[17];   /* that process's name */
 	int fd;          /* open namespace file, for setns() */
 	struct diag *diag; /* a sock_diag socket created inside the namespace */
+	struct kstat_files kf; /* its /proc/net counter files, opened from inside it */
+	struct kstat kstat;    /* its counters (each dump) and sysctls (every NETNS_SETTINGS_EVERY_S) */
+	int have_kstat;
+	double settings_at;    /* monotonic seconds of the last sysctl reading */
 	int seen;        /* found by the last scan */
 	int error;       /* -errno of the last failed open or dump, 0 when fine */
 };
@@ -44,7 +50,8 @@ int netns_self(uint64_t *id);
 int netns_scan(struct netns_set *set, const char *proc_root);
 
 /*
- * Dumps every TCP socket of every followed namespace into out, with rec.netns set.
+ * Dumps every TCP socket of every followed namespace into out, with rec.netns set, and
+ * reads each namespace's kernel counters (and, when due, its sysctls) into ns->kstat.
  * A namespace whose dump fails keeps its error and is skipped.  Returns 0 or -ENOMEM.
  */
 int netns_dump(struct netns_set *set, struct sock_vec *out, int *partial);

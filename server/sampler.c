@@ -337,6 +337,8 @@ int sampler_step(struct sampler *s)
 			d->id = ns->id;
 			d->pid = ns->pid;
 			d->error = ns->error;
+			d->kstat = ns->kstat;
+			d->have_kstat = ns->have_kstat;
 			memcpy(d->name, ns->name, sizeof(d->name));
 			memcpy(d->kind, ns->kind, sizeof(d->kind));
 			memcpy(d->comm, ns->comm, sizeof(d->comm));

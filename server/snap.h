@@ -16,6 +16,8 @@ struct snap_netns {
 	int32_t pid;
 	char comm[17];
 	int error; /* -errno of its last dump, 0 when it was dumped */
+	struct kstat kstat; /* its own counters and sysctls (have_kstat: counters were read) */
+	int have_kstat;
 };
 
 /* A socket in a snapshot: what the kernel said plus what lingerd remembers of it. */

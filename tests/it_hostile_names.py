@@ -85,9 +85,10 @@ def strict_json(body, what):
         return None
 
 
-def wait_attributed(d, pids, timeout=20):
+def wait_attributed(d, pids, timeout=60):
     """Until every child's two sockets carry its pid (other namespaces on the host may hold
-    many more sockets, so each is asked for by pid)."""
+    many more sockets, so each is asked for by pid, and a snapshot of them all can take
+    seconds under the sanitizers)."""
     deadline = time.time() + timeout
     left = set(pids)
     while left and time.time() < deadline:

@@ -66,6 +66,75 @@ def check_minute_trend(d, ns, want, zero_state, minute):
         print("trends?netns=%s minute %s: %r" % (ns, st, got.get(st)))
 
 
+TW_RANGE = (40000, 40049)
+TW_COUNT = 45
+
+# Inside a namespace: 45 connections to one listener, each closed first by the client, so its
+# ends wait in TIME_WAIT on ports of the namespace's own range; prints the listener's port.
+TW_SCRIPT = r"""
+import socket, sys, time
+n = int(sys.argv[1])
+l = socket.socket()
+l.bind(("127.0.0.1", 0))
+l.listen(64)
+for _ in range(n):
+    c = socket.create_connection(l.getsockname())
+    a, _ = l.accept()
+    c.close()
+    a.recv(1)
+    a.close()
+time.sleep(0.3)
+print(l.getsockname()[1])
+"""
+
+
+def make_time_waits(ns, port_range, n):
+    subprocess.run(["ip", "netns", "exec", ns, "sysctl", "-q", "-w",
+                    "net.ipv4.ip_local_port_range=%d %d" % port_range], check=True)
+    out = subprocess.run(["ip", "netns", "exec", ns, sys.executable, "-c", TW_SCRIPT, str(n)],
+                         capture_output=True, text=True, check=True).stdout
+    return int(out.split()[-1])
+
+
+def check_namespace_kernel(d, ns, tw_port):
+    """/api/v1/system and the kernel findings of one namespace are that namespace's own."""
+    def setting(body, name):
+        return {x["name"]: x["value"] for x in body["settings"]}.get(name)
+
+    def counter(body, name):
+        return {x["name"]: x["value"] for x in body["counters"]}.get(name)
+
+    mine = d.json("/api/v1/system?netns=%s" % ns)
+    own = d.json("/api/v1/system")
+    check_eq(mine["netns"], ns, "system?netns= names its namespace")
+    check_eq((setting(mine, "ip_local_port_range_low"), setting(mine, "ip_local_port_range_high")),
+             TW_RANGE, "system?netns=%s: its own ip_local_port_range" % ns)
+    check(setting(own, "ip_local_port_range_low") != TW_RANGE[0],
+          "the own namespace keeps its range: %r" % setting(own, "ip_local_port_range_low"))
+    opens = counter(mine, "ActiveOpens")
+    check(opens is not None and TW_COUNT <= opens < 10000,
+          "system?netns=%s: its own Tcp ActiveOpens (%r)" % (ns, opens))
+    gauges = {x["name"]: x["value"] for x in mine["gauges"]}
+    check(gauges.get("tw", 0) >= TW_COUNT, "its sockstat tw counts its TIME_WAITs: %r" % gauges.get("tw"))
+    print("system?netns=%s: ip_local_port_range %r, ActiveOpens %r, tw %r"
+          % (ns, TW_RANGE, opens, gauges.get("tw")))
+    f = d.json("/api/v1/findings?min_age=0&netns=%s" % ns)["findings"]
+    fid = "time_wait_pressure/%s/127.0.0.1>127.0.0.1:%d" % (ns, tw_port)
+    hit = [x for x in f if x["id"] == fid]
+    check(len(hit) == 1, "findings?netns=%s: TIME_WAIT pressure against its own range (%r)"
+          % (ns, [x["id"] for x in f]))
+    if hit:
+        ev = hit[0]["evidence"]
+        check_eq((ev["ports_available"], ev["time_wait"], hit[0]["severity"], hit[0]["subject"].get("netns")),
+                 (TW_RANGE[1] - TW_RANGE[0] + 1, TW_COUNT, "critical", ns), "the finding's evidence")
+        print("finding %s: %s" % (fid, hit[0]["title"]))
+    own_f = d.json("/api/v1/findings?min_age=0")["findings"]
+    check(not any(x["id"].startswith("time_wait_pressure/%s/" % ns) for x in own_f),
+          "the own namespace's findings do not carry it")
+    st, _, body = d.get("/api/v1/system?netns=all")
+    check(st == 400 and body["error"]["parameter"] == "netns", "system?netns=all is a 400 naming netns")
+
+
 def browser_check(d, names, want):
     """The page's namespace selector, in chromium: each namespace's CLOSE_WAIT on the card."""
     try:
@@ -158,6 +227,9 @@ def main():
                                  stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
             p.stdout.readline()  # the lab's report: every socket is in place
             labs.append(p)
+        # The last namespace gets a port range of its own, 50 ports, and 45 of them in TIME_WAIT
+        # towards one destination: its sysctls, counters and findings are its own.
+        tw_port = make_time_waits(names[2], TW_RANGE, TW_COUNT)
         d = Daemon("--interval", str(INTERVAL), "--netns", "all", "--persist-after", "0", "--metrics-netns")
         started = time.time()
         # Every namespace of the host is dumped: on a busy machine a snapshot takes a while.
@@ -205,6 +277,7 @@ def main():
         all_total = d.json("/api/v1/snapshot?netns=all")["total"]
         check(all_total >= self_total + sum(sum(ss_counts(n).values()) for n in names) - 2,
               "netns=all adds the namespaces (%d vs %d)" % (all_total, self_total))
+        check_namespace_kernel(d, names[2], tw_port)
         st, _, body = d.get("/api/v1/snapshot?netns=no-such-namespace")
         check_eq(st, 404, "an unknown namespace is a 404")
         ns_id = by_name.get(names[0], {}).get("id")

@@ -145,11 +145,13 @@ static int consider(struct netns_set *set, const char *proc_root, const char *pa
 			snprintf(ns->name, sizeof(ns->name), "%s", name);
 			snprintf(ns->kind, sizeof(ns->kind), "%s", kind);
 		}
+		/*
+		 * When the process it was named after exits, another one represents it, but the
+		 * name stays: history, trends and metric labels are keyed by it.
+		 */
 		if (pid && !ns->pid) {
 			ns->pid = pid;
 			read_comm(proc_root, pid, ns->comm, sizeof(ns->comm));
-			if (strcmp(ns->kind, "process") == 0)
-				snprintf(ns->name, sizeof(ns->name), "%s", name);
 		}
 		return 0;
 	}

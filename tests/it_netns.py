@@ -135,6 +135,41 @@ def check_namespace_kernel(d, ns, tw_port):
     check(st == 400 and body["error"]["parameter"] == "netns", "system?netns=all is a 400 naming netns")
 
 
+def check_process_named(d):
+    """A namespace known only through its processes is named after the first one found, and
+    keeps that name when the process exits: history and labels are keyed by it."""
+    p = subprocess.Popen(["unshare", "-n", "sh", "-c", "sleep 300 & echo $!; exec sleep 300"],
+                         stdout=subprocess.PIPE, text=True)
+    second = None
+    try:
+        second = int(p.stdout.readline())
+        name = "pid:%d" % p.pid
+
+        def entry():
+            return next((x for x in d.json("/api/v1/netns")["namespaces"] if x["name"] == name), None)
+
+        deadline = time.time() + 30
+        x = entry()
+        while (not x or x["pid"] != p.pid) and time.time() < deadline:
+            time.sleep(0.2)
+            x = entry()
+        check(x and x["kind"] == "process" and x["pid"] == p.pid,
+              "a namespace of processes is named after the first: %r" % x)
+        p.kill()
+        p.wait()
+        deadline = time.time() + 30
+        while x and x["pid"] != second and time.time() < deadline:
+            time.sleep(0.2)
+            x = entry()
+        check(x and x["pid"] == second and x["comm"] == "sleep",
+              "when that process exits the name %s stays, another process represents it: %r" % (name, x))
+    finally:
+        p.kill()
+        p.wait()
+        if second:
+            subprocess.run(["kill", str(second)], capture_output=True)
+
+
 def browser_check(d, names, want):
     """The page's namespace selector, in chromium: each namespace's CLOSE_WAIT on the card."""
     try:
@@ -278,6 +313,7 @@ def main():
         check(all_total >= self_total + sum(sum(ss_counts(n).values()) for n in names) - 2,
               "netns=all adds the namespaces (%d vs %d)" % (all_total, self_total))
         check_namespace_kernel(d, names[2], tw_port)
+        check_process_named(d)
         st, _, body = d.get("/api/v1/snapshot?netns=no-such-namespace")
         check_eq(st, 404, "an unknown namespace is a 404")
         ns_id = by_name.get(names[0], {}).get("id")

@@ -76,7 +76,7 @@ struct snap {
 	 */
 	uint32_t *from;
 	const struct snap *from_prev;
-	size_t socks_mapped, index_mapped; /* bytes mapped for socks / index, 0 when malloc'd */
+	size_t socks_mapped, index_mapped, from_mapped; /* bytes mapped, 0 when malloc'd */
 	struct snap_proc *procs;
 	size_t nprocs, cap_procs;
 	int attribution; /* enum procmap_mode of the last walk, -1 when attribution is off */

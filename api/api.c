@@ -444,6 +444,11 @@ static void write_socket(struct jw *w, const struct snap *snap, const struct sna
  * One CSV field (RFC 4180): quoted when it holds a comma, quote or line break; a leading
  * = + - @ is defused with a quote so a spreadsheet never runs a process name as a formula.
  */
+static const char *csv_escape(char c)
+{
+	return c == '"' ? "\"\"" : NULL;
+}
+
 static void csv_field(struct jw *w, const char *v, int last)
 {
 	int quote = strpbrk(v, ",\"\r\n") != NULL;
@@ -453,19 +458,7 @@ static void csv_field(struct jw *w, const char *v, int last)
 	if (strchr("=+-@", v[0]) && v[0])
 		jw_text(w, "'", 1);
 	/* The body is declared UTF-8: a byte that is not becomes U+FFFD, as in JSON. */
-	for (size_t i = 0, n = strlen(v); i < n;) {
-		size_t ul = jw_utf8_len((const unsigned char *)v + i, n - i);
-
-		if (!ul) {
-			jw_text(w, "\xef\xbf\xbd", 3);
-			i++;
-			continue;
-		}
-		if (v[i] == '"')
-			jw_text(w, "\"", 1);
-		jw_text(w, v + i, ul);
-		i += ul;
-	}
+	jw_text_utf8(w, v, csv_escape);
 	if (quote)
 		jw_text(w, "\"", 1);
 	jw_text(w, last ? "\r\n" : ",", last ? 2 : 1);

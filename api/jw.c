@@ -116,7 +116,8 @@ void jw_arr_end(struct jw *w)
 	close_(w, ']');
 }
 
-size_t jw_utf8_len(const unsigned char *s, size_t n)
+/* Length of the valid UTF-8 sequence at s (1-4), or 0 when it is not valid. */
+static size_t utf8_len(const unsigned char *s, size_t n)
 {
 	unsigned char c = s[0];
 	size_t len;
@@ -195,7 +196,7 @@ static void string(struct jw *w, const char *str, size_t n)
 			i++;
 			continue;
 		}
-		ul = jw_utf8_len(s + i, n - i);
+		ul = utf8_len(s + i, n - i);
 		if (ul == 0) {
 			put(w, "\xef\xbf\xbd", 3);
 			i++;
@@ -250,6 +251,25 @@ void jw_uint(struct jw *w, uint64_t v)
 
 	sep(w);
 	put(w, b, (size_t)n);
+}
+
+void jw_text_utf8(struct jw *w, const char *s, const char *(*esc)(char c))
+{
+	for (size_t i = 0, n = strlen(s); i < n;) {
+		size_t ul = utf8_len((const unsigned char *)s + i, n - i);
+		const char *e = ul == 1 && esc ? esc(s[i]) : NULL;
+
+		if (!ul) {
+			jw_text(w, "\xef\xbf\xbd", 3);
+			i++;
+			continue;
+		}
+		if (e)
+			jw_text(w, e, strlen(e));
+		else
+			jw_text(w, s + i, ul);
+		i += ul;
+	}
 }
 
 void jw_double(struct jw *w, double v, int decimals)

@@ -63,11 +63,11 @@ void jw_text(struct jw *w, const char *s, size_t n);
 void jw_textf(struct jw *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /*
- * Length of the valid UTF-8 sequence at s[0..n) (1-4; 1 for ASCII), or 0 when the bytes there
- * are not valid UTF-8 (overlong, surrogate, past U+10FFFF, truncated).  For writers of other
- * formats (CSV, Prometheus labels) that repair text the way jw_str does.
+ * Writes the text s for a format other than JSON (CSV, Prometheus labels) that must be UTF-8:
+ * a byte that is not part of valid UTF-8 becomes U+FFFD, as jw_str does, and an ASCII byte
+ * for which esc returns a string is written as that string.
  */
-size_t jw_utf8_len(const unsigned char *s, size_t n);
+void jw_text_utf8(struct jw *w, const char *s, const char *(*esc)(char c));
 
 /* Shorthands: a member name and its value. */
 void jw_kstr(struct jw *w, const char *key, const char *s);

@@ -43,6 +43,11 @@ int metrics_parse_ports(struct metrics_config *cfg, const char *list)
 	}
 }
 
+static const char *label_escape(char c)
+{
+	return c == '\\' ? "\\\\" : c == '"' ? "\\\"" : c == '\n' ? "\\n" : NULL;
+}
+
 void metrics_label_value(struct jw *w, const char *v)
 {
 	/*
@@ -50,24 +55,7 @@ void metrics_label_value(struct jw *w, const char *v)
 	 * and must be UTF-8: a byte that is not becomes U+FFFD (a name cut at 50 bytes may end
 	 * inside a character).
 	 */
-	for (size_t i = 0, n = strlen(v); i < n;) {
-		size_t ul = jw_utf8_len((const unsigned char *)v + i, n - i);
-
-		if (!ul) {
-			jw_text(w, "\xef\xbf\xbd", 3);
-			i++;
-			continue;
-		}
-		if (v[i] == '\\')
-			jw_text(w, "\\\\", 2);
-		else if (v[i] == '"')
-			jw_text(w, "\\\"", 2);
-		else if (v[i] == '\n')
-			jw_text(w, "\\n", 2);
-		else
-			jw_text(w, v + i, ul);
-		i += ul;
-	}
+	jw_text_utf8(w, v, label_escape);
 }
 
 static void family(struct jw *w, const char *name, const char *type, const char *help)

@@ -215,7 +215,7 @@ def check_page(d, children):
     if not check(p.returncode == 0 and lines, "names.mjs ran (rc %d): %s" % (p.returncode, p.stderr[-1500:])):
         return
     res = json.loads(lines[-1])
-    check(not res.get("error"), "browser: %s" % res.get("error"))
+    check(not res.get("fatal"), "browser: %s" % res.get("fatal"))
     check_eq(res.get("csp_violations"), [], "CSP violations")
     check_eq(res.get("page_errors"), [], "page errors")
     check_eq(res.get("injected"), [], "elements or handlers the names would have created")

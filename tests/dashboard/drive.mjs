@@ -5,68 +5,24 @@
 //
 // Environment: LINGERD_URL (http://127.0.0.1:PORT), ARTIFACTS (folder for screenshots),
 // CHROMIUM (default /usr/bin/chromium), MIN_AGE (findings control, default 1).
-import { chromium } from 'playwright-core';
-import { mkdtempSync, rmSync, mkdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { newReport, step as runStep, withPage } from './browser.mjs';
 
 const base = process.env.LINGERD_URL;
 const artifacts = process.env.ARTIFACTS || '.';
 const minAge = process.env.MIN_AGE || '1';
-const out = { steps: {}, console_errors: [], page_errors: [], csp_violations: [], bad_responses: [] };
+const out = newReport();
 
 async function api(path) {
   const r = await fetch(base + path);
   return r.json();
 }
 
-/* Runs one named step; its result or its error lands in out.steps[name]. */
-async function step(name, fn) {
-  const t0 = Date.now();
-  try {
-    out.steps[name] = { ok: true, ...(await fn()) };
-  } catch (e) {
-    out.steps[name] = { ok: false, error: String(e && e.stack ? e.stack.split('\n').slice(0, 3).join(' | ') : e) };
-  }
-  out.steps[name].ms = Date.now() - t0;
-}
+const step = (name, fn) => runStep(out, name, fn);
 
-const userDir = mkdtempSync(join(tmpdir(), 'lingerd-chromium-'));
-let ctx;
-try {
-  mkdirSync(artifacts, { recursive: true });
-  ctx = await chromium.launchPersistentContext(userDir, {
-    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-    headless: true,
-    chromiumSandbox: false,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync', '--disable-quic'],
-    viewport: { width: 1280, height: 900 },
-    locale: 'en-US',
-    colorScheme: 'light',
-    timeout: 30000,
-  });
-  const page = ctx.pages()[0] || await ctx.newPage();
-  page.setDefaultTimeout(15000);
-  // The listener is installed before any page script runs, through the DevTools protocol, so the
-  // page's own CSP does not apply to it.
-  await page.addInitScript(() => {
-    window.__csp = [];
-    document.addEventListener('securitypolicyviolation', (e) => {
-      window.__csp.push({ directive: e.violatedDirective, blocked: e.blockedURI, source: e.sourceFile, line: e.lineNumber, sample: e.sample });
-    });
-  });
-  page.on('console', (m) => {
-    if (m.type() === 'error' || m.type() === 'warning' && /Content Security Policy/i.test(m.text())) {
-      out.console_errors.push(m.text());
-    }
-  });
-  page.on('pageerror', (e) => out.page_errors.push(String(e)));
-  page.on('response', (r) => {
-    if (r.status() >= 400) out.bad_responses.push(`${r.status()} ${r.url()}`);
-  });
-  page.on('requestfailed', (r) => out.bad_responses.push(`failed ${r.url()} ${r.failure() && r.failure().errorText}`));
-
+mkdirSync(artifacts, { recursive: true });
+await withPage(out, async (page) => {
   await step('load', async () => {
     const resp = await page.goto(base + '/', { waitUntil: 'load' });
     await page.waitForSelector('body[data-ready="1"]', { timeout: 20000 });
@@ -297,11 +253,4 @@ try {
     }));
   });
 
-  out.csp_violations = await page.evaluate(() => window.__csp || []);
-} catch (e) {
-  out.fatal = String(e && e.stack ? e.stack : e);
-} finally {
-  if (ctx) await ctx.close().catch(() => {});
-  rmSync(userDir, { recursive: true, force: true });
-}
-process.stdout.write(JSON.stringify(out) + '\n');
+});

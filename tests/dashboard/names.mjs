@@ -5,32 +5,11 @@
 // tests/it_hostile_names.py judges; nothing is asserted here.
 //
 // Environment: LINGERD_URL (http://127.0.0.1:PORT), CHROMIUM (default /usr/bin/chromium).
-import { chromium } from 'playwright-core';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { newReport, step as runStep, withPage } from './browser.mjs';
 
 const base = process.env.LINGERD_URL;
-const out = { csp_violations: [], page_errors: [], injected: [], socket_names: [], offender_names: [], titles: [] };
-const userDir = mkdtempSync(join(tmpdir(), 'lingerd-chromium-'));
-let ctx;
-try {
-  ctx = await chromium.launchPersistentContext(userDir, {
-    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-    headless: true,
-    chromiumSandbox: false,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync'],
-    timeout: 30000,
-  });
-  const page = ctx.pages()[0] || await ctx.newPage();
-  page.setDefaultTimeout(15000);
-  await page.addInitScript(() => {
-    window.__csp = [];
-    window.__ran = [];
-    document.addEventListener('securitypolicyviolation', (e) => window.__csp.push(e.violatedDirective + ' ' + e.sample));
-  });
-  page.on('pageerror', (e) => out.page_errors.push(String(e)));
+const out = newReport({ injected: [], socket_names: [], offender_names: [], titles: [] });
+await withPage(out, async (page) => {
   await page.goto(base + '/', { waitUntil: 'load' });
   await page.waitForSelector('body[data-ready="1"]', { timeout: 20000 });
   await page.selectOption('#f-state', 'CLOSE_WAIT').catch(() => page.fill('#f-state', 'CLOSE_WAIT'));
@@ -54,11 +33,4 @@ try {
     }
     return bad;
   });
-  out.csp_violations = await page.evaluate(() => window.__csp);
-} catch (e) {
-  out.error = String(e && e.stack ? e.stack.split('\n').slice(0, 3).join(' | ') : e);
-} finally {
-  if (ctx) await ctx.close();
-  rmSync(userDir, { recursive: true, force: true });
-}
-console.log(JSON.stringify(out));
+});

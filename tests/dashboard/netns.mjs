@@ -5,14 +5,12 @@
 //
 // Environment: LINGERD_URL (http://127.0.0.1:PORT), NETNS (namespace names, comma-separated),
 // CHROMIUM (default /usr/bin/chromium), ARTIFACTS (folder for a screenshot, optional).
-import { chromium } from 'playwright-core';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { newReport, step as runStep, withPage } from './browser.mjs';
 
 const base = process.env.LINGERD_URL;
 const names = (process.env.NETNS || '').split(',').filter(Boolean);
-const out = { steps: {}, console_errors: [], page_errors: [], csp_violations: [], bad_responses: [] };
+const out = newReport();
 /* The endpoints whose answers depend on the namespace, as the page calls them. */
 const SCOPED = /\/api\/v1\/(snapshot|trends|lingering|findings|sockets)\b/;
 
@@ -21,15 +19,7 @@ async function api(path) {
   return r.json();
 }
 
-async function step(name, fn) {
-  const t0 = Date.now();
-  try {
-    out.steps[name] = { ok: true, ...(await fn()) };
-  } catch (e) {
-    out.steps[name] = { ok: false, error: String(e && e.stack ? e.stack.split('\n').slice(0, 3).join(' | ') : e) };
-  }
-  out.steps[name].ms = Date.now() - t0;
-}
+const step = (name, fn) => runStep(out, name, fn);
 
 const cardText = (page) => page.textContent('#counts li[data-state="CLOSE_WAIT"] .card-count');
 
@@ -48,32 +38,7 @@ async function cardFor(page, ns) {
   return { card: card === '–' ? null : Number(card.replace(/\D/g, '')), api: want };
 }
 
-const userDir = mkdtempSync(join(tmpdir(), 'lingerd-chromium-'));
-let ctx;
-try {
-  ctx = await chromium.launchPersistentContext(userDir, {
-    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-    headless: true,
-    chromiumSandbox: false,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync', '--disable-quic'],
-    viewport: { width: 1280, height: 900 },
-    locale: 'en-US',
-    timeout: 30000,
-  });
-  const page = ctx.pages()[0] || await ctx.newPage();
-  page.setDefaultTimeout(15000);
-  await page.addInitScript(() => {
-    window.__csp = [];
-    document.addEventListener('securitypolicyviolation', (e) => window.__csp.push(e.violatedDirective + ' ' + e.blockedURI));
-  });
-  page.on('console', (m) => {
-    if (m.type() === 'error') out.console_errors.push(m.text());
-  });
-  page.on('pageerror', (e) => out.page_errors.push(String(e)));
-  page.on('response', (r) => {
-    if (r.status() >= 400) out.bad_responses.push(`${r.status()} ${r.url()}`);
-  });
+await withPage(out, async (page) => {
   const requests = [];
   page.on('request', (r) => requests.push(r.url()));
 
@@ -137,11 +102,4 @@ try {
     return { hash: await page.evaluate(() => location.hash), split_disabled: await page.isDisabled('#split'), ...(await cardFor(page, '')) };
   });
 
-  out.csp_violations = await page.evaluate(() => window.__csp || []);
-} catch (e) {
-  out.fatal = String(e && e.stack ? e.stack : e);
-} finally {
-  if (ctx) await ctx.close().catch(() => {});
-  rmSync(userDir, { recursive: true, force: true });
-}
-process.stdout.write(JSON.stringify(out) + '\n');
+});

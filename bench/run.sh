@@ -79,6 +79,8 @@ for s in "${_sz[@]}"; do
 done
 
 log() { printf '[bench +%ss] %s\n' $(( (${EPOCHREALTIME/./} - t_start) / 1000000 )) "$*" >&2; }
+# set -e ends the run at the first failing command: say which, or the log just stops.
+trap 'log "FAILED: line $LINENO: $BASH_COMMAND (status $?)"' ERR
 skip_run() { log "SKIP: $*"; exit 77; }
 die() { log "FAILED: $*"; exit 1; }
 

@@ -77,6 +77,7 @@ static void *big_alloc(size_t bytes, size_t *mapped)
 	if (a)
 		return a;
 	/* Huge pages need a 2 MiB-aligned start: map a little more and trim. */
+	/* cppcheck-suppress invalidFunctionArg ; fd -1 is what MAP_ANONYMOUS asks for */
 	p = mmap(NULL, len + align, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (p == MAP_FAILED)
 		return NULL;

@@ -79,7 +79,8 @@ for s in "${_sz[@]}"; do
 done
 
 log() { printf '[bench +%ss] %s\n' $(( (${EPOCHREALTIME/./} - t_start) / 1000000 )) "$*" >&2; }
-# set -e ends the run at the first failing command: say which, or the log just stops.
+# set -e ends the run at the first failing command: say which, or the log just stops (the
+# trap covers the top level; commands inside functions that may fail say so themselves).
 trap 'log "FAILED: line $LINENO: $BASH_COMMAND (status $?)"' ERR
 skip_run() { log "SKIP: $*"; exit 77; }
 die() { log "FAILED: $*"; exit 1; }
@@ -547,23 +548,29 @@ bench_size() {
 	[ "$quick" = 1 ] && warm=1
 	sleep "$warm"
 	local pid=$daemon_pid tk=$(getconf CLK_TCK) k1 k2 t1 t2 h1 h2
+	kill -0 "$pid" 2>/dev/null || { tail -20 "$W/steady.err" >&2; die "steady state: lingerd exited"; }
 	k1=$(proc_ticks "$pid")
 	t1=${EPOCHREALTIME/./}
-	kit dbsize "$W/steady.db" >"$W/db1.json"
-	inns "$py" "$here/benchkit.py" scrape --url "$daemon_url/healthz" --count 1 --save "$W/h1.json" >/dev/null
-	inns "$py" "$here/benchkit.py" scrape --url "$daemon_url/metrics" --count 1 --save "$W/m1.txt" >/dev/null
+	kit dbsize "$W/steady.db" >"$W/db1.json" || die "steady state: reading the database size failed"
+	inns "$py" "$here/benchkit.py" scrape --url "$daemon_url/healthz" --count 1 --save "$W/h1.json" >/dev/null ||
+		die "steady state: /healthz did not answer"
+	inns "$py" "$here/benchkit.py" scrape --url "$daemon_url/metrics" --count 1 --save "$W/m1.txt" >/dev/null ||
+		die "steady state: /metrics did not answer"
 	sleep "$steady"
+	kill -0 "$pid" 2>/dev/null || { tail -20 "$W/steady.err" >&2; die "steady state: lingerd exited"; }
 	k2=$(proc_ticks "$pid")
 	t2=${EPOCHREALTIME/./}
-	kit dbsize "$W/steady.db" >"$W/db2.json"
-	inns "$py" "$here/benchkit.py" scrape --url "$daemon_url/healthz" --count 1 --save "$W/h2.json" >/dev/null
+	kit dbsize "$W/steady.db" >"$W/db2.json" || die "steady state: reading the database size failed"
+	inns "$py" "$here/benchkit.py" scrape --url "$daemon_url/healthz" --count 1 --save "$W/h2.json" >/dev/null ||
+		die "steady state: /healthz did not answer"
 	local secs
 	secs=$("$py" -c "print(($t2 - $t1) / 1e6)")
 	rec "$n" steady_cpu_pct "$("$py" -c "print(round(($k2 - $k1) / $tk / $secs * 100, 2))")"
 	rec "$n" steady_rss_mb "$(awk '/^VmRSS:/ { print $2 / 1024 }' "/proc/$pid/status")"
 	rec "$n" steady_hwm_mb "$(awk '/^VmHWM:/ { print $2 / 1024 }' "/proc/$pid/status")"
 	rec "$n" steady_snapshot_ms "$(jget "$W/h2.json" 'd["last_duration_ms"]')"
-	inns "$py" "$here/benchkit.py" scrape --url "$daemon_url/metrics" --count 1 --save "$W/m2.txt" >/dev/null
+	inns "$py" "$here/benchkit.py" scrape --url "$daemon_url/metrics" --count 1 --save "$W/m2.txt" >/dev/null ||
+		die "steady state: /metrics did not answer"
 	"$py" - "$W/db1.json" "$W/db2.json" "$W/h1.json" "$W/h2.json" "$secs" "$n" "$W/m1.txt" "$W/m2.txt" \
 		>>"$records" <<'EOF'
 import json, os, sys

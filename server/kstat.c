@@ -283,7 +283,7 @@ void kstat_parse_sockstat(struct kstat *out, const char *text, size_t len)
 
 static int open_in(const char *dir, const char *name)
 {
-	char path[512];
+	char path[600]; /* dir is at most 511 bytes (kstat_read_counters) plus a short name */
 
 	snprintf(path, sizeof(path), "%s/%s", dir, name);
 	return open(path, O_RDONLY | O_CLOEXEC);

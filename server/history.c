@@ -52,30 +52,41 @@ size_t hist_top_groups(const struct snap *s, int kind, struct hist_group *out, s
 		       uint32_t *by_port)
 {
 	struct hist_group g;
+	uint32_t lingering = 0;
 	size_t n = 0;
 
 	if (!s || !n_max)
 		return 0;
+	for (int st = 1; st < SOCK_STATE_MAX; st++)
+		if (sock_state_lingering(st))
+			lingering |= 1u << st;
 	if (kind == HIST_LOCAL_PORT) {
 		for (size_t i = 0; i < s->n; i++) {
 			const struct sock_rec *r = &s->socks[i].r;
 
-			if (sock_state_lingering(r->state) && !r->netns)
+			if ((lingering >> r->state & 1) && !r->netns)
 				by_port[(size_t)r->lport * SOCK_STATE_MAX + r->state]++;
 		}
-		/* A second pass over the same sockets visits exactly the touched ports. */
+		/*
+		 * A second pass over the same sockets visits exactly the touched ports.  Most ports
+		 * cannot enter the top: their key is formatted only when they might.
+		 */
 		for (size_t i = 0; i < s->n; i++) {
 			const struct sock_rec *r = &s->socks[i].r;
-			uint32_t *c = &by_port[(size_t)r->lport * SOCK_STATE_MAX];
+			uint32_t *c = &by_port[(size_t)r->lport * SOCK_STATE_MAX], total = 0;
 
-			if (!sock_state_lingering(r->state) || r->netns || !c[r->state])
+			if (!(lingering >> r->state & 1) || r->netns || !c[r->state])
 				continue;
+			for (int st = 1; st < SOCK_STATE_MAX; st++)
+				total += c[st];
+			if (n == n_max && total < out[n - 1].total) {
+				memset(c, 0, SOCK_STATE_MAX * sizeof(*c));
+				continue;
+			}
 			memset(&g, 0, sizeof(g));
 			snprintf(g.key, sizeof(g.key), "%u", r->lport);
-			for (int st = 1; st < SOCK_STATE_MAX; st++) {
-				g.counts[st] = c[st];
-				g.total += c[st];
-			}
+			memcpy(g.counts, c, sizeof(g.counts));
+			g.total = total;
 			memset(c, 0, SOCK_STATE_MAX * sizeof(*c));
 			keep_top(out, &n, n_max, &g);
 		}
@@ -97,7 +108,7 @@ size_t hist_top_groups(const struct snap *s, int kind, struct hist_group *out, s
 		for (size_t i = 0; i < s->n; i++) {
 			const struct snap_sock *x = &s->socks[i];
 
-			if (x->proc && sock_state_lingering(x->r.state) && !x->r.netns)
+			if (x->proc && (lingering >> x->r.state & 1) && !x->r.netns)
 				per[x->proc - 1][x->r.state]++;
 		}
 		for (size_t p = 0; p < s->nprocs; p++) {

@@ -252,6 +252,22 @@ out:
 	return err;
 }
 
+/* Sends one whole request to the kernel.  0 or -errno. */
+static int send_request(struct diag *d, const void *req, size_t len)
+{
+	struct sockaddr_nl to = { .nl_family = AF_NETLINK };
+	ssize_t n;
+
+	do
+		n = sendto(d->fd, req, len, 0, (struct sockaddr *)&to, sizeof(to));
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return -errno;
+	if ((size_t)n != len)
+		return -EIO;
+	return 0;
+}
+
 /*
  * The legacy request (TCPDIAG_GETSOCK, struct inet_diag_req): the kernel serves it with
  * family AF_UNSPEC, so one walk of the TCP hash tables returns both families.  Two
@@ -276,17 +292,7 @@ static int diag_request_compat(struct diag *d)
 			.idiag_states = DIAG_STATES,
 		},
 	};
-	struct sockaddr_nl to = { .nl_family = AF_NETLINK };
-	ssize_t n;
-
-	do
-		n = sendto(d->fd, &req, sizeof(req), 0, (struct sockaddr *)&to, sizeof(to));
-	while (n < 0 && errno == EINTR);
-	if (n < 0)
-		return -errno;
-	if ((size_t)n != sizeof(req))
-		return -EIO;
-	return 0;
+	return send_request(d, &req, sizeof(req));
 }
 
 static int diag_request(struct diag *d, int family)
@@ -308,17 +314,7 @@ static int diag_request(struct diag *d, int family)
 			.idiag_states = DIAG_STATES,
 		},
 	};
-	struct sockaddr_nl to = { .nl_family = AF_NETLINK };
-	ssize_t n;
-
-	do
-		n = sendto(d->fd, &req, sizeof(req), 0, (struct sockaddr *)&to, sizeof(to));
-	while (n < 0 && errno == EINTR);
-	if (n < 0)
-		return -errno;
-	if ((size_t)n != sizeof(req))
-		return -EIO;
-	return 0;
+	return send_request(d, &req, sizeof(req));
 }
 
 /* One full dump: request, then datagrams until DONE or ERROR.  Appends to out. */

@@ -11,7 +11,6 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "diag.h"
@@ -59,14 +58,6 @@ static void *open_inside(void *arg)
 	return NULL;
 }
 
-static double mono_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 /* Runs open_inside in a thread of its own; returns its error (or pthread_create's). */
 static int inside(struct open_job *j)
 {
@@ -86,7 +77,7 @@ static int enter(struct netns *ns)
 
 	ns->diag = j.diag;
 	ns->kf = j.kf;
-	ns->settings_at = mono_now();
+	ns->settings_at = 0; /* just read: netns_dump() starts the clock */
 	return err;
 }
 
@@ -247,7 +238,7 @@ int netns_scan(struct netns_set *set, const char *proc_root)
 	return err;
 }
 
-int netns_dump(struct netns_set *set, struct sock_vec *out, int *partial)
+int netns_dump(struct netns_set *set, struct sock_vec *out, int *partial, double now)
 {
 	static const int families[] = { AF_INET, AF_INET6 };
 
@@ -273,11 +264,13 @@ int netns_dump(struct netns_set *set, struct sock_vec *out, int *partial)
 		for (size_t k = base; k < out->n; k++)
 			out->v[k].netns = ns->id;
 		ns->have_kstat = kstat_files_read(&ns->kf, &ns->kstat) == 0;
-		if (mono_now() - ns->settings_at >= NETNS_SETTINGS_EVERY_S) {
+		if (!ns->settings_at) {
+			ns->settings_at = now;
+		} else if (now - ns->settings_at >= NETNS_SETTINGS_EVERY_S) {
 			struct open_job j = { .fd = ns->fd, .kstat = &ns->kstat };
 
 			inside(&j);
-			ns->settings_at = mono_now();
+			ns->settings_at = now;
 		}
 	}
 	return 0;

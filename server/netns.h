@@ -23,7 +23,7 @@ struct netns {
 	struct kstat_files kf; /* its /proc/net counter files, opened from inside it */
 	struct kstat kstat;    /* its counters (each dump) and sysctls (every NETNS_SETTINGS_EVERY_S) */
 	int have_kstat;
-	double settings_at;    /* monotonic seconds of the last sysctl reading */
+	double settings_at;    /* monotonic seconds of the last sysctl reading, 0: at open */
 	int seen;        /* found by the last scan */
 	int error;       /* -errno of the last failed open or dump, 0 when fine */
 };
@@ -51,10 +51,11 @@ int netns_scan(struct netns_set *set, const char *proc_root);
 
 /*
  * Dumps every TCP socket of every followed namespace into out, with rec.netns set, and
- * reads each namespace's kernel counters (and, when due, its sysctls) into ns->kstat.
- * A namespace whose dump fails keeps its error and is skipped.  Returns 0 or -ENOMEM.
+ * reads each namespace's kernel counters (and, every NETNS_SETTINGS_EVERY_S of the
+ * monotonic clock now, its sysctls) into ns->kstat.  A namespace whose dump fails keeps its
+ * error and is skipped.  Returns 0 or -ENOMEM.
  */
-int netns_dump(struct netns_set *set, struct sock_vec *out, int *partial);
+int netns_dump(struct netns_set *set, struct sock_vec *out, int *partial, double now);
 
 void netns_free(struct netns_set *set);
 

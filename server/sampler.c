@@ -305,7 +305,7 @@ int sampler_step(struct sampler *s)
 	if (s->cfg.netns_all) {
 		err = netns_scan(&s->netns, s->cfg.proc_root);
 		if (err == 0)
-			err = netns_dump(&s->netns, &s->recs, &partial);
+			err = netns_dump(&s->netns, &s->recs, &partial, t0);
 		if (err < 0) {
 			pthread_mutex_lock(&s->lock);
 			s->status.capture_errors++;

@@ -7,7 +7,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "lib"))
 from lingerd_test import (BIN, Daemon, Teardown, check, check_eq, count_by_state, done,  # noqa: E402

@@ -115,8 +115,7 @@ def check_json_answers(d, children):
         paths.append("/api/v1/sockets?netns=all&pid=%d" % p.pid)
         paths.append("/api/v1/lingering?group_by=process&netns=%s" % own_netns(name, p))
     for p in paths:
-        st, hdrs, _ = d.get(p)
-        raw = raw_get(d, p)
+        st, hdrs, raw = d.get(p, raw=True)
         check_eq(st, 200, "GET %s" % p)
         check(hdrs.get("Content-Type", "").startswith("application/json"), "%s is JSON" % p)
         bodies[p] = strict_json(raw, p)
@@ -145,16 +144,6 @@ def own_netns(name, p):
     return "pid:%d" % p.pid if name == NAMES[-1] else "self"
 
 
-def raw_get(d, path):
-    import urllib.request
-    import urllib.error
-    try:
-        with urllib.request.urlopen(d.base + path, timeout=10) as r:
-            return r.read()
-    except urllib.error.HTTPError as e:
-        return e.read()
-
-
 def check_netns(bodies, children):
     listed = (bodies["/api/v1/netns"] or {}).get("namespaces", [])
     names = [n.get("name") for n in listed]
@@ -168,7 +157,7 @@ def check_netns(bodies, children):
 
 def check_csv(d, children):
     for name, (p, _) in children.items():
-        raw = raw_get(d, "/api/v1/sockets?netns=all&pid=%d&format=csv" % p.pid)
+        raw = d.get("/api/v1/sockets?netns=all&pid=%d&format=csv" % p.pid, raw=True)[2]
         try:
             text = raw.decode("utf-8", "strict")
         except UnicodeDecodeError as e:
@@ -184,7 +173,7 @@ def check_csv(d, children):
 
 
 def check_metrics(d):
-    raw = raw_get(d, "/metrics")
+    raw = d.get("/metrics", raw=True)[2]
     try:
         raw.decode("utf-8", "strict")
     except UnicodeDecodeError as e:

@@ -10,7 +10,6 @@ or fds interfere (a host's own init may refuse even CAP_SYS_PTRACE, which rightl
 "partial"), and everything the test started dies with it."""
 import os
 import shutil
-import stat
 import subprocess
 import sys
 import tempfile

@@ -79,15 +79,15 @@ class Daemon:
         except OSError:
             return ""
 
-    def get(self, path, headers=None, method="GET"):
-        """Returns (status, headers, parsed JSON or raw bytes)."""
+    def get(self, path, headers=None, method="GET", raw=False):
+        """Returns (status, headers, parsed JSON or raw bytes); raw=True never parses."""
         req = urllib.request.Request(self.base + path, headers=headers or {}, method=method)
         try:
             with urllib.request.urlopen(req, timeout=10) as r:
                 body, status, hdrs = r.read(), r.status, r.headers
         except urllib.error.HTTPError as e:
             body, status, hdrs = e.read(), e.code, e.headers
-        if hdrs.get("Content-Type", "").startswith("application/json") and body:
+        if not raw and hdrs.get("Content-Type", "").startswith("application/json") and body:
             return status, hdrs, json.loads(body)
         return status, hdrs, body
 

@@ -14,16 +14,14 @@ import re
 import socket
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from stresslib import (Daemon, FdWatch, Probe, close_wait_of, fd_count, in_private_netns, need,  # noqa: E402
+from stresslib import (TOKEN, Daemon, FdWatch, Probe, close_wait_of, fd_count, in_private_netns, need,  # noqa: E402
                        sampler_gaps, tcp_states_of)
 
 SECONDS = int(sys.argv[1]) if len(sys.argv) > 1 else 60
-TOKEN = "stress-token-0123456789abcdef"
 
 
 def slowhttptest(args):
@@ -137,10 +135,7 @@ def scenario(d, name, start, baseline):
 def main():
     in_private_netns()
     need("slowhttptest")
-    tok = tempfile.NamedTemporaryFile("w", prefix="lingerd-stress-token-", delete=False)
-    tok.write(TOKEN + "\n")
-    tok.close()
-    d = Daemon("--interval", "1", "--token-file", tok.name, listen="0.0.0.0:0")
+    d = Daemon("--interval", "1", token=TOKEN, listen="0.0.0.0:0")
     rows = []
     try:
         d.wait_snapshots(2)
@@ -191,7 +186,6 @@ def main():
         print("SIGTERM: exit %s in %.2fs" % (rc, secs))
     finally:
         d.close()
-        os.unlink(tok.name)
     broken = any(r["other_failed"] or r["gap"] > 3 or r["fds"] > r["baseline"] or r["cw"]
                  for r in rows)
     return 1 if broken else 0

@@ -18,6 +18,7 @@ import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
+TOKEN = "stress-token-0123456789abcdef"  # for a daemon listening on 0.0.0.0
 BIN = os.environ.get("LINGERD_BIN", os.path.join(REPO, "build", "lingerd"))
 
 
@@ -46,10 +47,17 @@ def in_private_netns():
 class Daemon:
     """lingerd with a database in a temporary folder; .port, .pid, .base."""
 
-    def __init__(self, *args, db=None, listen="127.0.0.1:0", prefix=(), env=None, binary=None):
+    def __init__(self, *args, db=None, listen="127.0.0.1:0", prefix=(), env=None, binary=None,
+                 token=None):
         self.tmp = tempfile.mkdtemp(prefix="lingerd-stress-")
         self.db = db or os.path.join(self.tmp, "lingerd.db")
         self.errlog = os.path.join(self.tmp, "stderr.log")
+        if token:
+            # A non-loopback --listen needs --token-file; the file goes with the folder.
+            path = os.path.join(self.tmp, "token")
+            with open(path, "w") as f:
+                f.write(token + "\n")
+            args = args + ("--token-file", path)
         cmd = list(prefix) + [binary or BIN, "--listen", listen, "--db", self.db] + list(args)
         self.err = open(self.errlog, "ab")
         self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=self.err, env=env)

@@ -15,15 +15,13 @@ import os
 import re
 import subprocess
 import sys
-import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from stresslib import (Daemon, FdWatch, Probe, close_wait_of, fd_count, in_private_netns, need,  # noqa: E402
+from stresslib import (TOKEN, Daemon, FdWatch, Probe, close_wait_of, fd_count, in_private_netns, need,  # noqa: E402
                        sampler_gaps, tcp_states_of)
 
 SECONDS = int(sys.argv[1]) if len(sys.argv) > 1 else 30
-TOKEN = "stress-token-0123456789abcdef"
 PATHS = ["/api/v1/snapshot", "/metrics"]
 
 
@@ -86,10 +84,7 @@ def settle(pid, baseline, timeout=20):
 def main():
     in_private_netns()
     need("wrk")
-    tok = tempfile.NamedTemporaryFile("w", prefix="lingerd-stress-token-", delete=False)
-    tok.write(TOKEN + "\n")
-    tok.close()
-    d = Daemon("--interval", "1", "--token-file", tok.name, listen="0.0.0.0:0")
+    d = Daemon("--interval", "1", token=TOKEN, listen="0.0.0.0:0")
     broken = 0
     try:
         d.wait_snapshots(2)
@@ -154,7 +149,6 @@ def main():
         print("SIGTERM: exit %s in %.2fs" % (rc, secs))
     finally:
         d.close()
-        os.unlink(tok.name)
     return broken
 
 

@@ -14,7 +14,7 @@
 #include "jw.h"
 #include "limits.h"
 #include "metrics.h"
-#include "sampler.h"
+#include "feed.h"
 #include "states.h"
 
 #define JSON_TYPE "application/json"
@@ -63,7 +63,7 @@ int api_error_response(const struct api_error *e, struct api_response *resp)
 
 struct snap *api_snapshot(const struct api_ctx *ctx, struct api_error *e)
 {
-	struct snap *s = sampler_current(ctx->sampler);
+	struct snap *s = feed_current(ctx->feed);
 
 	if (!s)
 		api_fail(e, 503, "no_snapshot", NULL, "no snapshot has been taken yet; retry shortly");
@@ -649,13 +649,13 @@ static int h_state(const struct api_ctx *ctx, const char *arg, struct query *q, 
 static int h_healthz(const struct api_ctx *ctx, const char *arg, struct query *q,
 		     struct jw *w, struct api_error *e)
 {
-	struct sampler_status st;
+	struct feed_status st;
 	int stale, ok;
 
 	(void)arg;
 	if (query_check_unused(q, e) < 0)
 		return -EINVAL;
-	sampler_status(ctx->sampler, &st);
+	feed_status(ctx->feed, &st);
 	stale = st.stale_s > LD_STALE_INTERVALS * st.interval_s + 1.0;
 	ok = !stale && st.db_ok;
 	jw_obj(w);
@@ -689,7 +689,7 @@ static int h_metrics(const struct api_ctx *ctx, const char *arg, struct query *q
 	(void)arg;
 	if (query_check_unused(q, e) < 0)
 		return -EINVAL;
-	err = metrics_render(ctx->sampler, ctx->metrics, w);
+	err = metrics_render(ctx->feed, ctx->metrics, w);
 	if (err == -ENOMEM)
 		return err;
 	return 0;
@@ -747,7 +747,7 @@ static int serve_asset(const struct api_ctx *ctx, const struct asset *a, struct 
 		resp->no_store = 1;
 		return 0;
 	}
-	if (err != -ENOENT || ctx->web_root)
+	if (err != -ENODATA)
 		return api_fail(e, 500, "internal", NULL, "cannot read %s from --web-root: %s",
 				a->file, strerror(-err));
 	resp->body = (char *)a->data;

@@ -6,15 +6,14 @@
 
 #include "query.h"
 
-struct sampler;
-
-/* What the handlers read from: the sampler's published snapshot and status. */
+/* What the handlers read from: the sampler's published state and the database. */
+struct feed;
 struct metrics_config;
-struct api_readers;
+struct pool;
 
 struct api_ctx {
-	struct sampler *sampler;
-	struct api_readers *readers; /* read-only database connections for history queries */
+	struct feed *feed;   /* the published snapshot, status and rollups */
+	struct pool *pool;   /* read-only database connections for history queries */
 	const struct metrics_config *metrics;
 	const char *web_root; /* --web-root: serve the page's files from here (development) */
 };
@@ -42,13 +41,6 @@ int api_handle(const struct api_ctx *ctx, const char *method, const char *path,
 	       struct query *q, int has_body, struct api_response *resp);
 
 void api_response_free(struct api_response *resp);
-
-/*
- * A small pool of read-only connections to the database at path, shared by the HTTP
- * threads (each request borrows one).  Returns 0 and *out or -ENOMEM.
- */
-int api_readers_open(struct api_readers **out, const char *path);
-void api_readers_close(struct api_readers *p);
 
 /* Fills resp with the JSON error e.  Returns 0 or -ENOMEM. */
 int api_error_response(const struct api_error *e, struct api_response *resp);

@@ -11,7 +11,7 @@
 #include "handlers.h"
 #include "history.h"
 #include "limits.h"
-#include "sampler.h"
+#include "feed.h"
 
 #define WINDOW_S 300.0     /* counter rates and growth over the last 5 minutes */
 #define MIN_RATE_WINDOW_S 30.0
@@ -387,7 +387,7 @@ static void process_findings(struct findings *f, const struct proc_rule *r)
 
 		if (r->growth) {
 			if (p)
-				growth = groups_growth(sampler_history(f->ctx->sampler), HIST_PROCESS,
+				growth = groups_growth(feed_history(f->ctx->feed), HIST_PROCESS,
 						       p->comm, 1u << r->state, gr->total, s->taken_at,
 						       WINDOW_S);
 			if (gr->total >= 50 || age >= 3600 || growth > 0)
@@ -788,9 +788,9 @@ int api_h_findings(const struct api_ctx *ctx, const char *arg, struct query *q, 
 		return -EINVAL;
 	}
 	f.s = s;
-	if (history_kstat_at(sampler_history(ctx->sampler), s->taken_at - WINDOW_S, &f.then,
+	if (history_kstat_at(feed_history(ctx->feed), s->taken_at - WINDOW_S, &f.then,
 			     &f.then_at) == 0 ||
-	    history_kstat_at(sampler_history(ctx->sampler), s->taken_at, &f.then, &f.then_at) == 0)
+	    history_kstat_at(feed_history(ctx->feed), s->taken_at, &f.then, &f.then_at) == 0)
 		f.have_then = 1;
 	for (size_t i = 0; i < sizeof(proc_rules) / sizeof(proc_rules[0]); i++)
 		process_findings(&f, &proc_rules[i]);

@@ -11,7 +11,7 @@
 #include "handlers.h"
 #include "history.h"
 #include "limits.h"
-#include "sampler.h"
+#include "feed.h"
 
 #define GROWTH_WINDOW_S 300.0 /* growth and arrivals are measured over the last 5 minutes */
 
@@ -52,10 +52,10 @@ static double growth(const struct api_ctx *ctx, const struct snap *s, int by,
 	const struct snap_proc *p = g->sample->proc ? &s->procs[g->sample->proc - 1] : NULL;
 
 	if (by == BY_PROCESS && p)
-		return groups_growth(sampler_history(ctx->sampler), HIST_PROCESS, p->comm, mask,
+		return groups_growth(feed_history(ctx->feed), HIST_PROCESS, p->comm, mask,
 				     g->total, s->taken_at, GROWTH_WINDOW_S);
 	if (by == BY_LOCAL_PORT)
-		return groups_growth(sampler_history(ctx->sampler), HIST_LOCAL_PORT, g->key, mask,
+		return groups_growth(feed_history(ctx->feed), HIST_LOCAL_PORT, g->key, mask,
 				     g->total, s->taken_at, GROWTH_WINDOW_S);
 	return NAN;
 }
@@ -110,7 +110,7 @@ int api_h_lingering(const struct api_ctx *ctx, const char *arg, struct query *q,
 		    struct api_error *e)
 {
 	static const char *const bys[] = { "process", "local_port", "remote", "remote_port", NULL };
-	struct sampler_status st;
+	struct feed_status st;
 	struct groups g = { 0 };
 	struct netns_sel ns;
 	const char *ns_param;
@@ -135,7 +135,7 @@ int api_h_lingering(const struct api_ctx *ctx, const char *arg, struct query *q,
 		snap_put(s);
 		return -EINVAL;
 	}
-	sampler_status(ctx->sampler, &st);
+	feed_status(ctx->feed, &st);
 	window = s->taken_at - st.started_at;
 	if (window > GROWTH_WINDOW_S)
 		window = GROWTH_WINDOW_S;

@@ -8,7 +8,7 @@
 #include <unistd.h>
 
 #include "kstat.h"
-#include "sampler.h"
+#include "feed.h"
 
 static const int lingering[] = { SOCK_FIN_WAIT1, SOCK_FIN_WAIT2, SOCK_TIME_WAIT,
 				 SOCK_CLOSE_WAIT, SOCK_LAST_ACK, SOCK_CLOSING };
@@ -207,7 +207,7 @@ static void kernel(struct jw *w, const struct kstat *k)
 	}
 }
 
-static void self(struct jw *w, const struct sampler_status *st)
+static void self(struct jw *w, const struct feed_status *st)
 {
 	family(w, "lingerd_build_info", "gauge", "lingerd's version and capture source (always 1).");
 	jw_textf(w, "lingerd_build_info{version=\"%s\",source=\"%s\"} 1\n", LINGERD_VERSION,
@@ -252,12 +252,12 @@ static void self(struct jw *w, const struct sampler_status *st)
 		 st->attribution_last_ms / 1e3);
 }
 
-int metrics_render(struct sampler *smp, const struct metrics_config *cfg, struct jw *w)
+int metrics_render(struct feed *smp, const struct metrics_config *cfg, struct jw *w)
 {
-	struct sampler_status st;
-	struct snap *s = sampler_current(smp);
+	struct feed_status st;
+	struct snap *s = feed_current(smp);
 
-	sampler_status(smp, &st);
+	feed_status(smp, &st);
 	sockets_by_state(w, s);
 	lingering_by_owner(w, s);
 	per_port(w, s, cfg);

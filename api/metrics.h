@@ -26,16 +26,16 @@ int metrics_parse_ports(struct metrics_config *cfg, const char *list);
 /* Writes v as a Prometheus label value, escaped (without the surrounding quotes). */
 void metrics_label_value(struct jw *w, const char *v);
 
-struct sampler;
+struct feed;
 
 /*
  * Writes the whole exposition into w (with jw_text/jw_textf): per-state socket gauges for
  * both families (all 11 states, zero-filled), lingering sockets by owner, the oldest age
  * per lingering state, the kernel's teardown counters and bounding settings, and lingerd's
- * own health.  Reads only the published snapshot and the sampler status: a scrape never
+ * own health.  Reads only the published snapshot and the sampler's status: a scrape never
  * touches the database.  Returns 0, or -EAGAIN before the first snapshot (the caller then
  * still gets lingerd's own metrics written), or -ENOMEM.
  */
-int metrics_render(struct sampler *s, const struct metrics_config *cfg, struct jw *w);
+int metrics_render(struct feed *f, const struct metrics_config *cfg, struct jw *w);
 
 #endif

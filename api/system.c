@@ -4,7 +4,7 @@
 
 #include "handlers.h"
 #include "history.h"
-#include "sampler.h"
+#include "feed.h"
 
 #define RATE_WINDOW_S 300.0
 
@@ -40,9 +40,9 @@ int api_h_system(const struct api_ctx *ctx, const char *arg, struct query *q, st
 		k = &none;
 	/* Rates come from the history of counters, which is kept for lingerd's own namespace. */
 	if (!ns.id)
-		have_then = history_kstat_at(sampler_history(ctx->sampler), s->taken_at - RATE_WINDOW_S,
+		have_then = history_kstat_at(feed_history(ctx->feed), s->taken_at - RATE_WINDOW_S,
 					     &then, &then_at) == 0 ||
-			    history_kstat_at(sampler_history(ctx->sampler), s->taken_at, &then,
+			    history_kstat_at(feed_history(ctx->feed), s->taken_at, &then,
 					     &then_at) == 0;
 	if (have_then)
 		dt = s->taken_at - then_at;

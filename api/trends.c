@@ -1,7 +1,6 @@
 /* trends.c - /api/v1/trends: counts over time from the database, raw or rolled up. */
 #include <errno.h>
 #include <math.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,67 +8,14 @@
 #include "handlers.h"
 #include "history.h"
 #include "limits.h"
-#include "sampler.h"
+#include "clock.h"
+#include "feed.h"
+#include "pool.h"
 #include "store.h"
 
-#define READERS_MAX 8
 #define TRENDS_MAX_POINTS 100000
 #define TRENDS_TARGET_POINTS 300
 #define TRENDS_MAX_RANGE_S (3660.0 * 86400)
-
-struct api_readers {
-	pthread_mutex_t lock;
-	char *path;
-	struct store_reader *idle[READERS_MAX];
-	int n;
-};
-
-int api_readers_open(struct api_readers **out, const char *path)
-{
-	struct api_readers *p = calloc(1, sizeof(*p));
-
-	if (!p || !(p->path = strdup(path))) {
-		free(p);
-		return -ENOMEM;
-	}
-	pthread_mutex_init(&p->lock, NULL);
-	*out = p;
-	return 0;
-}
-
-void api_readers_close(struct api_readers *p)
-{
-	if (!p)
-		return;
-	for (int i = 0; i < p->n; i++)
-		store_reader_close(p->idle[i]);
-	pthread_mutex_destroy(&p->lock);
-	free(p->path);
-	free(p);
-}
-
-static int reader_get(struct api_readers *p, struct store_reader **r)
-{
-	pthread_mutex_lock(&p->lock);
-	if (p->n) {
-		*r = p->idle[--p->n];
-		pthread_mutex_unlock(&p->lock);
-		return 0;
-	}
-	pthread_mutex_unlock(&p->lock);
-	return store_reader_open(r, p->path);
-}
-
-static void reader_put(struct api_readers *p, struct store_reader *r, int broken)
-{
-	pthread_mutex_lock(&p->lock);
-	if (!broken && p->n < READERS_MAX) {
-		p->idle[p->n++] = r;
-		r = NULL;
-	}
-	pthread_mutex_unlock(&p->lock);
-	store_reader_close(r);
-}
 
 /*
  * A time: unix seconds ("1732400000"), seconds relative to now ("-60"), a relative
@@ -177,7 +123,7 @@ static int trend_netns(const struct api_ctx *ctx, struct store_reader *r, const 
 		return api_fail(e, 400, "bad_parameter", "netns",
 				"trends are kept per namespace: ask for self or one name from "
 				"/api/v1/netns");
-	s = ctx->sampler ? sampler_current(ctx->sampler) : NULL;
+	s = ctx->feed ? feed_current(ctx->feed) : NULL;
 	if (s && api_netns_resolve(v, s, &sel, &ignored) == 0) {
 		if (sel.id)
 			snprintf(name, len, "%s", api_netns_name(s, sel.id));
@@ -217,7 +163,7 @@ int api_h_trends(const struct api_ctx *ctx, const char *arg, struct query *q, st
 	static const char *const bys[] = { "local_port", "process", NULL };
 	static const char *const resolutions[] = { "raw", "minute", "hour", NULL };
 	static const int res_seconds[] = { STORE_RES_RAW, STORE_RES_MINUTE, STORE_RES_HOUR };
-	double now = sampler_now(), from = now - 3600, to = now;
+	double now = clock_wall(), from = now - 3600, to = now;
 	struct emit em = { .w = w };
 	struct store_reader *r = NULL;
 	uint64_t step = 0, top = 5;
@@ -254,7 +200,7 @@ int api_h_trends(const struct api_ctx *ctx, const char *arg, struct query *q, st
 	    TRENDS_MAX_POINTS)
 		return api_fail(e, 400, "bad_parameter", "step",
 				"too many points: use a larger step or a shorter range");
-	if (!ctx->readers || reader_get(ctx->readers, &r) < 0)
+	if (!ctx->pool || pool_get(ctx->pool, &r) < 0)
 		return api_fail(e, 503, "database_unavailable", NULL,
 				"the history database cannot be read right now");
 	err = trend_netns(ctx, r, netns, ns, sizeof(ns), e);
@@ -262,7 +208,7 @@ int api_h_trends(const struct api_ctx *ctx, const char *arg, struct query *q, st
 		err = api_fail(e, 400, "bad_parameter", "by",
 			       "by= groups lingerd's own namespace only; leave out by= or netns=");
 	if (err < 0) {
-		reader_put(ctx->readers, r, 0);
+		pool_put(ctx->pool, r, 0);
 		return err;
 	}
 
@@ -294,7 +240,7 @@ int api_h_trends(const struct api_ctx *ctx, const char *arg, struct query *q, st
 	}
 	jw_arr_end(w);
 	jw_obj_end(w);
-	reader_put(ctx->readers, r, err == -EIO);
+	pool_put(ctx->pool, r, err == -EIO);
 	if (err < 0 && err != -E2BIG) {
 		if (err == -ENOMEM)
 			return err;

@@ -267,7 +267,7 @@ static int sampler_loop(int iters, double interval, enum capture_source src)
 	if (err < 0)
 		return err;
 	for (int i = 0; i < iters; i++) {
-		struct sampler_status st;
+		struct feed_status st;
 		double t0 = mono_ms();
 
 		/* The floor right before the snapshot, so both see the same host load. */
@@ -286,7 +286,7 @@ static int sampler_loop(int iters, double interval, enum capture_source src)
 		err = sampler_step(s);
 		if (err < 0)
 			break;
-		sampler_status(s, &st);
+		feed_status(sampler_feed(s), &st);
 		dur[i] = st.last_duration_ms;
 		com[i] = st.last_commit_ms;
 		ratio[i] = (dur[i] + com[i]) / floor[i];

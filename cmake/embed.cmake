@@ -1,6 +1,7 @@
 # Turns the files named in MANIFEST into a C table of byte arrays (OUT), so that the
 # binary serves its page and documents with no files at run time.
-# Run as: cmake -DMANIFEST=... -DSRC=... -DOUT=... -P embed.cmake
+# Run as: cmake -DMANIFEST=... -DSRC=... -DNPM=... -DOUT=... -P embed.cmake
+# A FILE that starts with @npm/ is read from NPM (the build's node_modules).
 # MANIFEST lines: URL-PATH FILE (relative to SRC) CONTENT-TYPE, separated by '|'; text
 # types are served with "; charset=utf-8" added.
 file(STRINGS "${MANIFEST}" lines)
@@ -15,7 +16,11 @@ foreach(line IN LISTS lines)
   list(GET parts 0 url)
   list(GET parts 1 rel)
   list(GET parts 2 type)
-  file(READ "${SRC}/${rel}" hex HEX)
+  string(REGEX REPLACE "^@npm/" "${NPM}/" path "${rel}")
+  if(path STREQUAL rel)
+    set(path "${SRC}/${rel}")
+  endif()
+  file(READ "${path}" hex HEX)
   string(LENGTH "${hex}" hexlen)
   math(EXPR len "${hexlen} / 2")
   string(REGEX REPLACE "([0-9a-f][0-9a-f])" "0x\\1," bytes "${hex}")

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what the dashboard needs, only what is missing: node and npm (the build fetches uPlot
-# from the npm registry into web/node_modules, pinned by web/package-lock.json) and Debian's
+# from the npm registry into the build folder, pinned by web/package-lock.json) and Debian's
 # chromium (tests/it_dashboard.py drives it headless through playwright-core; playwright's own
 # browser downloads are not used, so no browser build is fetched from outside Debian).
 set -euo pipefail

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# lint.sh - static checks of the product code (server/ db/ api/): cppcheck and the banned-function
-# list.  Prints every finding as FILE:LINE: message and exits 1 when there is any, 0 when clean.
+# lint.sh - static checks of the product code (common/ capture/ db/ feed/ api/ server/): cppcheck,
+# the banned-function list and the one-way flow of includes.  Prints every finding as FILE:LINE: message and exits 1 when there is any, 0 when clean.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-dirs=(server db api)
+dirs=(common capture db feed api server)
 status=0
 
 if ! command -v cppcheck >/dev/null; then
@@ -20,7 +20,7 @@ echo "lint: cppcheck $(cppcheck --version | awk '{print $2}') over ${dirs[*]}"
 if ! cppcheck --enable=warning,portability,performance --error-exitcode=1 --inline-suppr \
      --std=c11 --library=posix --quiet -j"$(nproc)" \
      --suppress=readdirCalled \
-     -I server -I db -I api -D_GNU_SOURCE '-DLINGERD_VERSION="0"' \
+     -I common -I capture -I db -I feed -I api -I server -I server/lab -D_GNU_SOURCE '-DLINGERD_VERSION="0"' \
      --template='{file}:{line}: cppcheck {severity}: {message} [{id}]' \
      "${dirs[@]}" 2>&1; then
   status=1
@@ -93,6 +93,42 @@ for d in sys.argv[2:]:
                     bad += 1
 for k in sorted(known - seen):
     print("lint: stale known entry (fixed? remove it from scripts/lint.sh): %s" % "|".join(k))
+sys.exit(1 if bad else 0)
+PY
+then
+  status=1
+fi
+
+# --- the flow of includes --------------------------------------------------------------------
+# Data flows one way: common <- capture <- db <- feed <- api <- server.  A quoted include of a
+# header that lives in a later stage runs against the flow (the per-folder libraries refuse it
+# at compile time too; this names the line).
+echo "lint: includes follow common <- capture <- db <- feed <- api <- server"
+if ! python3 - "${dirs[@]}" <<'PY'
+import os, re, sys
+
+order = sys.argv[1:]
+home = {}
+for d in order:
+    for root, _, files in os.walk(d):
+        for f in files:
+            if f.endswith(".h"):
+                home[f] = d
+bad = 0
+for d in order:
+    for root, _, files in os.walk(d):
+        for f in sorted(files):
+            if not f.endswith((".c", ".h")):
+                continue
+            path = os.path.join(root, f)
+            for no, line in enumerate(open(path, encoding="utf-8", errors="replace"), 1):
+                m = re.match(r'\s*#\s*include\s+"([^"]+)"', line)
+                if not m:
+                    continue
+                h = os.path.basename(m.group(1))
+                if h in home and order.index(home[h]) > order.index(d):
+                    print("%s:%d: includes %s/%s, a later stage than %s/" % (path, no, home[h], h, d))
+                    bad += 1
 sys.exit(1 if bad else 0)
 PY
 then

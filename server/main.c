@@ -17,6 +17,7 @@
 #include "limits.h"
 #include "log.h"
 #include "metrics.h"
+#include "pool.h"
 #include "sampler.h"
 
 #define EXIT_USAGE 64
@@ -266,7 +267,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 
 static int run_once(struct sampler *s)
 {
-	struct api_ctx ctx = { .sampler = s, .readers = NULL, .metrics = NULL, .web_root = NULL };
+	struct api_ctx ctx = { .feed = sampler_feed(s), .pool = NULL, .metrics = NULL, .web_root = NULL };
 	struct api_response r;
 	struct query q = { 0 };
 	int err;
@@ -274,7 +275,7 @@ static int run_once(struct sampler *s)
 	struct snap *snap;
 
 	err = sampler_step(s);
-	snap = sampler_current(s);
+	snap = feed_current(sampler_feed(s));
 	if (!snap) {
 		log_err(err, "snapshot failed");
 		return 1;
@@ -328,7 +329,7 @@ static int run_daemon(const struct options *o)
 	};
 	struct sampler *s = NULL;
 	struct http *h = NULL;
-	struct api_readers *readers = NULL;
+	struct pool *pool = NULL;
 	struct http_access acc = { 0 };
 	char *token = NULL;
 	struct api_ctx ctx;
@@ -378,11 +379,11 @@ static int run_daemon(const struct options *o)
 	err = sampler_step(s);
 	if (err < 0)
 		log_err(err, "first snapshot failed");
-	err = api_readers_open(&readers, o->db);
+	err = pool_open(&pool, o->db);
 	if (err < 0)
 		goto out;
-	ctx.sampler = s;
-	ctx.readers = readers;
+	ctx.feed = sampler_feed(s);
+	ctx.pool = pool;
 	ctx.web_root = o->web_root;
 	ctx.metrics = &o->metrics;
 	err = http_start(&h, &ss, sslen, &ctx, &acc);
@@ -399,9 +400,9 @@ static int run_daemon(const struct options *o)
 	       host, http_port(h));
 	fflush(stdout);
 	{
-		struct sampler_status st;
+		struct feed_status st;
 
-		sampler_status(s, &st);
+		feed_status(sampler_feed(s), &st);
 		log_info("sampling every %gs from %s into %s", o->interval, st.source, o->db);
 	}
 
@@ -413,7 +414,7 @@ static int run_daemon(const struct options *o)
 	rc = 0;
 out:
 	http_stop(h);
-	api_readers_close(readers);
+	pool_close(pool);
 	sampler_close(s);
 	if (token) {
 		explicit_bzero(token, strlen(token));

@@ -11,8 +11,10 @@
 #include <string.h>
 #include <time.h>
 
-#include "limits.h"
+#include "clock.h"
+#include "feed.h"
 #include "history.h"
+#include "limits.h"
 #include "log.h"
 #include "netns.h"
 #include "procmap.h"
@@ -41,28 +43,12 @@ struct sampler {
 
 	pthread_t thread;
 	int running;
-	pthread_mutex_t lock; /* guards everything below */
+	pthread_mutex_t lock; /* guards stop */
 	pthread_cond_t wake;
 	int stop;
-	struct snap *current;
-	struct sampler_status status;
+	struct snap *current; /* the last published snapshot (the sampler's own reference) */
+	struct feed *feed;     /* what the API reads */
 };
-
-double sampler_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-double sampler_mono(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 static int list_push(struct change_list *l, struct snap_sock *e)
 {
@@ -268,8 +254,9 @@ fail:
  */
 static void retention(struct sampler *s, double now)
 {
-	double t0 = sampler_mono();
+	double t0 = clock_mono();
 	int64_t deleted = 0, total = 0, bytes = 0;
+	struct feed_status *st;
 	int err;
 
 	s->last_retention = now;
@@ -278,28 +265,28 @@ static void retention(struct sampler *s, double now)
 				      now - s->cfg.retention_s, LD_RETENTION_BATCH, &deleted);
 		total += deleted;
 	} while (err == 0 && deleted == LD_RETENTION_BATCH &&
-		 sampler_mono() - t0 < LD_RETENTION_BUDGET_S);
+		 clock_mono() - t0 < LD_RETENTION_BUDGET_S);
 	if (err < 0)
 		log_err(err, "retention pass failed (%s)", store_errmsg(s->store));
 	store_size(s->store, &bytes);
-	pthread_mutex_lock(&s->lock);
-	s->status.retention_deleted += (uint64_t)total;
-	s->status.db_bytes = bytes;
-	pthread_mutex_unlock(&s->lock);
+	st = feed_lock(s->feed);
+	st->retention_deleted += (uint64_t)total;
+	st->db_bytes = bytes;
+	feed_unlock(s->feed);
 }
 
 int sampler_step(struct sampler *s)
 {
 	struct snap *snap = NULL;
-	double now = sampler_now(), t0 = sampler_mono(), t1;
+	double now = clock_wall(), t0 = clock_mono(), t1;
 	uint64_t rows = 0;
+	struct feed_status *st;
 	int partial = 0, err, db_err;
 
 	err = capture_take(s->capture, &s->recs, &partial);
 	if (err < 0) {
-		pthread_mutex_lock(&s->lock);
-		s->status.capture_errors++;
-		pthread_mutex_unlock(&s->lock);
+		feed_lock(s->feed)->capture_errors++;
+		feed_unlock(s->feed);
 		return err;
 	}
 	if (s->cfg.netns_all) {
@@ -307,18 +294,16 @@ int sampler_step(struct sampler *s)
 		if (err == 0)
 			err = netns_dump(&s->netns, &s->recs, &partial, t0);
 		if (err < 0) {
-			pthread_mutex_lock(&s->lock);
-			s->status.capture_errors++;
-			pthread_mutex_unlock(&s->lock);
+			feed_lock(s->feed)->capture_errors++;
+			feed_unlock(s->feed);
 			return err;
 		}
 	}
 	s->appeared.n = s->changed.n = s->n_vanished = 0;
 	err = snap_build(&snap, &s->recs, s->committed, now, &change_ops, s);
 	if (err < 0) {
-		pthread_mutex_lock(&s->lock);
-		s->status.capture_errors++;
-		pthread_mutex_unlock(&s->lock);
+		feed_lock(s->feed)->capture_errors++;
+		feed_unlock(s->feed);
 		return err;
 	}
 	snap->source = capture_source_name(capture_source(s->capture));
@@ -347,7 +332,7 @@ int sampler_step(struct sampler *s)
 	}
 	snap->attribution = -1;
 	if (s->procmap) {
-		err = procmap_attribute(s->procmap, snap, s->current, sampler_mono(),
+		err = procmap_attribute(s->procmap, snap, s->current, clock_mono(),
 					s->cfg.attribute_every_s);
 		if (err < 0) {
 			snap_put(snap);
@@ -355,7 +340,7 @@ int sampler_step(struct sampler *s)
 		}
 	}
 	kstat_read(&snap->kstat, s->cfg.proc_root);
-	t1 = sampler_mono();
+	t1 = clock_mono();
 	snap->duration_ms = (t1 - t0) * 1e3;
 	db_err = record(s, snap, &rows);
 	if (db_err == 0) {
@@ -366,32 +351,33 @@ int sampler_step(struct sampler *s)
 	if (now - s->last_retention >= LD_RETENTION_EVERY_S)
 		retention(s, now);
 
-	pthread_mutex_lock(&s->lock);
-	snap->seq = ++s->status.snapshots;
+	st = feed_lock(s->feed);
+	snap->seq = ++st->snapshots;
 	snap_put(s->current);
 	s->current = snap;
-	s->status.source = snap->source;
-	s->status.last_snapshot_at = now;
-	s->status.last_duration_ms = snap->duration_ms;
-	s->status.last_commit_ms = (sampler_mono() - t1) * 1e3;
-	s->status.rows_written += rows;
-	s->status.db_ok = db_err == 0;
-	s->status.attribution = snap->attribution;
+	feed_publish_locked(s->feed, snap_get(snap));
+	st->source = snap->source;
+	st->last_snapshot_at = now;
+	st->last_duration_ms = snap->duration_ms;
+	st->last_commit_ms = (clock_mono() - t1) * 1e3;
+	st->rows_written += rows;
+	st->db_ok = db_err == 0;
+	st->attribution = snap->attribution;
 	if (s->procmap) {
 		struct procmap_stats ps;
 
 		procmap_stats(s->procmap, &ps);
-		s->status.attribution_walks = ps.walks;
-		s->status.attribution_last_ms = ps.last_walk_ms;
+		st->attribution_walks = ps.walks;
+		st->attribution_last_ms = ps.last_walk_ms;
 	}
 	if (db_err < 0) {
-		s->status.db_errors++;
-		snprintf(s->status.db_error, sizeof(s->status.db_error), "%s (%s)",
+		st->db_errors++;
+		snprintf(st->db_error, sizeof(st->db_error), "%s (%s)",
 			 strerror(-db_err), store_errmsg(s->store));
 	} else {
-		s->status.db_error[0] = '\0';
+		st->db_error[0] = '\0';
 	}
-	pthread_mutex_unlock(&s->lock);
+	feed_unlock(s->feed);
 	return db_err;
 }
 
@@ -462,7 +448,7 @@ static int resume(struct sampler *s)
 		err = store_last_snapshot_at(s->store, &last);
 		if (err < 0)
 			return err;
-		err = store_end_open_sockets(s->store, last ? last : sampler_now());
+		err = store_end_open_sockets(s->store, last ? last : clock_wall());
 		if (err < 0)
 			return err;
 		err = store_meta_set(s->store, "boot_id", boot);
@@ -509,7 +495,7 @@ static int quarantine(struct sampler *s, const char *path)
 {
 	static const char *const sfx[] = { "", "-wal", "-shm" };
 	char from[4096], to[4200];
-	long now = (long)sampler_now();
+	long now = (long)clock_wall();
 	int err;
 
 	for (size_t i = 0; i < sizeof(sfx) / sizeof(sfx[0]); i++) {
@@ -532,6 +518,7 @@ static int quarantine(struct sampler *s, const char *path)
 int sampler_open(struct sampler **out, const struct sampler_config *cfg)
 {
 	struct sampler *s = calloc(1, sizeof(*s));
+	struct feed_status *st;
 	int err;
 
 	if (!s)
@@ -599,11 +586,16 @@ int sampler_open(struct sampler **out, const struct sampler_config *cfg)
 			store_errmsg(s->store));
 		goto fail;
 	}
-	s->status.interval_s = cfg->interval_s;
-	s->status.source = capture_source_name(capture_source(s->capture));
-	s->status.started_at = sampler_now();
-	s->status.db_ok = 1;
-	s->status.attribution = s->procmap ? PROCMAP_FULL : -1;
+	err = feed_open(&s->feed, s->history, cfg->db_path);
+	if (err < 0)
+		goto fail;
+	st = feed_lock(s->feed);
+	st->interval_s = cfg->interval_s;
+	st->source = capture_source_name(capture_source(s->capture));
+	st->started_at = clock_wall();
+	st->db_ok = 1;
+	st->attribution = s->procmap ? PROCMAP_FULL : -1;
+	feed_unlock(s->feed);
 	*out = s;
 	return 0;
 fail:
@@ -614,7 +606,7 @@ fail:
 static void *sampler_thread(void *arg)
 {
 	struct sampler *s = arg;
-	double next = sampler_mono();
+	double next = clock_mono();
 	int last_err = 0;
 
 	/* The caller took the first snapshot before serving; the thread takes the rest. */
@@ -625,7 +617,7 @@ static void *sampler_thread(void *arg)
 
 		/* Fixed rate on the monotonic clock; after an overrun, start again from now. */
 		next += s->cfg.interval_s;
-		now = sampler_mono();
+		now = clock_mono();
 		if (next < now)
 			next = now;
 		ts.tv_sec = (time_t)next;
@@ -685,6 +677,7 @@ void sampler_close(struct sampler *s)
 		close(s->lock_fd);
 	snap_put(s->committed);
 	snap_put(s->current);
+	feed_close(s->feed);
 	sock_vec_free(&s->recs);
 	free(s->appeared.v);
 	free(s->changed.v);
@@ -694,31 +687,7 @@ void sampler_close(struct sampler *s)
 	free(s);
 }
 
-struct snap *sampler_current(struct sampler *s)
+struct feed *sampler_feed(struct sampler *s)
 {
-	struct snap *snap;
-
-	pthread_mutex_lock(&s->lock);
-	snap = snap_get(s->current);
-	pthread_mutex_unlock(&s->lock);
-	return snap;
-}
-
-void sampler_status(struct sampler *s, struct sampler_status *out)
-{
-	pthread_mutex_lock(&s->lock);
-	*out = s->status;
-	pthread_mutex_unlock(&s->lock);
-	out->stale_s = sampler_now() -
-		       (out->last_snapshot_at ? out->last_snapshot_at : out->started_at);
-}
-
-struct history *sampler_history(struct sampler *s)
-{
-	return s->history;
-}
-
-const char *sampler_db_path(const struct sampler *s)
-{
-	return s->cfg.db_path;
+	return s->feed;
 }

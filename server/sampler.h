@@ -5,6 +5,7 @@
 #include <stdint.h>
 
 #include "capture.h"
+#include "feed.h"
 #include "snap.h"
 
 struct sampler_config {
@@ -18,28 +19,6 @@ struct sampler_config {
 	double retention_s;         /* keep rollups and ended sockets this long */
 	double raw_retention_s;     /* keep per-snapshot rows this long */
 	int netns_all;              /* also capture every other network namespace of the host */
-};
-
-/* What /healthz and /metrics report about the sampler.  A copy, taken under the lock. */
-struct sampler_status {
-	double interval_s;
-	const char *source;         /* "netlink" or "proc" */
-	double started_at;          /* unix seconds */
-	double last_snapshot_at;    /* unix seconds, 0 before the first */
-	double last_duration_ms;    /* capture + diff of the last snapshot */
-	double last_commit_ms;      /* its database transaction */
-	double stale_s;             /* seconds since the last snapshot (or since start) */
-	uint64_t snapshots;         /* taken since start */
-	uint64_t capture_errors;
-	uint64_t db_errors;
-	uint64_t rows_written;      /* socket rows inserted or updated since start */
-	int db_ok;                  /* the last transaction committed */
-	int attribution;            /* -1 off, else enum procmap_mode */
-	uint64_t attribution_walks;
-	double attribution_last_ms;
-	int64_t db_bytes;           /* database + WAL size at the last retention pass */
-	uint64_t retention_deleted;
-	char db_error[160];         /* why not, when db_ok is 0 */
 };
 
 struct sampler;
@@ -64,19 +43,7 @@ void sampler_stop(struct sampler *s);
 /* Stops the thread if running, checkpoints and closes the database, frees everything. */
 void sampler_close(struct sampler *s);
 
-/* The latest published snapshot with a reference the caller must snap_put(), or NULL. */
-struct snap *sampler_current(struct sampler *s);
-
-void sampler_status(struct sampler *s, struct sampler_status *out);
-
-/* The in-memory rollups (for growth rates); owned by the sampler. */
-struct history *sampler_history(struct sampler *s);
-
-/* The database path, for read-only connections. */
-const char *sampler_db_path(const struct sampler *s);
-
-/* Wall clock and monotonic clock in seconds. */
-double sampler_now(void);
-double sampler_mono(void);
+/* What the sampler publishes for the API (owned by the sampler). */
+struct feed *sampler_feed(struct sampler *s);
 
 #endif

@@ -76,7 +76,7 @@ def check_page_source(d):
         st, h, b = d.get(ref)
         check_eq(st, 200, "asset %s linked from the page is served" % ref)
     st, h, b = d.get("/vendor/uPlot.iife.min.js")
-    check(st == 200 and b"uPlot" in b, "uPlot is embedded from web/node_modules")
+    check(st == 200 and b"uPlot" in b, "uPlot is embedded from the npm lockfile")
     # Kernel and process text reaches the page through textContent only.
     for name in ("app.js", "diagram.js", "i18n.js"):
         with open(os.path.join(TOP, "web", name), encoding="utf-8") as f:

@@ -26,10 +26,11 @@
 #include "fuzz.h"
 #include "metrics.h"
 #include "query.h"
+#include "pool.h"
 #include "sampler.h"
 
 static struct sampler *sampler;
-static struct api_readers *readers;
+static struct pool *readers;
 static struct metrics_config metrics;
 static struct api_ctx ctx;
 static char dir[] = "/tmp/lingerd-fuzz-router-XXXXXX";
@@ -42,7 +43,7 @@ static void cleanup(void)
 	struct dirent *ent;
 	DIR *d;
 
-	api_readers_close(readers);
+	pool_close(readers);
 	sampler_close(sampler);
 	for (int i = 0; i < 3; i++)
 		if (held[i] >= 0)
@@ -116,10 +117,10 @@ static void init(void)
 	usleep(10000);
 	sampler_step(sampler);
 	prctl(PR_SET_NAME, old, 0, 0, 0);
-	if (api_readers_open(&readers, db) < 0)
+	if (pool_open(&readers, db) < 0)
 		abort();
-	ctx.sampler = sampler;
-	ctx.readers = readers;
+	ctx.feed = sampler_feed(sampler);
+	ctx.pool = readers;
 	ctx.metrics = &metrics;
 	ctx.web_root = NULL;
 }

@@ -24,8 +24,9 @@ const struct asset *assets_find(const char *path);
 /*
  * Development override: when web_root is set, an asset's bytes are read from
  * web_root/<file name without its first folder> each time, so the page can be edited
- * without rebuilding.  Returns 0 with a malloc'd copy in *data and *len, -ENOENT when no
- * override is set (use the embedded bytes), or -errno.
+ * without rebuilding (files of the build's npm packages, "@npm/...", are always embedded).
+ * Returns 0 with a malloc'd copy in *data and *len, -ENODATA when the embedded bytes are to
+ * be served (no override set, or an npm file), or -errno.
  */
 int assets_load_override(const struct asset *a, const char *web_root, unsigned char **data,
 			 size_t *len);

@@ -49,6 +49,9 @@
 #define LD_SHUTDOWN_GRACE_MS 2000
 #define LD_MAX_ALLOW_HOSTS 16
 
+/* Database */
+#define LD_POOL_READERS 8 /* idle read-only connections kept for the HTTP threads */
+
 /* API */
 #define LD_SOCKETS_LIMIT_DEFAULT 100
 #define LD_SOCKETS_LIMIT_MAX 10000

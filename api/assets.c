@@ -26,8 +26,9 @@ int assets_load_override(const struct asset *a, const char *web_root, unsigned c
 	FILE *f;
 	int err = 0;
 
-	if (!web_root)
-		return -ENOENT;
+	/* Files from the build's npm packages are not in a checkout: always the embedded copy. */
+	if (!web_root || strncmp(a->file, "@npm/", 5) == 0)
+		return -ENODATA;
 	/* The name comes from the table, never from the request. */
 	snprintf(path, sizeof(path), "%s/%s", web_root, name ? name + 1 : a->file);
 	f = fopen(path, "rbe");

@@ -1,0 +1,89 @@
+/* feed.c - the published state between the sampler thread and the HTTP threads. */
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "clock.h"
+#include "feed.h"
+
+struct feed {
+	pthread_mutex_t lock; /* guards current and status */
+	struct snap *current;
+	struct feed_status status;
+	struct history *history;
+	char *db_path;
+};
+
+int feed_open(struct feed **out, struct history *h, const char *db_path)
+{
+	struct feed *f = calloc(1, sizeof(*f));
+
+	if (!f)
+		return -ENOMEM;
+	f->db_path = strdup(db_path ? db_path : "");
+	if (!f->db_path) {
+		free(f);
+		return -ENOMEM;
+	}
+	pthread_mutex_init(&f->lock, NULL);
+	f->history = h;
+	*out = f;
+	return 0;
+}
+
+void feed_close(struct feed *f)
+{
+	if (!f)
+		return;
+	snap_put(f->current);
+	pthread_mutex_destroy(&f->lock);
+	free(f->db_path);
+	free(f);
+}
+
+struct feed_status *feed_lock(struct feed *f)
+{
+	pthread_mutex_lock(&f->lock);
+	return &f->status;
+}
+
+void feed_unlock(struct feed *f)
+{
+	pthread_mutex_unlock(&f->lock);
+}
+
+void feed_publish_locked(struct feed *f, struct snap *snap)
+{
+	snap_put(f->current);
+	f->current = snap;
+}
+
+struct snap *feed_current(struct feed *f)
+{
+	struct snap *snap;
+
+	pthread_mutex_lock(&f->lock);
+	snap = snap_get(f->current);
+	pthread_mutex_unlock(&f->lock);
+	return snap;
+}
+
+void feed_status(struct feed *f, struct feed_status *out)
+{
+	pthread_mutex_lock(&f->lock);
+	*out = f->status;
+	pthread_mutex_unlock(&f->lock);
+	out->stale_s = clock_wall() -
+		       (out->last_snapshot_at ? out->last_snapshot_at : out->started_at);
+}
+
+struct history *feed_history(struct feed *f)
+{
+	return f->history;
+}
+
+const char *feed_db_path(const struct feed *f)
+{
+	return f->db_path;
+}

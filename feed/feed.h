@@ -1,0 +1,74 @@
+/* feed.h - what the sampler publishes for the API: the latest snapshot, its status, the rollups. */
+#ifndef LINGERD_FEED_H
+#define LINGERD_FEED_H
+
+#include <stdint.h>
+
+#include "history.h"
+#include "snap.h"
+
+/* What /healthz and /metrics report about the sampler.  A copy, taken under the lock. */
+struct feed_status {
+	double interval_s;
+	const char *source;         /* "netlink" or "proc" */
+	double started_at;          /* unix seconds */
+	double last_snapshot_at;    /* unix seconds, 0 before the first */
+	double last_duration_ms;    /* capture + diff of the last snapshot */
+	double last_commit_ms;      /* its database transaction */
+	double stale_s;             /* seconds since the last snapshot (or since start) */
+	uint64_t snapshots;         /* taken since start */
+	uint64_t capture_errors;
+	uint64_t db_errors;
+	uint64_t rows_written;      /* socket rows inserted or updated since start */
+	int db_ok;                  /* the last transaction committed */
+	int attribution;            /* -1 off, else enum procmap_mode */
+	uint64_t attribution_walks;
+	double attribution_last_ms;
+	int64_t db_bytes;           /* database + WAL size at the last retention pass */
+	uint64_t retention_deleted;
+	char db_error[160];         /* why not, when db_ok is 0 */
+};
+
+/*
+ * The one place where the sampler thread hands its results to the HTTP threads.  The
+ * sampler is the only writer; readers take references (snapshots) or copies (status), so no
+ * reader ever waits for capture or for the database.
+ */
+struct feed;
+
+/*
+ * Creates an empty feed over the sampler's in-memory rollups h (borrowed: it must outlive
+ * the feed) and the database path (copied) that the API's read-only pool opens.
+ * Returns 0 and *out, or -ENOMEM.
+ */
+int feed_open(struct feed **out, struct history *h, const char *db_path);
+
+/* Drops the published snapshot and frees the feed.  NULL is fine. */
+void feed_close(struct feed *f);
+
+/*
+ * Locks the status for the publisher and returns it for writing; feed_unlock() releases it.
+ * Used by the sampler only, for short updates (no I/O while it is held).
+ */
+struct feed_status *feed_lock(struct feed *f);
+void feed_unlock(struct feed *f);
+
+/*
+ * With the lock held (between feed_lock and feed_unlock): makes snap the current snapshot,
+ * taking over the caller's reference, and drops the previous one.
+ */
+void feed_publish_locked(struct feed *f, struct snap *snap);
+
+/* The latest published snapshot with a reference the caller must snap_put(), or NULL. */
+struct snap *feed_current(struct feed *f);
+
+/* A copy of the status, with stale_s computed now. */
+void feed_status(struct feed *f, struct feed_status *out);
+
+/* The in-memory rollups (for growth rates); it has its own lock. */
+struct history *feed_history(struct feed *f);
+
+/* The database path, for read-only connections. */
+const char *feed_db_path(const struct feed *f);
+
+#endif

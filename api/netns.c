@@ -5,7 +5,7 @@
 #include "handlers.h"
 
 static void write_ns(struct jw *w, const char *name, const char *kind, uint64_t id, int32_t pid,
-		     const char *comm, int error, const uint32_t *counts)
+		     const char *comm, int error, int stale, const uint32_t *counts)
 {
 	uint32_t total = 0, lingering = 0;
 
@@ -30,6 +30,7 @@ static void write_ns(struct jw *w, const char *name, const char *kind, uint64_t 
 		jw_kint(w, "error", error);
 	else
 		jw_knull(w, "error");
+	jw_kbool(w, "stale", stale);
 	jw_kuint(w, "total", total);
 	jw_kuint(w, "lingering", lingering);
 	jw_key(w, "counts");
@@ -70,11 +71,12 @@ int api_h_netns(const struct api_ctx *ctx, const char *arg, struct query *q, str
 	jw_kdouble(w, "taken_at", s->taken_at, 3);
 	jw_key(w, "namespaces");
 	jw_arr(w);
-	write_ns(w, "self", "self", s->self_netns, 0, NULL, 0, s->counts);
+	write_ns(w, "self", "self", s->self_netns, 0, NULL, 0, 0, s->counts);
 	for (size_t i = 0; i < s->n_netns; i++) {
 		const struct snap_netns *n = &s->netns[i];
 
-		write_ns(w, n->name, n->kind, n->id, n->pid, n->comm, n->error, counts[i + 1]);
+		write_ns(w, n->name, n->kind, n->id, n->pid, n->comm, n->error, n->stale,
+			 counts[i + 1]);
 	}
 	jw_arr_end(w);
 	jw_obj_end(w);

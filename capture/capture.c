@@ -13,7 +13,6 @@ struct capture {
 	enum capture_source want;
 	enum capture_source use;
 	struct diag *diag;
-	int per_family; /* the kernel refused the one-walk dump: one dump per family */
 };
 
 int capture_source_parse(const char *s)
@@ -76,25 +75,7 @@ enum capture_source capture_source(const struct capture *c)
 
 static int take_netlink(struct capture *c, struct sock_vec *out, int *partial)
 {
-	int err;
-
-	if (!c->per_family) {
-		/* Both families in one walk of the kernel's tables: a fifth less than two. */
-		err = diag_dump(c->diag, AF_UNSPEC, out, partial);
-		if (err == 0 || err == -ENOMEM)
-			return err;
-		/* Whatever the reason, the per-family dumps decide; they say it again if real. */
-		c->per_family = 1;
-		*partial = 0;
-	}
-	err = diag_dump(c->diag, AF_INET, out, partial);
-	if (err < 0)
-		return err;
-	/* A kernel without IPv6 has no tcp6 table to dump: that is not a failure. */
-	err = diag_dump(c->diag, AF_INET6, out, partial);
-	if (err == -EAFNOSUPPORT || err == -ENOENT)
-		err = 0;
-	return err;
+	return diag_dump_all(c->diag, out, partial);
 }
 
 static int take_proc(struct sock_vec *out)

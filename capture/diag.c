@@ -2,6 +2,8 @@
 #include "diag.h"
 
 #include <errno.h>
+#include <pthread.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -26,6 +28,8 @@
 
 struct diag {
 	int fd;
+	int ns_fd;     /* namespace new sockets are made in (borrowed), -1: the caller's */
+	int per_family; /* the kernel refused the one-walk dump: one dump per family */
 	int stale;     /* a dump was abandoned mid-way: its rest may still be queued */
 	uint32_t seq;  /* last sequence number sent */
 	unsigned char *buf; /* LD_NETLINK_BUFSZ bytes, reused by every dump */
@@ -57,6 +61,43 @@ static int diag_socket(void)
 	return fd;
 }
 
+struct socket_job {
+	int ns_fd;
+	int fd; /* the socket, or -errno */
+};
+
+static void *socket_inside(void *arg)
+{
+	struct socket_job *j = arg;
+
+	j->fd = setns(j->ns_fd, CLONE_NEWNET) < 0 ? -errno : diag_socket();
+	return NULL;
+}
+
+/*
+ * A socket in the namespace d belongs to.  setns() moves only the calling thread, so a
+ * short-lived thread enters the namespace; the socket stays bound to it afterwards.
+ */
+static int diag_socket_for(const struct diag *d)
+{
+	struct socket_job j = { .ns_fd = d->ns_fd, .fd = -EINVAL };
+	pthread_t t;
+	int err;
+
+	if (d->ns_fd < 0)
+		return diag_socket();
+	err = pthread_create(&t, NULL, socket_inside, &j);
+	if (err)
+		return -err;
+	pthread_join(t, NULL);
+	return j.fd;
+}
+
+void diag_bind_netns(struct diag *d, int ns_fd)
+{
+	d->ns_fd = ns_fd;
+}
+
 int diag_open(struct diag **out)
 {
 	struct diag *d;
@@ -77,6 +118,7 @@ int diag_open(struct diag **out)
 		return fd;
 	}
 	d->fd = fd;
+	d->ns_fd = -1;
 	*out = d;
 	return 0;
 }
@@ -372,7 +414,7 @@ int diag_dump(struct diag *d, int family, struct sock_vec *out, int *partial)
 	 * socket, so after an abandoned dump start over on a fresh socket.
 	 */
 	if (d->stale || d->fd < 0) {
-		int fd = diag_socket();
+		int fd = diag_socket_for(d);
 
 		if (fd < 0)
 			return fd;
@@ -400,5 +442,37 @@ int diag_dump(struct diag *d, int family, struct sock_vec *out, int *partial)
 out:
 	if (err < 0)
 		out->n = base;
+	return err;
+}
+
+/* Errors of one attempt (a receive buffer overrun, a busy socket), not of the request. */
+static int transient(int err)
+{
+	return err == -ENOBUFS || err == -EAGAIN || err == -EBUSY || err == -EINTR;
+}
+
+int diag_dump_all(struct diag *d, struct sock_vec *out, int *partial)
+{
+	int err;
+
+	if (!d->per_family) {
+		/* Both families in one walk of the kernel's tables: a fifth less than two. */
+		err = diag_dump(d, AF_UNSPEC, out, partial);
+		if (transient(err))
+			err = diag_dump(d, AF_UNSPEC, out, partial); /* on a fresh socket */
+		if (err == 0 || err == -ENOMEM || transient(err))
+			return err;
+		/* The kernel refused the request: the per-family dumps decide, for good. */
+		d->per_family = 1;
+		if (partial)
+			*partial = 0;
+	}
+	err = diag_dump(d, AF_INET, out, partial);
+	if (err < 0)
+		return err;
+	/* A kernel without IPv6 has no tcp6 table to dump: that is not a failure. */
+	err = diag_dump(d, AF_INET6, out, partial);
+	if (err == -EAFNOSUPPORT || err == -ENOENT)
+		err = 0;
 	return err;
 }

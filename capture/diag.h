@@ -16,6 +16,13 @@ struct diag;
  */
 int diag_open(struct diag **out);
 
+/*
+ * Ties d to the network namespace open at ns_fd (borrowed: it must stay open while d
+ * lives).  The socket that replaces one left unusable by an abandoned dump is then made
+ * inside that namespace, not in the calling thread's.
+ */
+void diag_bind_netns(struct diag *d, int ns_fd);
+
 /* Closes the socket and frees *d.  NULL is accepted. */
 void diag_close(struct diag *d);
 
@@ -32,6 +39,15 @@ void diag_close(struct diag *d);
  * before the call.
  */
 int diag_dump(struct diag *d, int family, struct sock_vec *out, int *partial);
+
+/*
+ * Dumps every TCP socket of both families: in one walk (AF_UNSPEC) while the kernel
+ * accepts it, else (remembered in d) one dump per family, a kernel without IPv6 being no
+ * failure.  A transient error (-ENOBUFS, -EAGAIN, -EBUSY, -EINTR) is retried once on a
+ * fresh socket and then returned; it never switches d to per-family dumps.  Same contract
+ * as diag_dump() otherwise.
+ */
+int diag_dump_all(struct diag *d, struct sock_vec *out, int *partial);
 
 /*
  * The state of one dump being parsed.  Zero-initialise, set seq, then feed every

@@ -76,6 +76,8 @@ static int enter(struct netns *ns)
 	int err = inside(&j);
 
 	ns->diag = j.diag;
+	if (ns->diag)
+		diag_bind_netns(ns->diag, ns->fd);
 	ns->kf = j.kf;
 	ns->settings_at = 0; /* just read: netns_dump() starts the clock */
 	return err;
@@ -240,23 +242,15 @@ int netns_scan(struct netns_set *set, const char *proc_root)
 
 int netns_dump(struct netns_set *set, struct sock_vec *out, int *partial, double now)
 {
-	static const int families[] = { AF_INET, AF_INET6 };
-
 	for (size_t i = 0; i < set->n; i++) {
 		struct netns *ns = &set->v[i];
 		size_t base = out->n;
 
 		if (!ns->diag)
 			continue;
-		ns->error = 0;
-		for (size_t f = 0; f < 2 && !ns->error; f++) {
-			int err = diag_dump(ns->diag, families[f], out, partial);
-
-			if (err == -ENOMEM)
-				return err;
-			if (err < 0 && !(families[f] == AF_INET6 && (err == -ENOENT || err == -EAFNOSUPPORT)))
-				ns->error = err;
-		}
+		ns->error = diag_dump_all(ns->diag, out, partial);
+		if (ns->error == -ENOMEM)
+			return ns->error;
 		if (ns->error) {
 			out->n = base;
 			continue;

@@ -15,7 +15,8 @@ struct snap_netns {
 	char kind[8];
 	int32_t pid;
 	char comm[17];
-	int error; /* -errno of its last dump, 0 when it was dumped */
+	int error; /* -errno of its last open or dump, 0 when it was dumped */
+	int stale; /* its dump failed: its sockets are the last known ones, carried over */
 	struct kstat kstat; /* its own counters and sysctls (have_kstat: counters were read) */
 	int have_kstat;
 };

@@ -27,6 +27,8 @@ struct feed_status {
 	int64_t db_bytes;           /* database + WAL size at the last retention pass */
 	uint64_t retention_deleted;
 	char db_error[160];         /* why not, when db_ok is 0 */
+	uint32_t netns_failed;      /* followed namespaces whose last open or dump failed */
+	char netns_error[160];      /* the first of them and why, when netns_failed > 0 */
 };
 
 /*

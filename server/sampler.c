@@ -2,6 +2,7 @@
 #include "sampler.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <sys/file.h>
 #include <unistd.h>
@@ -275,12 +276,87 @@ static void retention(struct sampler *s, double now)
 	feed_unlock(s->feed);
 }
 
+/*
+ * A namespace whose dump failed keeps the sockets it had in the last snapshot: dropping them
+ * would end their lifetimes and reset their ages as if they had all closed.  Marks such a
+ * namespace stale (in failed[], by position in s->netns).  Returns 0 or -ENOMEM.
+ */
+static int keep_failed_netns(struct sampler *s, uint8_t *failed)
+{
+	const struct snap *prev = s->current;
+	size_t nfailed = 0;
+
+	for (size_t i = 0; i < s->netns.n; i++) {
+		failed[i] = s->netns.v[i].error != 0 && s->netns.v[i].diag != NULL;
+		nfailed += failed[i];
+	}
+	if (!nfailed || !prev)
+		return 0;
+	for (size_t k = 0; k < prev->n; k++) {
+		const struct sock_rec *r = &prev->socks[k].r;
+
+		if (!r->netns)
+			continue;
+		for (size_t i = 0; i < s->netns.n; i++) {
+			if (failed[i] && s->netns.v[i].id == r->netns) {
+				if (sock_vec_push(&s->recs, r) < 0)
+					return -ENOMEM;
+				break;
+			}
+		}
+	}
+	return 0;
+}
+
+/* The error of namespace id in snapshot prev, 0 when it was fine or not there. */
+static int prev_netns_error(const struct snap *prev, uint64_t id)
+{
+	for (size_t i = 0; prev && i < prev->n_netns; i++)
+		if (prev->netns[i].id == id)
+			return prev->netns[i].error;
+	return prev ? 0 : INT_MIN;
+}
+
+/*
+ * Logs the namespaces that failed since the last snapshot, once per failure (one line, the
+ * first one named), and fills the status's summary of them.
+ */
+static void report_netns(struct sampler *s, const struct snap *snap, struct feed_status *st)
+{
+	size_t fresh = 0, failed = 0;
+	const struct snap_netns *first = NULL, *first_fresh = NULL;
+
+	for (size_t i = 0; i < snap->n_netns; i++) {
+		const struct snap_netns *ns = &snap->netns[i];
+
+		if (!ns->error)
+			continue;
+		if (!failed++)
+			first = ns;
+		if (prev_netns_error(s->current, ns->id) != ns->error && !fresh++)
+			first_fresh = ns;
+	}
+	st->netns_failed = (uint32_t)failed;
+	st->netns_error[0] = '\0';
+	if (first)
+		snprintf(st->netns_error, sizeof(st->netns_error), "%s: %s%s", first->name,
+			 strerror(-first->error),
+			 first->error == -EPERM ? " (--netns all needs CAP_SYS_ADMIN)" :
+			 first->stale ? " (its last known sockets are kept)" : "");
+	if (first_fresh)
+		log_err(first_fresh->error, "cannot read %zu network namespace%s, among them %s%s",
+			fresh, fresh == 1 ? "" : "s", first_fresh->name,
+			first_fresh->error == -EPERM ? " (--netns all needs CAP_SYS_ADMIN)" :
+			first_fresh->stale ? "; keeping its last known sockets" : "");
+}
+
 int sampler_step(struct sampler *s)
 {
 	struct snap *snap = NULL;
 	double now = clock_wall(), t0 = clock_mono(), t1;
 	uint64_t rows = 0;
 	struct feed_status *st;
+	uint8_t *failed = NULL;
 	int partial = 0, err, db_err;
 
 	err = capture_take(s->capture, &s->recs, &partial);
@@ -293,7 +369,12 @@ int sampler_step(struct sampler *s)
 		err = netns_scan(&s->netns, s->cfg.proc_root);
 		if (err == 0)
 			err = netns_dump(&s->netns, &s->recs, &partial, t0);
+		if (err == 0) {
+			failed = calloc(s->netns.n + 1, 1);
+			err = failed ? keep_failed_netns(s, failed) : -ENOMEM;
+		}
 		if (err < 0) {
+			free(failed);
 			feed_lock(s->feed)->capture_errors++;
 			feed_unlock(s->feed);
 			return err;
@@ -302,6 +383,7 @@ int sampler_step(struct sampler *s)
 	s->appeared.n = s->changed.n = s->n_vanished = 0;
 	err = snap_build(&snap, &s->recs, s->committed, now, &change_ops, s);
 	if (err < 0) {
+		free(failed);
 		feed_lock(s->feed)->capture_errors++;
 		feed_unlock(s->feed);
 		return err;
@@ -312,6 +394,7 @@ int sampler_step(struct sampler *s)
 	if (s->netns.n) {
 		snap->netns = calloc(s->netns.n, sizeof(*snap->netns));
 		if (!snap->netns) {
+			free(failed);
 			snap_put(snap);
 			return -ENOMEM;
 		}
@@ -322,6 +405,7 @@ int sampler_step(struct sampler *s)
 			d->id = ns->id;
 			d->pid = ns->pid;
 			d->error = ns->error;
+			d->stale = failed && failed[i];
 			d->kstat = ns->kstat;
 			d->have_kstat = ns->have_kstat;
 			memcpy(d->name, ns->name, sizeof(d->name));
@@ -330,6 +414,7 @@ int sampler_step(struct sampler *s)
 		}
 		snap->n_netns = s->netns.n;
 	}
+	free(failed);
 	snap->attribution = -1;
 	if (s->procmap) {
 		err = procmap_attribute(s->procmap, snap, s->current, clock_mono(),
@@ -352,6 +437,7 @@ int sampler_step(struct sampler *s)
 		retention(s, now);
 
 	st = feed_lock(s->feed);
+	report_netns(s, snap, st);
 	snap->seq = ++st->snapshots;
 	snap_put(s->current);
 	s->current = snap;

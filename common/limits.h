@@ -47,10 +47,12 @@
 #define LD_MAX_PARAM_LEN 256
 #define LD_MAX_PARAMS 32
 #define LD_SHUTDOWN_GRACE_MS 2000
+#define LD_SHUTDOWN_DB_WAIT_S 3.0 /* SIGTERM waits this long for a snapshot stuck in a write */
 #define LD_MAX_ALLOW_HOSTS 16
 
 /* Database */
 #define LD_POOL_READERS 8 /* idle read-only connections kept for the HTTP threads */
+#define LD_DB_BUSY_MAX_MS 2000 /* longest wait of a snapshot's write for a lock (interval/4 below) */
 
 /* API */
 #define LD_SOCKETS_LIMIT_DEFAULT 100

@@ -574,6 +574,11 @@ static int prepare(sqlite3 *db, const char *sql, sqlite3_stmt **st)
 	return store_err(rc);
 }
 
+void store_set_busy_timeout(struct store *s, int ms)
+{
+	sqlite3_busy_timeout(s->db, ms);
+}
+
 int store_open(struct store **out, const char *path)
 {
 	struct store *s;

@@ -42,6 +42,13 @@ struct store_sock {
  */
 int store_open(struct store **out, const char *path);
 
+/*
+ * Sets how long a write waits for a lock another connection holds before failing with
+ * -EBUSY (store_open sets a few seconds).  The sampler keeps it under its interval, so a
+ * locked database costs failed writes, which the next snapshot makes good, not late ones.
+ */
+void store_set_busy_timeout(struct store *s, int ms);
+
 /* Checkpoints the WAL (TRUNCATE), finalises every statement and closes.  NULL is fine. */
 void store_close(struct store *s);
 

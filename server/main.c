@@ -1,6 +1,7 @@
 /* main.c - the lingerd process: command line, start-up, signals and an orderly shutdown. */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <getopt.h>
 #include <signal.h>
@@ -21,6 +22,7 @@
 #include "sampler.h"
 
 #define EXIT_USAGE 64
+#define EX_OSERR_FDS 71 /* EX_OSERR: not even /dev/null could be opened */
 
 struct options {
 	const char *listen;
@@ -314,6 +316,41 @@ static char *read_token(const char *path)
 	return strdup(buf);
 }
 
+/* The signals the daemon takes with sigwait(), and what each is called in the log. */
+static const struct {
+	int sig;
+	const char *name;
+} handled[] = {
+	{ SIGTERM, "SIGTERM" }, { SIGINT, "SIGINT" },   { SIGHUP, "SIGHUP" },
+	{ SIGUSR1, "SIGUSR1" }, { SIGUSR2, "SIGUSR2" }, { SIGALRM, "SIGALRM" },
+};
+
+static const char *signal_name(int sig)
+{
+	for (size_t i = 0; i < sizeof(handled) / sizeof(handled[0]); i++)
+		if (handled[i].sig == sig)
+			return handled[i].name;
+	return "a signal";
+}
+
+/*
+ * Waits for SIGTERM or SIGINT and returns it.  The others are logged and otherwise ignored:
+ * SIGHUP, which daemons take as "re-read your configuration", has nothing to re-read beyond
+ * what a restart does; SIGUSR1, SIGUSR2 and SIGALRM mean nothing to lingerd.
+ */
+static int wait_for_stop(const sigset_t *set)
+{
+	int sig;
+
+	for (;;) {
+		if (sigwait(set, &sig) != 0)
+			continue;
+		if (sig == SIGTERM || sig == SIGINT)
+			return sig;
+		log_info("%s ignored (SIGTERM or SIGINT stops lingerd)", signal_name(sig));
+	}
+}
+
 static int run_daemon(const struct options *o)
 {
 	struct sampler_config cfg = {
@@ -358,11 +395,6 @@ static int run_daemon(const struct options *o)
 	acc.n_hosts = o->n_hosts;
 	acc.bound = host;
 	acc.token = token;
-	/* Signals are taken by sigwait() below; every thread created later inherits the mask. */
-	sigemptyset(&set);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	/*
 	 * Past RLIMIT_FSIZE a write raises SIGXFSZ, whose default action kills us; ignored, the
@@ -373,9 +405,19 @@ static int run_daemon(const struct options *o)
 	if (sampler_open(&s, &cfg) < 0)
 		goto out;
 	if (o->once) {
+		/* Signals keep their default actions: Ctrl-C interrupts a long snapshot. */
 		rc = run_once(s);
 		goto out;
 	}
+	/*
+	 * Signals are taken by sigwait() below; every thread created from here on inherits the
+	 * mask (the namespace threads sampler_open() ran have ended).  Signals that would kill
+	 * the daemon by default and that operators send by habit are taken too.
+	 */
+	sigemptyset(&set);
+	for (size_t i = 0; i < sizeof(handled) / sizeof(handled[0]); i++)
+		sigaddset(&set, handled[i].sig);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	err = sampler_step(s);
 	if (err < 0)
 		log_err(err, "first snapshot failed");
@@ -406,11 +448,20 @@ static int run_daemon(const struct options *o)
 		log_info("sampling every %gs from %s into %s", o->interval, st.source, o->db);
 	}
 
-	while (sigwait(&set, &sig) != 0)
-		;
-	log_info("%s: shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
+	sig = wait_for_stop(&set);
+	log_info("%s: shutting down", signal_name(sig));
 	http_quiesce(h);
-	sampler_stop(s);
+	if (sampler_stop_within(s, LD_SHUTDOWN_DB_WAIT_S) < 0) {
+		/*
+		 * The snapshot in flight is stuck in a write (a frozen or failing disk).  Every
+		 * committed snapshot is safe in the WAL; waiting longer would only hold up the stop.
+		 */
+		log_info("the database did not answer within %gs: exiting without the snapshot in "
+			 "flight", LD_SHUTDOWN_DB_WAIT_S);
+		http_stop(h);
+		fflush(NULL);
+		_exit(0);
+	}
 	rc = 0;
 out:
 	http_stop(h);
@@ -462,10 +513,26 @@ static int run_demo(int argc, char **argv)
 	return rc;
 }
 
+/*
+ * Started with stdin, stdout or stderr closed, the next open() would take that number and
+ * log lines would land in the database.  /dev/null takes any that are closed.
+ */
+static void fds_safe(void)
+{
+	for (int fd = 0; fd <= 2; fd++) {
+		if (fcntl(fd, F_GETFD) >= 0 || errno != EBADF)
+			continue;
+		if (open("/dev/null", fd == 0 ? O_RDONLY : O_WRONLY) < 0)
+			_exit(EX_OSERR_FDS);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	struct options o;
 	int rc;
+
+	fds_safe();
 
 	if (argc > 1 && strcmp(argv[1], "lab") == 0)
 		return lab_main(argc - 1, argv + 1);

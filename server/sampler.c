@@ -44,11 +44,13 @@ struct sampler {
 
 	pthread_t thread;
 	int running;
-	pthread_mutex_t lock; /* guards stop */
+	pthread_mutex_t lock; /* guards stop and exited */
 	pthread_cond_t wake;
 	int stop;
+	int exited; /* the thread has left its loop */
 	struct snap *current; /* the last published snapshot (the sampler's own reference) */
 	struct feed *feed;     /* what the API reads */
+	char db_msg[128];      /* SQLite's message for the last failed transaction */
 };
 
 static int list_push(struct change_list *l, struct snap_sock *e)
@@ -188,11 +190,12 @@ static int record(struct sampler *s, struct snap *snap, uint64_t *rows)
 	memcpy(row.counts, snap->counts, sizeof(row.counts));
 	row.kstat = &snap->kstat;
 	err = persist_lingering(s, snap);
-	if (err < 0)
+	if (err == 0)
+		err = store_begin(s->store, &row, &snap->id);
+	if (err < 0) {
+		snprintf(s->db_msg, sizeof(s->db_msg), "%s", store_errmsg(s->store));
 		return err;
-	err = store_begin(s->store, &row, &snap->id);
-	if (err < 0)
-		return err;
+	}
 	err = history_add(s->history, snap, flush_bucket, s);
 	if (err < 0)
 		goto fail;
@@ -242,6 +245,8 @@ static int record(struct sampler *s, struct snap *snap, uint64_t *rows)
 	*rows = s->appeared.n + s->changed.n + s->n_vanished;
 	return 0;
 fail:
+	/* SQLite's message is the failed statement's: keep it before the rollback replaces it. */
+	snprintf(s->db_msg, sizeof(s->db_msg), "%s", store_errmsg(s->store));
 	store_rollback(s->store);
 	for (size_t i = 0; i < s->appeared.n; i++)
 		s->appeared.v[i]->row_id = 0;
@@ -427,6 +432,32 @@ int sampler_step(struct sampler *s)
 	kstat_read(&snap->kstat, s->cfg.proc_root);
 	t1 = clock_mono();
 	snap->duration_ms = (t1 - t0) * 1e3;
+
+	/*
+	 * Publish first, then write: a database that waits for a lock or a stalled disk must
+	 * not leave the API serving old data or /healthz calling the sampler stalled.  What the
+	 * write changes afterwards (snap->id, row ids) is the sampler's alone: readers never
+	 * look at it.
+	 */
+	st = feed_lock(s->feed);
+	report_netns(s, snap, st);
+	snap->seq = ++st->snapshots;
+	feed_publish_locked(s->feed, snap_get(snap));
+	st->source = snap->source;
+	st->last_snapshot_at = now;
+	st->last_duration_ms = snap->duration_ms;
+	st->attribution = snap->attribution;
+	if (s->procmap) {
+		struct procmap_stats ps;
+
+		procmap_stats(s->procmap, &ps);
+		st->attribution_walks = ps.walks;
+		st->attribution_last_ms = ps.last_walk_ms;
+	}
+	feed_unlock(s->feed);
+	snap_put(s->current);
+	s->current = snap;
+
 	db_err = record(s, snap, &rows);
 	if (db_err == 0) {
 		/* The next diff is against what the database holds. */
@@ -437,29 +468,13 @@ int sampler_step(struct sampler *s)
 		retention(s, now);
 
 	st = feed_lock(s->feed);
-	report_netns(s, snap, st);
-	snap->seq = ++st->snapshots;
-	snap_put(s->current);
-	s->current = snap;
-	feed_publish_locked(s->feed, snap_get(snap));
-	st->source = snap->source;
-	st->last_snapshot_at = now;
-	st->last_duration_ms = snap->duration_ms;
 	st->last_commit_ms = (clock_mono() - t1) * 1e3;
 	st->rows_written += rows;
 	st->db_ok = db_err == 0;
-	st->attribution = snap->attribution;
-	if (s->procmap) {
-		struct procmap_stats ps;
-
-		procmap_stats(s->procmap, &ps);
-		st->attribution_walks = ps.walks;
-		st->attribution_last_ms = ps.last_walk_ms;
-	}
 	if (db_err < 0) {
 		st->db_errors++;
-		snprintf(st->db_error, sizeof(st->db_error), "%s (%s)",
-			 strerror(-db_err), store_errmsg(s->store));
+		snprintf(st->db_error, sizeof(st->db_error), "%s (%s)", strerror(-db_err),
+			 s->db_msg);
 	} else {
 		st->db_error[0] = '\0';
 	}
@@ -666,6 +681,13 @@ int sampler_open(struct sampler **out, const struct sampler_config *cfg)
 			log_err(err, "cannot open database %s", cfg->db_path);
 		goto fail;
 	}
+	/*
+	 * A write that waits for another connection's lock must not hold up the next snapshot:
+	 * wait at most a quarter of the interval; a failed write loses nothing, since the next
+	 * diff is against what the database holds.  Start-up above could wait longer.
+	 */
+	store_set_busy_timeout(s->store, (int)(cfg->interval_s * 250 < LD_DB_BUSY_MAX_MS ?
+						   cfg->interval_s * 250 : LD_DB_BUSY_MAX_MS));
 	err = resume(s);
 	if (err < 0) {
 		log_err(err, "cannot read the sockets of the last run from %s (%s)", cfg->db_path,
@@ -724,6 +746,10 @@ static void *sampler_thread(void *arg)
 			log_info("snapshots recorded again");
 		last_err = err;
 	}
+	pthread_mutex_lock(&s->lock);
+	s->exited = 1;
+	pthread_cond_broadcast(&s->wake);
+	pthread_mutex_unlock(&s->lock);
 	return NULL;
 }
 
@@ -737,16 +763,34 @@ int sampler_start(struct sampler *s)
 	return 0;
 }
 
-void sampler_stop(struct sampler *s)
+int sampler_stop_within(struct sampler *s, double timeout_s)
 {
+	struct timespec ts;
+	double end = clock_mono() + timeout_s;
+	int exited;
+
 	if (!s || !s->running)
-		return;
+		return 0;
+	ts.tv_sec = (time_t)end;
+	ts.tv_nsec = (long)((end - (double)ts.tv_sec) * 1e9);
 	pthread_mutex_lock(&s->lock);
 	s->stop = 1;
-	pthread_cond_signal(&s->wake);
+	pthread_cond_broadcast(&s->wake);
+	while (!s->exited && timeout_s >= 0 &&
+	       pthread_cond_timedwait(&s->wake, &s->lock, &ts) != ETIMEDOUT)
+		;
+	exited = s->exited || timeout_s < 0;
 	pthread_mutex_unlock(&s->lock);
+	if (!exited)
+		return -ETIMEDOUT;
 	pthread_join(s->thread, NULL);
 	s->running = 0;
+	return 0;
+}
+
+void sampler_stop(struct sampler *s)
+{
+	sampler_stop_within(s, -1);
 }
 
 void sampler_close(struct sampler *s)

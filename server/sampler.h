@@ -40,6 +40,14 @@ int sampler_start(struct sampler *s);
 /* Asks the thread to stop, lets the snapshot in flight finish, and joins it. */
 void sampler_stop(struct sampler *s);
 
+/*
+ * The same, waiting at most timeout_s seconds (monotonic) for the snapshot in flight, which
+ * a stalled disk can hold up for as long as the disk stalls.  Returns 0 when the thread was
+ * joined, or -ETIMEDOUT when it is still running: then the sampler must not be closed (the
+ * process exits around it).
+ */
+int sampler_stop_within(struct sampler *s, double timeout_s);
+
 /* Stops the thread if running, checkpoints and closes the database, frees everything. */
 void sampler_close(struct sampler *s);
 

@@ -10,3 +10,7 @@ target_link_libraries(faultshim PRIVATE ${CMAKE_DL_LIBS} Threads::Threads)
 lingerd_it_test(it_netns_faults)
 set_property(TEST it_netns_faults APPEND PROPERTY ENVIRONMENT
              "LINGERD_FAULTSHIM=$<TARGET_FILE:faultshim>")
+
+# The daemon as a process: habitual signals, closed stdio, --once and Ctrl-C, SIGTERM with a
+# frozen disk (a loop-mounted ext4, fsfreeze), a database locked by another connection.
+lingerd_it_test(it_process)

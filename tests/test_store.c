@@ -889,7 +889,7 @@ static void test_migrate_fixtures(void)
 		CHECK_INT(p.n, ==, 1);
 		CHECK(p.n == 1 && p.v[0].t == 1700000040 && p.v[0].mean == 0.5 && p.v[0].max == 1);
 		p.n = 0;
-		CHECK_INT(store_reader_group_trend(r, STORE_RES_MINUTE, STORE_GROUP_PROCESS,
+		CHECK_INT(store_reader_group_trend(r, STORE_RES_MINUTE, GROUP_PROCESS,
 						   1u << SOCK_CLOSE_WAIT, 0, 2e9, 60, 5, 10,
 						   collect_point, &p),
 			  ==, 0);
@@ -1053,23 +1053,23 @@ static void test_netns_trend(void)
 		CHECK_INT(store_begin(s, &snap, NULL), ==, 0);
 		CHECK_INT(store_rollup_put(s, &(struct store_rollup){ STORE_RES_MINUTE, 960,
 								       SOCK_ESTABLISHED,
-								       STORE_GROUP_NETNS, "ns-a", 0,
+								       GROUP_NETNS, "ns-a", 0,
 								       0, 0, 0, 2 }),
 			  ==, 0);
 		CHECK_INT(store_rollup_put(s, &(struct store_rollup){ STORE_RES_MINUTE, 1020,
 								       SOCK_ESTABLISHED,
-								       STORE_GROUP_NETNS, "ns-a", 0,
+								       GROUP_NETNS, "ns-a", 0,
 								       0, 0, 0, 6 }),
 			  ==, 0);
 		CHECK_INT(store_rollup_put(s, &(struct store_rollup){ STORE_RES_MINUTE, 1020,
 								       SOCK_CLOSE_WAIT,
-								       STORE_GROUP_NETNS, "ns-a", 0,
+								       GROUP_NETNS, "ns-a", 0,
 								       7, 7, 21, 6 }),
 			  ==, 0);
 		/* A process group of the same name is not the namespace. */
 		CHECK_INT(store_rollup_put(s, &(struct store_rollup){ STORE_RES_MINUTE, 1080,
 								       SOCK_CLOSE_WAIT,
-								       STORE_GROUP_PROCESS, "ns-a", 9,
+								       GROUP_PROCESS, "ns-a", 9,
 								       9, 9, 1, 9 }),
 			  ==, 0);
 		CHECK_INT(store_commit(s), ==, 0);
@@ -1770,15 +1770,15 @@ static void test_rollup_put(void)
 							       NULL, 0, 1, 1, 1, 1 }),
 		  ==, 0);
 	CHECK_INT(store_rollup_put(s, &(struct store_rollup){ STORE_RES_MINUTE, 120, SOCK_CLOSE_WAIT,
-							       STORE_GROUP_PROCESS, "nginx", 0, 3, 3,
+							       GROUP_PROCESS, "nginx", 0, 3, 3,
 							       6, 3 }),
 		  ==, 0);
 	CHECK_INT(store_rollup_put(s, &(struct store_rollup){ STORE_RES_MINUTE, 120, SOCK_CLOSE_WAIT,
-							       STORE_GROUP_LOCAL_PORT, "8080", 0, 2,
+							       GROUP_LOCAL_PORT, "8080", 0, 2,
 							       2, 4, 3 }),
 		  ==, 0);
 	CHECK_INT(store_rollup_put(s, &(struct store_rollup){ STORE_RES_MINUTE, 120, SOCK_CLOSE_WAIT,
-							       STORE_GROUP_PROCESS, "nginx", 0, 4, 4,
+							       GROUP_PROCESS, "nginx", 0, 4, 4,
 							       8, 4 }),
 		  ==, 0);
 
@@ -1813,12 +1813,12 @@ static void test_rollup_put(void)
 	bad.grp = "nginx"; /* a host row has no group */
 	CHECK_INT(store_rollup_put(s, &bad), ==, -EINVAL);
 	bad = ok;
-	bad.kind = STORE_GROUP_PROCESS; /* a group row needs one */
+	bad.kind = GROUP_PROCESS; /* a group row needs one */
 	CHECK_INT(store_rollup_put(s, &bad), ==, -EINVAL);
 	bad.kind = 4;
 	bad.grp = "x";
 	CHECK_INT(store_rollup_put(s, &bad), ==, -EINVAL);
-	bad.kind = STORE_GROUP_PROCESS;
+	bad.kind = GROUP_PROCESS;
 	bad.grp = big;
 	CHECK_INT(store_rollup_put(s, &bad), ==, -EINVAL);
 	CHECK_INT(store_rollup_put(s, NULL), ==, -EINVAL);
@@ -2239,7 +2239,7 @@ static void test_group_trend_many(void)
 	struct store *s = NULL;
 	struct store_reader *r = NULL;
 	char sql[1024];
-	int kinds[] = { STORE_GROUP_LOCAL_PORT, STORE_GROUP_PROCESS };
+	int kinds[] = { GROUP_LOCAL_PORT, GROUP_PROCESS };
 
 	CHECK_INT(store_open(&s, path), ==, 0);
 	store_close(s);
@@ -2827,8 +2827,8 @@ static void test_trend_speed(void)
 	week_hour = time_trend(r, STORE_RES_HOUR, 0, all, week, end, 3600);
 	day_raw = time_trend(r, STORE_RES_RAW, 0, all, day, end, 300);
 	day_raw_60 = time_trend(r, STORE_RES_RAW, 0, lingering, day, end, 60);
-	week_groups = time_trend(r, STORE_RES_MINUTE, STORE_GROUP_PROCESS, lingering, week, end, 3600);
-	week_groups_hour = time_trend(r, STORE_RES_HOUR, STORE_GROUP_PROCESS, lingering, week, end,
+	week_groups = time_trend(r, STORE_RES_MINUTE, GROUP_PROCESS, lingering, week, end, 3600);
+	week_groups_hour = time_trend(r, STORE_RES_HOUR, GROUP_PROCESS, lingering, week, end,
 				      3600);
 	store_reader_close(r);
 	CHECK_INT(week_minute.err, ==, 0);

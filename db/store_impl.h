@@ -65,10 +65,10 @@ enum store_stmt {
 };
 
 /*
- * The reader's statements (their SQL: store_read.c).  Trends read rows in the order of an index and bucket them in
- * C, not with GROUP BY: a GROUP BY on CAST(t / step) cannot use the index order and sorts
- * every row in the range (measured: 56-76 ms for 7 days of minute rollups of 11 states,
- * against 5 ms for the bare index range).
+ * The reader's statements (their SQL: store_read.c).  Trends read rows in the order of an
+ * index and bucket them in C, not with GROUP BY: a GROUP BY on CAST(t / step) cannot use
+ * the index order and sorts every row in the range (measured: 56-76 ms for 7 days of
+ * minute rollups of 11 states, against 5 ms for the bare index range).
  */
 enum store_rstmt {
 	RS_BEGIN,

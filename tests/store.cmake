@@ -15,9 +15,11 @@ set(test_store_trend_cases
 set(test_store_retention_cases
     retention_exact retention_bounded_growth store_size retention_disk_full)
 
+add_library(test_store_fixture OBJECT store_fixture.c)
+target_link_libraries(test_store_fixture PRIVATE lingerd_core)
 foreach(seam schema write read trend retention)
   set(exe test_store_${seam})
-  add_executable(${exe} ${exe}.c store_fixture.c)
+  add_executable(${exe} ${exe}.c $<TARGET_OBJECTS:test_store_fixture>)
   target_link_libraries(${exe} PRIVATE lingerd_core)
   add_test(NAME test_store.registered.${seam}
            COMMAND ${exe} --registered ${test_store_${seam}_cases})

@@ -387,7 +387,7 @@ static void process_findings(struct findings *f, const struct proc_rule *r)
 
 		if (r->growth) {
 			if (p)
-				growth = groups_growth(feed_history(f->ctx->feed), HIST_PROCESS,
+				growth = groups_growth(feed_history(f->ctx->feed), GROUP_PROCESS,
 						       p->comm, 1u << r->state, gr->total, s->taken_at,
 						       WINDOW_S);
 			if (gr->total >= 50 || age >= 3600 || growth > 0)

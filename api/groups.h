@@ -39,7 +39,7 @@ struct history;
 
 /*
  * Net change per minute of a group's count over the last window_s seconds, from the history
- * ring (kind: HIST_PROCESS with the process name, or HIST_LOCAL_PORT with the port as
+ * ring (kind: GROUP_PROCESS with the process name, or GROUP_LOCAL_PORT with the port as
  * text), summed over the states in mask.  A group absent from a minute that the ring holds
  * had none then.  NaN when the ring does not reach back that far.
  */

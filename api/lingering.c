@@ -52,10 +52,10 @@ static double growth(const struct api_ctx *ctx, const struct snap *s, int by,
 	const struct snap_proc *p = g->sample->proc ? &s->procs[g->sample->proc - 1] : NULL;
 
 	if (by == BY_PROCESS && p)
-		return groups_growth(feed_history(ctx->feed), HIST_PROCESS, p->comm, mask,
+		return groups_growth(feed_history(ctx->feed), GROUP_PROCESS, p->comm, mask,
 				     g->total, s->taken_at, GROWTH_WINDOW_S);
 	if (by == BY_LOCAL_PORT)
-		return groups_growth(feed_history(ctx->feed), HIST_LOCAL_PORT, g->key, mask,
+		return groups_growth(feed_history(ctx->feed), GROUP_LOCAL_PORT, g->key, mask,
 				     g->total, s->taken_at, GROWTH_WINDOW_S);
 	return NAN;
 }

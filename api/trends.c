@@ -227,8 +227,8 @@ int api_h_trends(const struct api_ctx *ctx, const char *arg, struct query *q, st
 		err = store_reader_netns_trend(r, ns, res, mask, from, to, (int64_t)step,
 					       TRENDS_MAX_POINTS, on_point, &em);
 	else if (by >= 0)
-		err = store_reader_group_trend(r, res, by == 0 ? STORE_GROUP_LOCAL_PORT
-							       : STORE_GROUP_PROCESS,
+		err = store_reader_group_trend(r, res, by == 0 ? GROUP_LOCAL_PORT
+							       : GROUP_PROCESS,
 					       mask, from, to, (int64_t)step, (uint32_t)top,
 					       TRENDS_MAX_POINTS, on_point, &em);
 	else

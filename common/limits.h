@@ -50,9 +50,39 @@
 #define LD_SHUTDOWN_DB_WAIT_S 3.0 /* SIGTERM waits this long for a snapshot stuck in a write */
 #define LD_MAX_ALLOW_HOSTS 16
 
-/* Database */
+/* Database (the store_ and history names keep their module's prefix: each has one user) */
 #define LD_POOL_READERS 8 /* idle read-only connections kept for the HTTP threads */
 #define LD_DB_BUSY_MAX_MS 2000 /* longest wait of a snapshot's write for a lock (interval/4 below) */
+/*
+ * How long a connection waits for a lock before SQLite reports SQLITE_BUSY.  The writer
+ * only meets another writer (a second lingerd) or a checkpoint; a reader only meets WAL
+ * recovery.  Readers serve HTTP requests, so they give up sooner.
+ */
+#define STORE_WRITER_BUSY_MS 5000
+#define STORE_READER_BUSY_MS 1000
+/*
+ * After a checkpoint the WAL is cut back to this size, so one huge first snapshot does
+ * not leave a WAL of that size on disk for the life of the process.
+ */
+#define STORE_WAL_LIMIT_BYTES (64 * 1024 * 1024)
+/* A group key longer than this is a caller's bug: a comm is 15 bytes, a port 5 digits. */
+#define STORE_GROUP_KEY_MAX 255
+/*
+ * Rows a retention call deletes when its first attempt failed for want of disk space:
+ * few enough that the pages they touch fit in the room a WAL checkpoint hands back.
+ */
+#define STORE_RETENTION_FULL_BATCH 64
+/*
+ * Most groups a group trend ranks in memory (~300 bytes each with the hash table).  A
+ * week of hour rollups holds a few thousand at most; minute rollups of ephemeral local
+ * ports over days can hold far more, and then the ranking is left to SQLite (a GROUP BY
+ * that sorts, slower, in bounded memory).
+ */
+#define STORE_TREND_GROUPS_MAX 16384
+#define HIST_TOP_GROUPS 20   /* groups kept per kind per snapshot (by lingering count) */
+#define HIST_MAX_GROUPS 64   /* distinct groups a rollup bucket can hold per kind */
+#define HIST_KEY_MAX 64      /* group key with its NUL: a namespace name is the longest */
+#define HIST_RING_MINUTES 16 /* completed minutes kept for growth rates */
 
 /* API */
 #define LD_SOCKETS_LIMIT_DEFAULT 100

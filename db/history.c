@@ -10,7 +10,7 @@
 struct history {
 	struct hist_bucket cur[2]; /* [0] minute, [1] hour */
 	uint32_t *by_port;         /* 65536 * SOCK_STATE_MAX counters, kept zero */
-	struct hist_group top[HIST_KIND_MAX][HIST_MAX_GROUPS]; /* this snapshot's groups */
+	struct hist_group top[GROUP_KIND_MAX][HIST_MAX_GROUPS]; /* this snapshot's groups */
 	struct hist_group *ns;     /* this snapshot's namespaces, all of them */
 	size_t n_ns, cap_ns;
 
@@ -60,7 +60,7 @@ size_t hist_top_groups(const struct snap *s, int kind, struct hist_group *out, s
 	for (int st = 1; st < SOCK_STATE_MAX; st++)
 		if (sock_state_lingering(st))
 			lingering |= 1u << st;
-	if (kind == HIST_LOCAL_PORT) {
+	if (kind == GROUP_LOCAL_PORT) {
 		for (size_t i = 0; i < s->n; i++) {
 			const struct sock_rec *r = &s->socks[i].r;
 
@@ -92,7 +92,7 @@ size_t hist_top_groups(const struct snap *s, int kind, struct hist_group *out, s
 		}
 		return n;
 	}
-	if (kind != HIST_PROCESS || !s->nprocs)
+	if (kind != GROUP_PROCESS || !s->nprocs)
 		return 0;
 	{
 		/* Processes are few; sum per process index, then merge equal names. */
@@ -273,8 +273,8 @@ static int bucket_group(struct hist_bucket *b, int kind, const char *key)
 }
 
 static void bucket_add(struct hist_bucket *b, const struct snap *s,
-		       struct hist_group top[HIST_KIND_MAX][HIST_MAX_GROUPS],
-		       const size_t ntop[HIST_KIND_MAX])
+		       struct hist_group top[GROUP_KIND_MAX][HIST_MAX_GROUPS],
+		       const size_t ntop[GROUP_KIND_MAX])
 {
 	int first = b->snapshots == 0;
 
@@ -283,7 +283,7 @@ static void bucket_add(struct hist_bucket *b, const struct snap *s,
 	b->kstat = s->kstat;
 	for (int st = 1; st < SOCK_STATE_MAX; st++)
 		acc_add(&b->host[st], s->counts[st], first);
-	for (int k = 1; k < HIST_KIND_MAX; k++) {
+	for (int k = 1; k < GROUP_KIND_MAX; k++) {
 		for (size_t i = 0; i < ntop[k]; i++) {
 			int g = bucket_group(b, k, top[k][i].key);
 
@@ -336,15 +336,15 @@ int history_add(struct history *h, const struct snap *s,
 		int (*flush)(void *arg, const struct hist_bucket *b), void *arg)
 {
 	struct hist_group (*top)[HIST_MAX_GROUPS] = h->top;
-	size_t ntop[HIST_KIND_MAX] = { 0 };
+	size_t ntop[GROUP_KIND_MAX] = { 0 };
 	int64_t now = (int64_t)s->taken_at;
 	int err;
 
-	ntop[HIST_LOCAL_PORT] = hist_top_groups(s, HIST_LOCAL_PORT, top[HIST_LOCAL_PORT],
-						HIST_TOP_GROUPS, h->by_port);
-	ntop[HIST_PROCESS] = hist_top_groups(s, HIST_PROCESS, top[HIST_PROCESS], HIST_TOP_GROUPS,
-					     h->by_port);
-	err = netns_top(h, s, top[HIST_NETNS], &ntop[HIST_NETNS]);
+	ntop[GROUP_LOCAL_PORT] = hist_top_groups(s, GROUP_LOCAL_PORT, top[GROUP_LOCAL_PORT],
+						 HIST_TOP_GROUPS, h->by_port);
+	ntop[GROUP_PROCESS] = hist_top_groups(s, GROUP_PROCESS, top[GROUP_PROCESS],
+					      HIST_TOP_GROUPS, h->by_port);
+	err = netns_top(h, s, top[GROUP_NETNS], &ntop[GROUP_NETNS]);
 	if (err < 0)
 		return err;
 	for (int r = 0; r < 2; r++) {

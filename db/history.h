@@ -5,19 +5,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "group_kind.h"
+#include "limits.h"
 #include "snap.h"
-
-#define HIST_TOP_GROUPS 20  /* groups kept per kind per snapshot (by lingering count) */
-#define HIST_MAX_GROUPS 64  /* distinct groups a rollup bucket can hold per kind */
-#define HIST_KEY_MAX 64     /* group key with its NUL: a namespace name is the longest */
-#define HIST_RING_MINUTES 16 /* completed minutes kept for growth rates */
-
-enum hist_kind {
-	HIST_LOCAL_PORT = 1, /* same numbers as enum store_group_kind */
-	HIST_PROCESS = 2,
-	HIST_NETNS = 3, /* a followed namespace other than lingerd's own, by name; every state */
-	HIST_KIND_MAX = 4,
-};
 
 /*
  * Counts of one group in one snapshot, per state (lingering states only are filled, but for
@@ -57,12 +47,12 @@ struct hist_bucket {
 	int64_t t;          /* bucket start */
 	int64_t snapshots;  /* snapshots that fell in it */
 	struct hist_acc host[SOCK_STATE_MAX];
-	size_t ngroups[HIST_KIND_MAX];
+	size_t ngroups[GROUP_KIND_MAX];
 	struct {
 		char key[HIST_KEY_MAX];
 		struct hist_acc acc[SOCK_STATE_MAX];
 		int64_t present; /* snapshots in which the group appeared */
-	} groups[HIST_KIND_MAX][HIST_MAX_GROUPS];
+	} groups[GROUP_KIND_MAX][HIST_MAX_GROUPS];
 	double last_at;      /* time of the last snapshot added */
 	struct kstat kstat;  /* kernel counters of that snapshot */
 };
@@ -75,7 +65,7 @@ void history_close(struct history *h);
 /*
  * Adds one snapshot.  When the snapshot starts a new minute (or hour), the bucket that just
  * ended is handed to flush (which writes it to the store) before it is reused.  Namespaces
- * (HIST_NETNS) are rolled up by name, the HIST_MAX_GROUPS largest by socket count when a
+ * (GROUP_NETNS) are rolled up by name, the HIST_MAX_GROUPS largest by socket count when a
  * host has more, so that the history of one outlives it.  Returns 0, flush's error, or
  * -ENOMEM.
  */

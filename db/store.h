@@ -4,6 +4,7 @@
 
 #include <stdint.h>
 
+#include "group_kind.h"
 #include "kstat.h"
 #include "sock.h"
 
@@ -92,15 +93,6 @@ int store_last_snapshot_at(struct store *s, double *taken_at);
 #define STORE_RES_MINUTE 60
 #define STORE_RES_HOUR 3600
 
-/* What a grouped rollup row is grouped by. */
-enum store_group_kind {
-	STORE_GROUP_LOCAL_PORT = 1, /* grp is the port number as decimal text */
-	STORE_GROUP_PROCESS = 2,    /* grp is the process name (comm) */
-	STORE_GROUP_NETNS = 3,      /* v3: grp is a namespace's name; every state, not only the
-				       lingering ones, and lingerd's own namespace never (its
-				       counts are the whole-host rollups) */
-};
-
 /*
  * One rollup bucket of one series: [t, t + res) summarised as min, max, sum and count of
  * the per-snapshot values, and the last value.  For a grouped series, a snapshot in which
@@ -110,7 +102,7 @@ struct store_rollup {
 	int res;      /* STORE_RES_MINUTE or STORE_RES_HOUR */
 	int64_t t;    /* bucket start, unix seconds, a multiple of res */
 	int state;    /* enum sock_state */
-	int kind;     /* 0 for the whole host, else enum store_group_kind */
+	int kind;     /* 0 for the whole host, else enum group_kind */
 	const char *grp; /* group key when kind != 0, else NULL */
 	int64_t min, max, last;
 	double sum;
@@ -191,7 +183,7 @@ int store_reader_group_trend(struct store_reader *r, int res, int kind, uint32_t
 
 /*
  * Trend of one other namespace, by name, like store_reader_trend(): STORE_RES_RAW reads the
- * per-snapshot rows of store_netns_put(), a rollup resolution the STORE_GROUP_NETNS rollups.
+ * per-snapshot rows of store_netns_put(), a rollup resolution the GROUP_NETNS rollups.
  * A state without a rollup row in a minute (or hour) the namespace existed in was 0 there,
  * and is a 0 in the points; where it did not exist there are no points.  A namespace that
  * is gone is served for as long as its rows are kept.  Returns 0, the callback's non-zero

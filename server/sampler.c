@@ -116,7 +116,7 @@ static int flush_bucket(void *arg, const struct hist_bucket *b)
 		if (err < 0)
 			return err;
 	}
-	for (int k = 1; k < HIST_KIND_MAX; k++) {
+	for (int k = 1; k < GROUP_KIND_MAX; k++) {
 		for (size_t g = 0; g < b->ngroups[k]; g++) {
 			for (int st = 1; st < SOCK_STATE_MAX; st++) {
 				const struct hist_acc *a = &b->groups[k][g].acc[st];
@@ -129,8 +129,8 @@ static int flush_bucket(void *arg, const struct hist_bucket *b)
 				 * which marks the minute as one it existed in (the reader takes the
 				 * states without a row as 0 there).
 				 */
-				if (k == HIST_NETNS ? !a->max && st != SOCK_ESTABLISHED
-						    : !sock_state_lingering(st) || !a->max)
+				if (k == GROUP_NETNS ? !a->max && st != SOCK_ESTABLISHED
+						     : !sock_state_lingering(st) || !a->max)
 					continue;
 				err = store_rollup_put(s->store, &r);
 				if (err < 0)

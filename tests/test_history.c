@@ -42,7 +42,7 @@ int main(void)
 		add(&s, SOCK_ESTABLISHED, 2000, 0, 0); /* not lingering */
 	for (int k = 0; k < 100; k++)
 		add(&s, SOCK_CLOSE_WAIT, 3000, 7, 0); /* another namespace */
-	n = hist_top_groups(&s, HIST_LOCAL_PORT, out, HIST_TOP_GROUPS, scratch);
+	n = hist_top_groups(&s, GROUP_LOCAL_PORT, out, HIST_TOP_GROUPS, scratch);
 	CHECK_INT(n, ==, HIST_TOP_GROUPS);
 	/* 1030 (30) down to 1011 (11): 1015 holds 15 + 2 = 17 and ranks among the 17s. */
 	CHECK_STR(out[0].key, "1030");
@@ -84,7 +84,7 @@ int main(void)
 	for (int p = 95; p < 120; p++)
 		for (int k = 0; k < 3; k++)
 			add(&s, SOCK_FIN_WAIT2, (uint16_t)p, 0, 0);
-	n = hist_top_groups(&s, HIST_LOCAL_PORT, out, HIST_TOP_GROUPS, scratch);
+	n = hist_top_groups(&s, GROUP_LOCAL_PORT, out, HIST_TOP_GROUPS, scratch);
 	CHECK_INT(n, ==, HIST_TOP_GROUPS);
 	CHECK_STR(out[0].key, "100");
 	CHECK_STR(out[19].key, "119");
@@ -114,7 +114,7 @@ int main(void)
 			add(&s, SOCK_LAST_ACK, 5432, 0, 3);
 		add(&s, SOCK_CLOSE_WAIT, 80, 0, 0);
 		add(&s, SOCK_ESTABLISHED, 80, 0, 1);
-		n = hist_top_groups(&s, HIST_PROCESS, out, HIST_TOP_GROUPS, scratch);
+		n = hist_top_groups(&s, GROUP_PROCESS, out, HIST_TOP_GROUPS, scratch);
 		CHECK_INT(n, ==, 2);
 		CHECK_STR(out[0].key, "web");
 		CHECK_INT(out[0].total, ==, 7);

@@ -1,6 +1,6 @@
--- store-v1.sql - a lingerd database at schema version 1, frozen: test_store opens it and
--- checks the current build migrates it (or, while 1 is current, leaves it unchanged).
--- The CREATE statements are the v1 migration step of db/store.c; never edit them.
+-- store-v1.sql - a lingerd database at schema version 1, frozen: test_store_schema opens
+-- it and checks the current build migrates it (or, while 1 is current, leaves it unchanged).
+-- The CREATE statements are the v1 migration step of db/store_schema.c; never edit them.
 PRAGMA application_id = 1280198468;
 PRAGMA user_version = 1;
 BEGIN;

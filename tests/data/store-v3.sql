@@ -1,6 +1,6 @@
--- store-v3.sql - a lingerd database at schema version 3, frozen: test_store opens it and
--- checks the current build migrates it (or, while 3 is current, leaves it unchanged).
--- The CREATE statements are what the v1, v2 and v3 migration steps of db/store.c build (the
+-- store-v3.sql - a lingerd database at schema version 3, frozen: test_store_schema opens
+-- it and checks the current build migrates it (or, while 3 is current, leaves it unchanged).
+-- The CREATE statements are what the v1, v2 and v3 migration steps of db/store_schema.c build (the
 -- v2 step adds the k_ columns with ALTER TABLE, which SQLite folds into CREATE TABLE
 -- snapshots); never edit them.
 PRAGMA application_id = 1280198468;

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "sock.h"
+#include "util.h"
 
 int api_fail(struct api_error *e, int status, const char *code, const char *parameter,
 	     const char *fmt, ...)
@@ -73,17 +74,6 @@ int query_add(struct query *q, const char *key, const char *val, struct api_erro
 	return 0;
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Decodes src[0..n) into dst (NUL-terminated); '+' is a space.  Returns -EINVAL on bad %. */
 static int decode(const char *src, size_t n, char *dst)
 {
@@ -95,8 +85,8 @@ static int decode(const char *src, size_t n, char *dst)
 
 			if (i + 2 >= n)
 				return -EINVAL;
-			hi = hexval(src[i + 1]);
-			lo = hexval(src[i + 2]);
+			hi = util_hex_digit(src[i + 1]);
+			lo = util_hex_digit(src[i + 2]);
 			if (hi < 0 || lo < 0)
 				return -EINVAL;
 			dst[o++] = (char)(hi * 16 + lo);

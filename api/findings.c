@@ -7,11 +7,13 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "feed.h"
 #include "groups.h"
 #include "handlers.h"
 #include "history.h"
 #include "limits.h"
-#include "feed.h"
+#include "params.h"
+#include "view.h"
 
 #define WINDOW_S 300.0     /* counter rates and growth over the last 5 minutes */
 #define MIN_RATE_WINDOW_S 30.0

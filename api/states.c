@@ -1,10 +1,11 @@
-/* states.c - what each TCP state means and what to do about it, in English and Korean, as cJSON. */
+/* states.c - what each TCP state means, as cJSON: the facts here, the prose in text/states_*.inc. */
 #include "states.h"
 
 #include <errno.h>
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "limits.h"
 #include "sock.h"
 #include "util.h"
 
@@ -124,7 +125,7 @@ static const struct state_info state_table[SOCK_STATE_MAX] = {
 	[SOCK_TIME_WAIT] = {
 		.reached_by = ROLE_ACTIVE_CLOSER,
 		.bounded = "yes",
-		.max_seconds = 60,
+		.max_seconds = LD_TIME_WAIT_S,
 		.settings = NAMES("net.ipv4.tcp_max_tw_buckets", "net.ipv4.tcp_tw_reuse",
 				  "net.ipv4.ip_local_port_range"),
 		.counters = NAMES("TW", "TWKilled", "TWRecycled", "TCPTimeWaitOverflow",
@@ -427,7 +428,7 @@ static int add_two_msl(cJSON *topics, const struct prose *p)
 	    add_str(o, "text", p->topics->two_msl_text) < 0 ||
 	    add_texts(o, "reasons", p->two_msl_reason, N_TWO_MSL_REASONS) < 0 ||
 	    !cJSON_AddNumberToObject(o, "rfc_msl_seconds", 120) ||
-	    !cJSON_AddNumberToObject(o, "linux_time_wait_seconds", 60))
+	    !cJSON_AddNumberToObject(o, "linux_time_wait_seconds", LD_TIME_WAIT_S))
 		return -ENOMEM;
 	return 0;
 }

@@ -92,6 +92,7 @@
 #define LD_LINGERING_LIMIT_MAX 1000
 #define LD_MIN_AGE_MAX (100.0 * 365 * 86400)
 #define LD_FINDINGS_MIN_AGE_DEFAULT 60.0 /* held sockets younger than this are no finding */
+#define LD_TIME_WAIT_S 60 /* TCP_TIMEWAIT_LEN: how long Linux keeps TIME_WAIT; no sysctl */
 /*
  * Growth, arrivals and counter rates look back this far, in /lingering, /findings and
  * /system alike (within the HIST_RING_MINUTES the in-memory history keeps).

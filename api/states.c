@@ -1,4 +1,4 @@
-/* states.c - what each TCP state means, as cJSON: the facts here, the prose in text/states_*.inc. */
+/* states.c - what each TCP state means, as cJSON: facts here, prose in text/states_*.inc. */
 #include "states.h"
 
 #include <errno.h>

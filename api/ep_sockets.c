@@ -1,4 +1,4 @@
-/* ep_sockets.c - /api/v1/snapshot (counts) and /api/v1/sockets (the sockets, paged, JSON or CSV). */
+/* ep_sockets.c - /api/v1/snapshot (counts) and /api/v1/sockets (paged, JSON or CSV). */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <math.h>

@@ -1,4 +1,4 @@
-/* ep_system.c - /api/v1/system: the sysctls that bound lingering and the kernel's teardown counters. */
+/* ep_system.c - /api/v1/system: the sysctls that bound lingering, the teardown counters. */
 #include <errno.h>
 #include <math.h>
 

@@ -6,6 +6,8 @@
 
 #include "query.h"
 
+#define API_JSON_TYPE "application/json"
+
 /* What the handlers read from: the sampler's published state and the database. */
 struct feed;
 struct metrics_config;
@@ -41,8 +43,5 @@ int api_handle(const struct api_ctx *ctx, const char *method, const char *path,
 	       struct query *q, int has_body, struct api_response *resp);
 
 void api_response_free(struct api_response *resp);
-
-/* Fills resp with the JSON error e.  Returns 0 or -ENOMEM. */
-int api_error_response(const struct api_error *e, struct api_response *resp);
 
 #endif

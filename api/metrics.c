@@ -7,12 +7,12 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "kstat.h"
 #include "feed.h"
+#include "kstat.h"
+#include "util.h"
 
 static const int lingering[] = { SOCK_FIN_WAIT1, SOCK_FIN_WAIT2, SOCK_TIME_WAIT,
 				 SOCK_CLOSE_WAIT, SOCK_LAST_ACK, SOCK_CLOSING };
-#define N_LINGERING (sizeof(lingering) / sizeof(lingering[0]))
 
 int metrics_parse_ports(struct metrics_config *cfg, const char *list)
 {
@@ -80,7 +80,7 @@ static void lingering_by_owner(struct jw *w, const struct snap *s)
 	family(w, "lingerd_tcp_lingering_sockets", "gauge",
 	       "Sockets in teardown states; owner is process (an fd still holds it: unbounded) "
 	       "or orphan (kernel-owned: bounded by timers).");
-	for (size_t i = 0; i < N_LINGERING; i++) {
+	for (size_t i = 0; i < ARRAY_SIZE(lingering); i++) {
 		int st = lingering[i];
 		uint32_t orphans = s ? s->orphan_counts[st] : 0;
 		uint32_t all = s ? s->counts[st] : 0;
@@ -92,7 +92,7 @@ static void lingering_by_owner(struct jw *w, const struct snap *s)
 	}
 	family(w, "lingerd_tcp_oldest_socket_age_seconds", "gauge",
 	       "Time the oldest socket of each teardown state has spent in it (0 when none).");
-	for (size_t i = 0; i < N_LINGERING; i++) {
+	for (size_t i = 0; i < ARRAY_SIZE(lingering); i++) {
 		int st = lingering[i];
 		double age = s && s->oldest_since[st] ? s->taken_at - s->oldest_since[st] : 0;
 

@@ -3,42 +3,12 @@
 
 #include <errno.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "sock.h"
-
-int api_fail(struct api_error *e, int status, const char *code, const char *parameter,
-	     const char *fmt, ...)
-{
-	va_list ap;
-
-	e->status = status;
-	e->code = code;
-	snprintf(e->parameter, sizeof(e->parameter), "%s", parameter ? parameter : "");
-	va_start(ap, fmt);
-	vsnprintf(e->message, sizeof(e->message), fmt, ap);
-	va_end(ap);
-	return -EINVAL;
-}
-
-static int bad(struct api_error *e, const char *name, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static int bad(struct api_error *e, const char *name, const char *fmt, ...)
-{
-	va_list ap;
-
-	e->status = 400;
-	e->code = "bad_parameter";
-	snprintf(e->parameter, sizeof(e->parameter), "%s", name);
-	va_start(ap, fmt);
-	vsnprintf(e->message, sizeof(e->message), fmt, ap);
-	va_end(ap);
-	return -EINVAL;
-}
+#include "util.h"
 
 static int has_control(const char *s)
 {
@@ -62,7 +32,7 @@ int query_add(struct query *q, const char *key, const char *val, struct api_erro
 				"control characters are not allowed in parameters");
 	for (size_t i = 0; i < q->n; i++)
 		if (strcmp(q->key[i], key) == 0)
-			return bad(e, key, "parameter given more than once");
+			return api_fail(e, 400, "bad_parameter", key, "parameter given more than once");
 	if (q->n >= LD_MAX_PARAMS)
 		return api_fail(e, 400, "bad_parameter", "", "more than %d parameters",
 				LD_MAX_PARAMS);
@@ -71,17 +41,6 @@ int query_add(struct query *q, const char *key, const char *val, struct api_erro
 	q->used[q->n] = 0;
 	q->n++;
 	return 0;
-}
-
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
 }
 
 /* Decodes src[0..n) into dst (NUL-terminated); '+' is a space.  Returns -EINVAL on bad %. */
@@ -95,8 +54,8 @@ static int decode(const char *src, size_t n, char *dst)
 
 			if (i + 2 >= n)
 				return -EINVAL;
-			hi = hexval(src[i + 1]);
-			lo = hexval(src[i + 2]);
+			hi = util_hex_digit(src[i + 1]);
+			lo = util_hex_digit(src[i + 2]);
 			if (hi < 0 || lo < 0)
 				return -EINVAL;
 			dst[o++] = (char)(hi * 16 + lo);
@@ -146,9 +105,9 @@ int query_parse(struct query *q, const char *raw, char *buf, size_t cap, struct 
 
 			vl = decode(eq + 1, (size_t)(stop - eq - 1), vb);
 			if (vl < 0)
-				return bad(e, k, "bad percent-encoding");
+				return api_fail(e, 400, "bad_parameter", k, "bad percent-encoding");
 			if ((size_t)vl != strlen(vb))
-				return bad(e, k, "NUL byte in the value");
+				return api_fail(e, 400, "bad_parameter", k, "NUL byte in the value");
 			used += (size_t)vl + 1;
 			v = vb;
 		}
@@ -188,20 +147,23 @@ int query_uint(struct query *q, const char *name, uint64_t min, uint64_t max, ui
 	if (!v)
 		return 0;
 	if (!*v)
-		return bad(e, name, "empty value; expected an integer from %llu to %llu",
-			   (unsigned long long)min, (unsigned long long)max);
+		return api_fail(e, 400, "bad_parameter", name,
+				"empty value; expected an integer from %llu to %llu",
+				(unsigned long long)min, (unsigned long long)max);
 	for (const char *p = v; *p; p++) {
 		if (*p < '0' || *p > '9' || p - v > 19)
-			return bad(e, name, "expected an integer from %llu to %llu",
-				   (unsigned long long)min, (unsigned long long)max);
+			return api_fail(e, 400, "bad_parameter", name,
+					"expected an integer from %llu to %llu",
+					(unsigned long long)min, (unsigned long long)max);
 		if (n > (UINT64_MAX - 9) / 10)
-			return bad(e, name, "too large; the maximum is %llu",
-				   (unsigned long long)max);
+			return api_fail(e, 400, "bad_parameter", name,
+					"too large; the maximum is %llu", (unsigned long long)max);
 		n = n * 10 + (uint64_t)(*p - '0');
 	}
 	if (n < min || n > max)
-		return bad(e, name, "%llu is out of range %llu..%llu", (unsigned long long)n,
-			   (unsigned long long)min, (unsigned long long)max);
+		return api_fail(e, 400, "bad_parameter", name, "%llu is out of range %llu..%llu",
+				(unsigned long long)n, (unsigned long long)min,
+				(unsigned long long)max);
 	*out = n;
 	return 1;
 }
@@ -218,13 +180,16 @@ int query_double(struct query *q, const char *name, double min, double max, doub
 	/* Plain decimal only: no hex floats, no inf/nan, no leading spaces. */
 	for (const char *p = v; *p; p++)
 		if (!((*p >= '0' && *p <= '9') || *p == '.' || (*p == '-' && p == v)))
-			return bad(e, name, "expected a number from %g to %g", min, max);
+			return api_fail(e, 400, "bad_parameter", name,
+					"expected a number from %g to %g", min, max);
 	errno = 0;
 	d = strtod(v, &end);
 	if (!*v || *end || errno || !isfinite(d))
-		return bad(e, name, "expected a number from %g to %g", min, max);
+		return api_fail(e, 400, "bad_parameter", name, "expected a number from %g to %g",
+				min, max);
 	if (d < min || d > max)
-		return bad(e, name, "%s is out of range %g..%g", v, min, max);
+		return api_fail(e, 400, "bad_parameter", name, "%s is out of range %g..%g", v, min,
+				max);
 	*out = d;
 	return 1;
 }
@@ -248,7 +213,7 @@ int query_enum(struct query *q, const char *name, const char *const *words, int 
 		if (o >= sizeof(list))
 			o = sizeof(list) - 1;
 	}
-	return bad(e, name, "expected one of: %s", list);
+	return api_fail(e, 400, "bad_parameter", name, "expected one of: %s", list);
 }
 
 int query_states(struct query *q, const char *name, uint32_t *mask, struct api_error *e)
@@ -265,8 +230,9 @@ int query_states(struct query *q, const char *name, uint32_t *mask, struct api_e
 		int st = sock_state_parse(p, len);
 
 		if (st < 0)
-			return bad(e, name, "'%.*s' is not a TCP state (for example CLOSE_WAIT)",
-				   (int)(len > 40 ? 40 : len), p);
+			return api_fail(e, 400, "bad_parameter", name,
+					"'%.*s' is not a TCP state (for example CLOSE_WAIT)",
+					(int)(len > 40 ? 40 : len), p);
 		m |= 1u << st;
 		if (!comma)
 			break;

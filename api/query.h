@@ -5,19 +5,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "errors.h"
 #include "limits.h"
-
-/* Why a request cannot be answered; becomes {"error":{"code","message","parameter"}}. */
-struct api_error {
-	int status;          /* HTTP status */
-	const char *code;    /* stable machine-readable code, e.g. "bad_parameter" */
-	char message[256];
-	char parameter[64];  /* empty when no parameter is at fault */
-};
-
-/* Sets *e and returns -EINVAL, so validators can `return api_fail(...)`. */
-int api_fail(struct api_error *e, int status, const char *code, const char *parameter,
-	     const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 
 /* The decoded parameters of one request.  Values point into memory the caller owns. */
 struct query {

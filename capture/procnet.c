@@ -11,6 +11,7 @@
 #include <sys/socket.h>
 
 #include "limits.h"
+#include "util.h"
 
 /* Read and parse in pieces this big: under malloc's mmap threshold, so no fresh pages. */
 #define PROCNET_READ_CHUNK (64u * 1024)
@@ -32,17 +33,6 @@ static void skip_blanks(struct cursor *c)
 		c->p++;
 }
 
-static int hex_digit(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
 /*
  * Reads between min and max hex digits as one value.  max <= 16, so the value cannot
  * overflow; a longer run of digits is an error rather than a silent truncation.
@@ -53,7 +43,7 @@ static int take_hex(struct cursor *c, unsigned min, unsigned max, uint64_t *v)
 	unsigned n = 0;
 	int d;
 
-	while (c->p < c->end && (d = hex_digit(*c->p)) >= 0) {
+	while (c->p < c->end && (d = util_hex_digit(*c->p)) >= 0) {
 		if (++n > max)
 			return -EPROTO;
 		x = x << 4 | (uint64_t)d;
@@ -74,7 +64,7 @@ static int take_word(struct cursor *c, uint32_t *v)
 	if (c->end - c->p < 8)
 		return -EPROTO;
 	for (int i = 0; i < 8; i++) {
-		d = hex_digit(c->p[i]);
+		d = util_hex_digit(c->p[i]);
 		if (d < 0)
 			return -EPROTO;
 		x = x << 4 | (uint32_t)d;

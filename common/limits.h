@@ -85,8 +85,25 @@
 #define HIST_RING_MINUTES 16 /* completed minutes kept for growth rates */
 
 /* API */
+#define LD_JSON_MAX (256u * 1024 * 1024) /* one answer's body; a larger one becomes a 500 */
 #define LD_SOCKETS_LIMIT_DEFAULT 100
 #define LD_SOCKETS_LIMIT_MAX 10000
+#define LD_LINGERING_LIMIT_DEFAULT 50 /* groups in one /lingering answer */
+#define LD_LINGERING_LIMIT_MAX 1000
 #define LD_MIN_AGE_MAX (100.0 * 365 * 86400)
+#define LD_FINDINGS_MIN_AGE_DEFAULT 60.0 /* held sockets younger than this are no finding */
+#define LD_TIME_WAIT_S 60 /* TCP_TIMEWAIT_LEN: how long Linux keeps TIME_WAIT; no sysctl */
+/*
+ * Growth, arrivals and counter rates look back this far, in /lingering, /findings and
+ * /system alike (within the HIST_RING_MINUTES the in-memory history keeps).
+ */
+#define LD_RATE_WINDOW_S 300.0
+#define LD_RATE_WINDOW_MIN_S 30.0 /* findings compute no rate over a shorter stretch */
+#define LD_TRENDS_MAX_POINTS 100000 /* points in one /trends answer */
+#define LD_TRENDS_TARGET_POINTS 300 /* points per series when step= is left out */
+#define LD_TRENDS_MAX_RANGE_S (3660.0 * 86400) /* how far back a relative from= may reach */
+#define LD_TRENDS_STEP_MAX_S (30 * 86400)
+#define LD_TRENDS_TOP_DEFAULT 5 /* groups per state with by= */
+#define LD_TRENDS_TOP_MAX 20
 
 #endif

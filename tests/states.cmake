@@ -1,1 +1,2 @@
 lingerd_unit_test(test_states)
+lingerd_unit_test(test_findings)

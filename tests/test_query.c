@@ -6,6 +6,7 @@
 #include "check.h"
 #include "query.h"
 #include "sock.h"
+#include "util.h"
 
 static int parse(struct query *q, const char *raw, char *buf, struct api_error *e)
 {
@@ -72,7 +73,7 @@ static void test_uint(void)
 	struct api_error e;
 	char buf[4096];
 
-	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
 		uint64_t v = 12345;
 
 		CHECK_INT(parse(&q, cases[i].raw, buf, &e), ==, 0);
@@ -102,7 +103,7 @@ static void test_double(void)
 	struct api_error e;
 	char buf[4096];
 
-	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
 		double v = -7;
 
 		CHECK_INT(parse(&q, cases[i].raw, buf, &e), ==, 0);
@@ -136,7 +137,7 @@ static void test_states(void)
 	struct api_error e;
 	char buf[4096];
 
-	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
 		uint32_t m = 0;
 
 		CHECK_INT(parse(&q, cases[i].raw, buf, &e), ==, 0);

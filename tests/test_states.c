@@ -7,8 +7,7 @@
 #include "check.h"
 #include "sock.h"
 #include "states.h"
-
-#define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+#include "util.h"
 
 static const char *const order[] = {
 	"CLOSED",     "LISTEN",     "SYN_SENT", "SYN_RECV",  "ESTABLISHED", "FIN_WAIT_1",
@@ -39,7 +38,7 @@ static const char *const required_sysctls[] = {
 
 static bool is_code_key(const char *key)
 {
-	for (size_t i = 0; key && i < ARRAY_LEN(code_keys); i++)
+	for (size_t i = 0; key && i < ARRAY_SIZE(code_keys); i++)
 		if (strcmp(key, code_keys[i]) == 0)
 			return true;
 	return false;
@@ -174,7 +173,7 @@ static void check_state_object(const cJSON *o, int state, enum states_lang lang)
 	CHECK_INT(num ? num->valueint : -1, ==, state);
 	CHECK(cJSON_IsBool(ling));
 	CHECK_INT(cJSON_IsTrue(ling), ==, expect_lingering(state));
-	for (size_t i = 0; rb && i < ARRAY_LEN(roles); i++)
+	for (size_t i = 0; rb && i < ARRAY_SIZE(roles); i++)
 		role_ok |= strcmp(rb, roles[i]) == 0;
 	CHECK(role_ok);
 	CHECK(bounded && (strcmp(bounded, "yes") == 0 || strcmp(bounded, "no") == 0 ||
@@ -185,7 +184,7 @@ static void check_state_object(const cJSON *o, int state, enum states_lang lang)
 	} else {
 		CHECK(cJSON_IsNull(max));
 	}
-	for (size_t i = 0; i < ARRAY_LEN(text_fields); i++) {
+	for (size_t i = 0; i < ARRAY_SIZE(text_fields); i++) {
 		const char *v = str_of(o, text_fields[i]);
 
 		CHECK(nonempty(v));
@@ -274,7 +273,7 @@ static void test_one_bounds(void)
 {
 	static const int bad[] = {0, -1, SOCK_STATE_MAX, 12, 13, 255};
 
-	for (size_t i = 0; i < ARRAY_LEN(bad); i++) {
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
 		CHECK(states_one(bad[i], STATES_LANG_EN) == NULL);
 		CHECK(states_one(bad[i], STATES_LANG_KO) == NULL);
 	}
@@ -412,7 +411,7 @@ static void check_topics(const cJSON *topics)
 		CHECK(strncmp(str_of(it, "name"), "net.", 4) == 0);
 		CHECK_INT(string_array_len(cJSON_GetObjectItemCaseSensitive(it, "affects")), >, 0);
 	}
-	for (size_t i = 0; i < ARRAY_LEN(required_sysctls); i++) {
+	for (size_t i = 0; i < ARRAY_SIZE(required_sysctls); i++) {
 		bool found = false;
 
 		cJSON_ArrayForEach(it, sc)
@@ -467,8 +466,8 @@ static void check_all(const cJSON *all, enum states_lang lang)
 
 	CHECK_STR(str_of(all, "lang"), lang == STATES_LANG_KO ? "ko" : "en");
 	CHECK(cJSON_IsArray(states));
-	CHECK_INT(cJSON_GetArraySize(states), ==, ARRAY_LEN(order));
-	for (int i = 0; i < cJSON_GetArraySize(states) && i < (int)ARRAY_LEN(order); i++) {
+	CHECK_INT(cJSON_GetArraySize(states), ==, ARRAY_SIZE(order));
+	for (int i = 0; i < cJSON_GetArraySize(states) && i < (int)ARRAY_SIZE(order); i++) {
 		const cJSON *st = cJSON_GetArrayItem(states, i);
 		int s = sock_state_parse(order[i], strlen(order[i]));
 		cJSON *one = states_one(s, lang);

@@ -1,8 +1,9 @@
-/* netns.c - /api/v1/netns: the network namespaces lingerd follows, with their counts. */
+/* ep_netns.c - /api/v1/netns: the network namespaces lingerd follows, with their counts. */
 #include <errno.h>
 #include <stdlib.h>
 
 #include "handlers.h"
+#include "view.h"
 
 static void write_ns(struct jw *w, const char *name, const char *kind, uint64_t id, int32_t pid,
 		     const char *comm, int error, int stale, const uint32_t *counts)

@@ -1,21 +1,20 @@
-/* trends.c - /api/v1/trends: counts over time from the database, raw or rolled up. */
+/* ep_trends.c - /api/v1/trends: counts over time from the database, raw or rolled up. */
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "clock.h"
+#include "feed.h"
 #include "handlers.h"
 #include "history.h"
 #include "limits.h"
-#include "clock.h"
-#include "feed.h"
+#include "params.h"
 #include "pool.h"
 #include "store.h"
-
-#define TRENDS_MAX_POINTS 100000
-#define TRENDS_TARGET_POINTS 300
-#define TRENDS_MAX_RANGE_S (3660.0 * 86400)
+#include "util.h"
+#include "view.h"
 
 /*
  * A time: unix seconds ("1732400000"), seconds relative to now ("-60"), a relative
@@ -49,7 +48,7 @@ static int parse_time(struct query *q, const char *name, double now, double *out
 	}
 	d *= unit;
 	if (d < 0) {
-		if (d < -TRENDS_MAX_RANGE_S)
+		if (d < -LD_TRENDS_MAX_RANGE_S)
 			goto bad;
 		d += now;
 	} else if (*end || d < 1e9 || d > now + 86400) {
@@ -144,14 +143,14 @@ static int trend_netns(const struct api_ctx *ctx, struct store_reader *r, const 
 	return 0;
 }
 
-/* A step of about range / TRENDS_TARGET_POINTS, rounded up to a round number of seconds. */
+/* A step of about range / LD_TRENDS_TARGET_POINTS, rounded up to a round number of seconds. */
 static int64_t auto_step(double range, int64_t res)
 {
 	static const int64_t nice[] = { 1,   2,    5,    10,   15,   30,    60,    120,   300,
 					600, 900,  1800, 3600, 7200, 10800, 21600, 43200, 86400 };
-	double want = range / TRENDS_TARGET_POINTS;
+	double want = range / LD_TRENDS_TARGET_POINTS;
 
-	for (size_t i = 0; i < sizeof(nice) / sizeof(nice[0]); i++)
+	for (size_t i = 0; i < ARRAY_SIZE(nice); i++)
 		if (nice[i] >= want && nice[i] >= res)
 			return nice[i];
 	return 86400;
@@ -166,7 +165,7 @@ int api_h_trends(const struct api_ctx *ctx, const char *arg, struct query *q, st
 	double now = clock_wall(), from = now - 3600, to = now;
 	struct emit em = { .w = w };
 	struct store_reader *r = NULL;
-	uint64_t step = 0, top = 5;
+	uint64_t step = 0, top = LD_TRENDS_TOP_DEFAULT;
 	int by = -1, resi = -1, err, res;
 	const char *netns;
 	char ns[HIST_KEY_MAX];
@@ -175,10 +174,10 @@ int api_h_trends(const struct api_ctx *ctx, const char *arg, struct query *q, st
 	(void)arg;
 	if (api_states_param(q, "states", &mask, e) < 0 || parse_time(q, "from", now, &from, e) < 0 ||
 	    parse_time(q, "to", now, &to, e) < 0 ||
-	    query_uint(q, "step", 1, 30 * 86400, &step, e) < 0 ||
+	    query_uint(q, "step", 1, LD_TRENDS_STEP_MAX_S, &step, e) < 0 ||
 	    query_enum(q, "by", bys, &by, e) < 0 ||
 	    query_enum(q, "resolution", resolutions, &resi, e) < 0 ||
-	    query_uint(q, "top", 1, 20, &top, e) < 0)
+	    query_uint(q, "top", 1, LD_TRENDS_TOP_MAX, &top, e) < 0)
 		return -EINVAL;
 	netns = query_get(q, "netns");
 	if (query_check_unused(q, e) < 0)
@@ -197,7 +196,7 @@ int api_h_trends(const struct api_ctx *ctx, const char *arg, struct query *q, st
 				"step must be at least the resolution (%d s for %s)", res,
 				resolutions[resi]);
 	if ((to - from) / (double)step * __builtin_popcount(mask) * (by >= 0 ? top : 1) >
-	    TRENDS_MAX_POINTS)
+	    LD_TRENDS_MAX_POINTS)
 		return api_fail(e, 400, "bad_parameter", "step",
 				"too many points: use a larger step or a shorter range");
 	if (!ctx->pool || pool_get(ctx->pool, &r) < 0)
@@ -225,14 +224,14 @@ int api_h_trends(const struct api_ctx *ctx, const char *arg, struct query *q, st
 	em.grouped = by >= 0;
 	if (ns[0])
 		err = store_reader_netns_trend(r, ns, res, mask, from, to, (int64_t)step,
-					       TRENDS_MAX_POINTS, on_point, &em);
+					       LD_TRENDS_MAX_POINTS, on_point, &em);
 	else if (by >= 0)
 		err = store_reader_group_trend(r, res, by == 0 ? GROUP_LOCAL_PORT
 							       : GROUP_PROCESS,
 					       mask, from, to, (int64_t)step, (uint32_t)top,
-					       TRENDS_MAX_POINTS, on_point, &em);
+					       LD_TRENDS_MAX_POINTS, on_point, &em);
 	else
-		err = store_reader_trend(r, res, mask, from, to, (int64_t)step, TRENDS_MAX_POINTS,
+		err = store_reader_trend(r, res, mask, from, to, (int64_t)step, LD_TRENDS_MAX_POINTS,
 					 on_point, &em);
 	if (em.state) {
 		jw_arr_end(w);

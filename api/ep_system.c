@@ -1,12 +1,13 @@
-/* system.c - /api/v1/system: the sysctls that bound lingering and the kernel's teardown counters. */
+/* ep_system.c - /api/v1/system: the sysctls that bound lingering, the teardown counters. */
 #include <errno.h>
 #include <math.h>
 
+#include "feed.h"
 #include "handlers.h"
 #include "history.h"
-#include "feed.h"
-
-#define RATE_WINDOW_S 300.0
+#include "limits.h"
+#include "params.h"
+#include "view.h"
 
 int api_h_system(const struct api_ctx *ctx, const char *arg, struct query *q, struct jw *w,
 		 struct api_error *e)
@@ -40,7 +41,7 @@ int api_h_system(const struct api_ctx *ctx, const char *arg, struct query *q, st
 		k = &none;
 	/* Rates come from the history of counters, which is kept for lingerd's own namespace. */
 	if (!ns.id)
-		have_then = history_kstat_at(feed_history(ctx->feed), s->taken_at - RATE_WINDOW_S,
+		have_then = history_kstat_at(feed_history(ctx->feed), s->taken_at - LD_RATE_WINDOW_S,
 					     &then, &then_at) == 0 ||
 			    history_kstat_at(feed_history(ctx->feed), s->taken_at, &then,
 					     &then_at) == 0;

@@ -1,4 +1,4 @@
-/* lingering.c - /api/v1/lingering: who holds lingering sockets, how many, how old, how fast. */
+/* ep_lingering.c - /api/v1/lingering: who holds lingering sockets, how many, how old, how fast. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <math.h>
@@ -7,13 +7,13 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "feed.h"
 #include "groups.h"
 #include "handlers.h"
 #include "history.h"
 #include "limits.h"
-#include "feed.h"
-
-#define GROWTH_WINDOW_S 300.0 /* growth and arrivals are measured over the last 5 minutes */
+#include "params.h"
+#include "view.h"
 
 enum group_by { BY_PROCESS, BY_LOCAL_PORT, BY_REMOTE, BY_REMOTE_PORT };
 
@@ -21,7 +21,7 @@ static void group_key(const struct snap *s, const struct snap_sock *x, int by, c
 		      size_t len)
 {
 	char addr[INET6_ADDRSTRLEN];
-	const struct snap_proc *p = x->proc ? &s->procs[x->proc - 1] : NULL;
+	const struct snap_proc *p = api_owner(s, x);
 
 	switch (by) {
 	case BY_PROCESS:
@@ -49,14 +49,14 @@ static void group_key(const struct snap *s, const struct snap_sock *x, int by, c
 static double growth(const struct api_ctx *ctx, const struct snap *s, int by,
 		     const struct group *g, uint32_t mask)
 {
-	const struct snap_proc *p = g->sample->proc ? &s->procs[g->sample->proc - 1] : NULL;
+	const struct snap_proc *p = api_owner(s, g->sample);
 
 	if (by == BY_PROCESS && p)
 		return groups_growth(feed_history(ctx->feed), GROUP_PROCESS, p->comm, mask,
-				     g->total, s->taken_at, GROWTH_WINDOW_S);
+				     g->total, s->taken_at, LD_RATE_WINDOW_S);
 	if (by == BY_LOCAL_PORT)
 		return groups_growth(feed_history(ctx->feed), GROUP_LOCAL_PORT, g->key, mask,
-				     g->total, s->taken_at, GROWTH_WINDOW_S);
+				     g->total, s->taken_at, LD_RATE_WINDOW_S);
 	return NAN;
 }
 
@@ -64,7 +64,7 @@ static void write_group(struct jw *w, const struct api_ctx *ctx, const struct sn
 			const struct group *g, uint32_t mask, double window)
 {
 	const struct snap_sock *x = g->sample;
-	const struct snap_proc *p = x->proc ? &s->procs[x->proc - 1] : NULL;
+	const struct snap_proc *p = api_owner(s, x);
 	char addr[INET6_ADDRSTRLEN];
 
 	jw_obj(w);
@@ -114,7 +114,7 @@ int api_h_lingering(const struct api_ctx *ctx, const char *arg, struct query *q,
 	struct groups g = { 0 };
 	struct netns_sel ns;
 	const char *ns_param;
-	uint64_t limit = 50;
+	uint64_t limit = LD_LINGERING_LIMIT_DEFAULT;
 	uint32_t mask;
 	double min_age = 0, window;
 	struct snap *s;
@@ -123,7 +123,7 @@ int api_h_lingering(const struct api_ctx *ctx, const char *arg, struct query *q,
 	(void)arg;
 	if (query_enum(q, "group_by", bys, &by, e) < 0 || api_states_param(q, "states", &mask, e) < 0 ||
 	    query_double(q, "min_age", 0, LD_MIN_AGE_MAX, &min_age, e) < 0 ||
-	    query_uint(q, "limit", 1, 1000, &limit, e) < 0)
+	    query_uint(q, "limit", 1, LD_LINGERING_LIMIT_MAX, &limit, e) < 0)
 		return -EINVAL;
 	ns_param = query_get(q, "netns");
 	if (query_check_unused(q, e) < 0)
@@ -137,8 +137,8 @@ int api_h_lingering(const struct api_ctx *ctx, const char *arg, struct query *q,
 	}
 	feed_status(ctx->feed, &st);
 	window = s->taken_at - st.started_at;
-	if (window > GROWTH_WINDOW_S)
-		window = GROWTH_WINDOW_S;
+	if (window > LD_RATE_WINDOW_S)
+		window = LD_RATE_WINDOW_S;
 	for (size_t i = 0; i < s->n; i++) {
 		const struct snap_sock *x = &s->socks[i];
 		struct group *gr;

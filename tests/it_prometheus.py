@@ -8,7 +8,8 @@ Scenarios, inside a private network namespace (unshare -n) so every count is exa
   TIME_WAITs put LingerdTimeWaitNearPortRange into pending for real.
 - `lingerd lab` holds CLOSE_WAIT sockets: sum(lingerd_tcp_sockets{state="close_wait"}) through
   Prometheus' HTTP API equals the lab's count, to the socket.
-- The database locked: the sampler stalls, LingerdStale goes pending, /metrics still answers.
+- The database locked: the sampler goes on, LingerdDatabaseFailing goes pending (LingerdStale
+  stays quiet), /metrics still answers.
 - Every query of contrib/grafana/lingerd.json runs against that Prometheus and returns data;
   every metric name it or contrib/prometheus/alerts.yml uses is one lingerd exports.
 On the host: promtool check rules and promtool test rules for contrib/prometheus."""
@@ -432,17 +433,19 @@ def lab_close_wait(c, prom, exact):
 
 
 def stalled(d, c, prom):
-    """A locked database stalls the sampler: /metrics still answers at once, and the
-    stale alert's expression turns true in Prometheus."""
+    """A locked database does not stall the sampler (it publishes before it writes): /metrics
+    still answers at once, LingerdDatabaseFailing goes pending and LingerdStale stays quiet."""
     db = sqlite3.connect(d.db, isolation_level=None, timeout=10)
     try:
         db.execute("BEGIN EXCLUSIVE")
         deadline = time.monotonic() + 20
-        while time.monotonic() < deadline and not prom.alerts("LingerdStale"):
+        while time.monotonic() < deadline and not prom.alerts("LingerdDatabaseFailing"):
             time.sleep(0.25)
-        a = prom.alerts("LingerdStale")
+        a = prom.alerts("LingerdDatabaseFailing")
         check(len(a) == 1 and a[0]["metric"].get("alertstate") == "pending",
-              "LingerdStale is pending while the database is locked: %s" % a)
+              "LingerdDatabaseFailing is pending while the database is locked: %s" % a)
+        check_eq(prom.alerts("LingerdStale"), [],
+                 "LingerdStale stays quiet: snapshots go on while the database is locked")
         t0 = time.monotonic()
         status, _, _ = c.get("/metrics")
         took = time.monotonic() - t0
@@ -452,9 +455,10 @@ def stalled(d, c, prom):
         db.execute("ROLLBACK")
         db.close()
     deadline = time.monotonic() + 20
-    while time.monotonic() < deadline and prom.alerts("LingerdStale"):
+    while time.monotonic() < deadline and prom.alerts("LingerdDatabaseFailing"):
         time.sleep(0.25)
-    check_eq(prom.alerts("LingerdStale"), [], "LingerdStale clears once the sampler runs again")
+    check_eq(prom.alerts("LingerdDatabaseFailing"), [],
+             "LingerdDatabaseFailing clears once writes go through again")
 
 
 def check_names(exported, dash, where):

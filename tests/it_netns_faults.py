@@ -92,17 +92,20 @@ class NamespaceFaults(unittest.TestCase):
                   d.json("/api/v1/sockets?netns=%s&state=CLOSE_WAIT" % NS)["sockets"]}
         self.assertEqual(len(before), 2)
 
-        # Two failed receives: the one-walk dump and its retry on a fresh socket.
+        # Eight failed receives: four snapshots in a row fail the one-walk dump and its retry
+        # on a fresh socket, so the stale state lasts long enough to be seen on a slow host.
         with open(os.path.join(faults, "netns_recv_fail"), "w") as f:
-            f.write("2 %d\n" % self.ino)
+            f.write("8 %d\n" % self.ino)
         seen = {}
 
         def stale_seen():
-            e = entry(d, NS)
             st, _, body = d.get("/healthz")
+            e = entry(d, NS)
             if e and e["stale"]:
-                seen["entry"], seen["health"] = e, (st, body)
-            return seen and not e["stale"]
+                seen["entry"] = e
+                if st == 503:
+                    seen["health"] = (st, body)
+            return "health" in seen and not e["stale"]
         poll("a stale snapshot of the namespace and then a fresh one", stale_seen)
 
         e = seen["entry"]
@@ -124,7 +127,8 @@ class NamespaceFaults(unittest.TestCase):
         self.assertEqual(after, before, "the CLOSE_WAITs kept their first_seen across the failure")
         st, _, _ = d.get("/healthz")
         self.assertEqual(st, 200, "healthy again once the namespace is dumped")
-        self.assertEqual(d.log().count("cannot read 1 network namespace"), 1, d.log())
+        mine = [ln for ln in d.log().splitlines() if "cannot read" in ln and NS in ln]
+        self.assertEqual(len(mine), 1, "logged once, not per snapshot: %r" % mine)
 
     def test_without_cap_sys_admin_says_why(self):
         prefix = ["setpriv", "--inh-caps=-sys_admin", "--bounding-set=-sys_admin"]
@@ -136,8 +140,13 @@ class NamespaceFaults(unittest.TestCase):
         self.assertEqual(st, 503)
         self.assertIn("netns_unreadable", h["problems"])
         self.assertIn("CAP_SYS_ADMIN", h["netns_error"])
-        log = d.log()
-        self.assertEqual(log.count("needs CAP_SYS_ADMIN"), 1, "logged once: " + log)
+        # Logged when a namespace first fails, not per snapshot (other tests' namespaces may
+        # come and go meanwhile, each logged once).
+        lines = [ln for ln in d.log().splitlines() if "needs CAP_SYS_ADMIN" in ln]
+        self.assertGreaterEqual(len(lines), 1)
+        d.wait_snapshots(6)
+        again = [ln for ln in d.log().splitlines() if "needs CAP_SYS_ADMIN" in ln]
+        self.assertLess(len(again) - len(lines), 3, "not logged on every snapshot: %r" % again)
 
 
 if __name__ == "__main__":

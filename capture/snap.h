@@ -65,6 +65,8 @@ struct snap {
 	int64_t id;          /* its row in the store, 0 when not stored */
 	double taken_at;     /* unix seconds, wall clock, when the capture began (for display) */
 	double taken_boot;   /* the same instant on the boot clock: ages are taken_boot - since */
+	double wall_offset;  /* wall minus boot clock as the sampler keeps it (steady between
+				steps), 0 when unset: then taken_at - taken_boot is used */
 	int resumed;         /* remembered sockets of the last run (sampler_open's resume) */
 	double duration_ms;  /* capture + diff */
 	const char *source;  /* "netlink" or "proc" (static string) */
@@ -141,7 +143,7 @@ int snap_build(struct snap **out, const struct sock_vec *recs, const struct snap
 /* A boot-clock time of snapshot s as unix seconds, for display and the database. */
 static inline double snap_wall(const struct snap *s, double t)
 {
-	return s->taken_at - (s->taken_boot - t);
+	return s->wall_offset ? t + s->wall_offset : s->taken_at - (s->taken_boot - t);
 }
 
 /* Seconds from boot-clock time t to the snapshot (an age); never negative. */

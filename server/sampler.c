@@ -484,6 +484,8 @@ int sampler_step(struct sampler *s)
 	}
 	snap->taken_at = now;
 	watch_wall_clock(s, now, boot);
+	/* One offset between steps: shown times do not jitter with each reading of the clocks. */
+	snap->wall_offset = s->wall_base - s->boot_base + s->wall_step;
 	snap->source = capture_source_name(capture_source(s->capture));
 	snap->partial = partial;
 	netns_self(&snap->self_netns);

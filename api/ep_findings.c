@@ -116,6 +116,7 @@ static void write_held(const struct render *r, const struct finding *f, const ch
 	jw_obj(w);
 	jw_kuint(w, "count", f->u.held.count);
 	jw_kdouble(w, "oldest_age_s", f->u.held.oldest_age_s, 3);
+	jw_kbool(w, "oldest_age_lower_bound", f->u.held.oldest_lb);
 	if (f->kind == FINDING_CLOSE_WAIT_LEAK)
 		jw_kdouble(w, "growth_per_min", f->u.held.growth_per_min, 3);
 	if (f->kind != FINDING_FIN_WAIT2_HELD)
@@ -144,6 +145,7 @@ static void write_fin_wait1(const struct render *r, const struct finding *f, con
 	jw_kuint(w, "zero_window_probing", f->u.fin_wait1.zero_window);
 	jw_kuint(w, "orphans", f->u.fin_wait1.orphans);
 	jw_kdouble(w, "oldest_age_s", f->u.fin_wait1.oldest_age_s, 3);
+	jw_kbool(w, "oldest_age_lower_bound", f->u.fin_wait1.oldest_lb);
 	write_example(w, f->sock);
 	jw_obj_end(w);
 }

@@ -96,7 +96,8 @@ static void write_group(struct jw *w, const struct api_ctx *ctx, const struct sn
 	jw_key(w, "counts");
 	api_write_counts(w, g->counts, mask);
 	jw_kuint(w, "orphans", g->orphans);
-	jw_kdouble(w, "oldest_age_s", s->taken_at - g->oldest_since, 3);
+	jw_kdouble(w, "oldest_age_s", snap_age(s, g->oldest_since), 3);
+	jw_kbool(w, "oldest_age_lower_bound", g->oldest_lb);
 	jw_kuint(w, "unread_bytes", g->unread);
 	if (window >= 60)
 		jw_kdouble(w, "arrivals_per_min", g->arrivals / (window / 60.0), 3);
@@ -136,7 +137,7 @@ int api_h_lingering(const struct api_ctx *ctx, const char *arg, struct query *q,
 		return -EINVAL;
 	}
 	feed_status(ctx->feed, &st);
-	window = s->taken_at - st.started_at;
+	window = s->taken_boot - st.started_boot;
 	if (window > LD_RATE_WINDOW_S)
 		window = LD_RATE_WINDOW_S;
 	for (size_t i = 0; i < s->n; i++) {
@@ -144,7 +145,7 @@ int api_h_lingering(const struct api_ctx *ctx, const char *arg, struct query *q,
 		struct group *gr;
 		char key[64];
 
-		if (!(mask & (1u << x->r.state)) || s->taken_at - x->state_since < min_age ||
+		if (!(mask & (1u << x->r.state)) || snap_age(s, x->state_since) < min_age ||
 		    !api_netns_match(&ns, x->r.netns))
 			continue;
 		group_key(s, x, by, key, sizeof(key));
@@ -153,7 +154,7 @@ int api_h_lingering(const struct api_ctx *ctx, const char *arg, struct query *q,
 			err = -ENOMEM;
 			goto out;
 		}
-		group_add(gr, x, s->taken_at - window, st.started_at);
+		group_add(gr, x, s->taken_boot - window, st.started_boot);
 	}
 	groups_sort(&g);
 	jw_obj(w);

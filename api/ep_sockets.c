@@ -143,7 +143,7 @@ int api_h_snapshot(const struct api_ctx *ctx, const char *arg, struct query *q, 
 			total += c[i];
 	} else {
 		for (size_t i = 0; i < s->n; i++) {
-			if (!filter_match(&f, &s->socks[i], s->taken_at))
+			if (!filter_match(&f, &s->socks[i], s->taken_boot))
 				continue;
 			counts[s->socks[i].r.state]++;
 			total++;
@@ -283,9 +283,11 @@ static void write_socket(struct jw *w, const struct snap *snap, const struct sna
 		jw_kbool(w, "write", r->shutdown & SOCK_SHUT_WR);
 		jw_obj_end(w);
 	}
-	jw_kdouble(w, "first_seen", s->first_seen, 3);
-	jw_kdouble(w, "state_since", s->state_since, 3);
-	jw_kdouble(w, "age_s", snap->taken_at - s->state_since, 3);
+	jw_kdouble(w, "first_seen", snap_wall(snap, s->first_seen), 3);
+	jw_kbool(w, "first_seen_lower_bound", (s->lower_bound & SNAP_LB_FIRST) != 0);
+	jw_kdouble(w, "state_since", snap_wall(snap, s->state_since), 3);
+	jw_kdouble(w, "age_s", snap_age(snap, s->state_since), 3);
+	jw_kbool(w, "age_lower_bound", (s->lower_bound & SNAP_LB_STATE) != 0);
 	jw_kstr(w, "owner", r->inode ? "process" : "orphan");
 	if (p) {
 		jw_kint(w, "pid", p->pid);
@@ -335,8 +337,9 @@ static void csv_socket(struct jw *w, const struct snap *snap, const struct snap_
 		 r->family == AF_INET6 ? "ipv6" : "ipv4", la, r->lport, ra, r->rport,
 		 (unsigned long long)r->inode, r->uid, (unsigned long long)r->cookie, r->rqueue,
 		 r->wqueue, sock_timer_name(r->timer), r->expires_ms, r->retrans);
-	snprintf(num, sizeof(num), "%.3f,%.3f,%.3f,%s,", s->first_seen, s->state_since,
-		 snap->taken_at - s->state_since, r->inode ? "process" : "orphan");
+	snprintf(num, sizeof(num), "%.3f,%.3f,%.3f,%s,%s,", snap_wall(snap, s->first_seen),
+		 snap_wall(snap, s->state_since), snap_age(snap, s->state_since),
+		 s->lower_bound & SNAP_LB_STATE ? "true" : "false", r->inode ? "process" : "orphan");
 	jw_text(w, num, strlen(num));
 	if (p) {
 		snprintf(num, sizeof(num), "%d,", p->pid);
@@ -387,7 +390,7 @@ int api_h_sockets(const struct api_ctx *ctx, const char *arg, struct query *q, s
 		const struct snap_sock *x = &s->socks[i];
 		struct order_key k;
 
-		if (!filter_match(&f, x, s->taken_at))
+		if (!filter_match(&f, x, s->taken_boot))
 			continue;
 		k.since_us = since_us(x->state_since);
 		k.key = x->key;
@@ -403,7 +406,7 @@ int api_h_sockets(const struct api_ctx *ctx, const char *arg, struct query *q, s
 		/* CSV has no place for the cursor: page it with limit and cursor from JSON. */
 		static const char header[] =
 			"state,family,local_addr,local_port,remote_addr,remote_port,inode,uid,cookie,"
-			"rx_queue,tx_queue,timer,expires_ms,retrans,first_seen,state_since,age_s,owner,"
+			"rx_queue,tx_queue,timer,expires_ms,retrans,first_seen,state_since,age_s,age_lower_bound,owner,"
 			"pid,comm\r\n";
 
 		w->type = "text/csv; charset=utf-8";

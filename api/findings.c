@@ -104,7 +104,7 @@ static int held_by_process(struct decide *d, const struct proc_rule *r)
 		struct group *gr;
 
 		if (x->r.state != r->state || !x->r.inode ||
-		    s->taken_at - x->state_since < d->in->min_age || (r->extra && !r->extra(x)) ||
+		    snap_age(s, x->state_since) < d->in->min_age || (r->extra && !r->extra(x)) ||
 		    !api_netns_match(&d->in->ns, x->r.netns))
 			continue;
 		if (p)
@@ -116,13 +116,13 @@ static int held_by_process(struct decide *d, const struct proc_rule *r)
 			groups_free(&g);
 			return -ENOMEM;
 		}
-		group_add(gr, x, s->taken_at - LD_RATE_WINDOW_S, 0);
+		group_add(gr, x, s->taken_boot - LD_RATE_WINDOW_S, 0);
 	}
 	groups_sort(&g);
 	for (size_t i = 0; i < g.n; i++) {
 		const struct group *gr = &g.v[i];
 		const struct snap_proc *p = api_owner(s, gr->sample);
-		double age = s->taken_at - gr->oldest_since, growth = NAN;
+		double age = snap_age(s, gr->oldest_since), growth = NAN;
 		enum finding_severity sev = FINDING_WARNING;
 		struct finding *f;
 
@@ -140,6 +140,7 @@ static int held_by_process(struct decide *d, const struct proc_rule *r)
 		f->proc = p;
 		f->u.held.count = gr->total;
 		f->u.held.oldest_age_s = age;
+		f->u.held.oldest_lb = gr->oldest_lb;
 		f->u.held.growth_per_min = growth;
 		f->u.held.unread_bytes = gr->unread;
 	}
@@ -158,7 +159,7 @@ static int fin_wait1_stuck(struct decide *d)
 		const struct snap_sock *x = &s->socks[i];
 		struct group *gr;
 
-		if (x->r.state != SOCK_FIN_WAIT1 || s->taken_at - x->state_since < d->in->min_age ||
+		if (x->r.state != SOCK_FIN_WAIT1 || snap_age(s, x->state_since) < d->in->min_age ||
 		    !api_netns_match(&d->in->ns, x->r.netns))
 			continue;
 		inet_ntop(x->r.family, x->r.raddr, key, sizeof(key));
@@ -167,7 +168,7 @@ static int fin_wait1_stuck(struct decide *d)
 			groups_free(&g);
 			return -ENOMEM;
 		}
-		group_add(gr, x, s->taken_at - LD_RATE_WINDOW_S, 0);
+		group_add(gr, x, s->taken_boot - LD_RATE_WINDOW_S, 0);
 	}
 	groups_sort(&g);
 	for (size_t i = 0; i < g.n; i++) {
@@ -180,7 +181,8 @@ static int fin_wait1_stuck(struct decide *d)
 		f->u.fin_wait1.count = gr->total;
 		f->u.fin_wait1.zero_window = gr->zero_window;
 		f->u.fin_wait1.orphans = gr->orphans;
-		f->u.fin_wait1.oldest_age_s = s->taken_at - gr->oldest_since;
+		f->u.fin_wait1.oldest_age_s = snap_age(s, gr->oldest_since);
+		f->u.fin_wait1.oldest_lb = gr->oldest_lb;
 	}
 	groups_free(&g);
 	return 0;
@@ -211,7 +213,7 @@ static int listeners(struct decide *d)
 				groups_free(&syn);
 				return -ENOMEM;
 			}
-			group_add(gr, x, s->taken_at - LD_RATE_WINDOW_S, 0);
+			group_add(gr, x, s->taken_boot - LD_RATE_WINDOW_S, 0);
 			continue;
 		}
 		if (x->r.state != SOCK_LISTEN || !x->r.wqueue || x->r.rqueue < x->r.wqueue)
@@ -274,7 +276,7 @@ static int time_wait_pressure(struct decide *d, uint64_t ns, const struct kstat 
 			groups_free(&g);
 			return -ENOMEM;
 		}
-		group_add(gr, x, s->taken_at - LD_RATE_WINDOW_S, 0);
+		group_add(gr, x, s->taken_boot - LD_RATE_WINDOW_S, 0);
 	}
 	groups_sort(&g);
 	for (size_t i = 0; i < g.n; i++) {

@@ -66,12 +66,14 @@ struct finding {
 		struct { /* CLOSE_WAIT_LEAK, CLOSE_WAIT_UNREAD, FIN_WAIT2_HELD */
 			uint32_t count;
 			double oldest_age_s;
+			int oldest_lb; /* that age is a lower bound (the socket predates lingerd) */
 			double growth_per_min; /* CLOSE_WAIT_LEAK: over the window; NaN if unknown */
 			uint64_t unread_bytes; /* CLOSE_WAIT kinds: bytes never read, else 0 */
 		} held;
 		struct {
 			uint32_t count, zero_window, orphans;
 			double oldest_age_s;
+			int oldest_lb;
 		} fin_wait1;
 		struct {
 			uint32_t queued, backlog; /* accept queue length and its limit */

@@ -73,8 +73,10 @@ void group_add(struct group *gr, const struct snap_sock *x, double since, double
 		gr->unread += x->r.rqueue - 1;
 	if (x->r.timer == SOCK_TIMER_PROBE)
 		gr->zero_window++;
-	if (!gr->oldest_since || x->state_since < gr->oldest_since)
+	if (!gr->oldest_since || x->state_since < gr->oldest_since) {
 		gr->oldest_since = x->state_since;
+		gr->oldest_lb = (x->lower_bound & SNAP_LB_STATE) != 0;
+	}
 	if (x->state_since >= since && x->first_seen > started)
 		gr->arrivals++;
 }

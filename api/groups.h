@@ -13,7 +13,8 @@ struct group {
 	uint32_t counts[SOCK_STATE_MAX];
 	uint32_t total, orphans, arrivals, zero_window;
 	uint64_t unread;
-	double oldest_since;
+	double oldest_since; /* boot clock */
+	int oldest_lb;       /* that oldest state_since is a lower bound (SNAP_LB_STATE) */
 };
 
 /* A growable set of groups with a hash index (there can be thousands). */

@@ -91,10 +91,10 @@ static void lingering_by_owner(struct jw *w, const struct snap *s)
 			 sock_state_label(st), orphans);
 	}
 	family(w, "lingerd_tcp_oldest_socket_age_seconds", "gauge",
-	       "Time the oldest socket of each teardown state has spent in it (0 when none).");
+	       "Time the oldest socket of each teardown state has spent in it (0 when none); a lower bound when that socket predates lingerd's start.");
 	for (size_t i = 0; i < ARRAY_SIZE(lingering); i++) {
 		int st = lingering[i];
-		double age = s && s->oldest_since[st] ? s->taken_at - s->oldest_since[st] : 0;
+		double age = s && s->oldest_since[st] ? snap_age(s, s->oldest_since[st]) : 0;
 
 		jw_textf(w, "lingerd_tcp_oldest_socket_age_seconds{state=\"%s\"} %.3f\n",
 			 sock_state_label(st), age < 0 ? 0 : age);

@@ -480,6 +480,7 @@ int main(int argc, char **argv)
 		err = snap_build(&snap, &recs, prev, now, &ops, changes);
 		if (err < 0)
 			goto out;
+		snap->taken_at = now;
 		t[5] = mono_ms();
 		f[5] = faults();
 		err = procmap_attribute(pm, snap, prev, (double)i, i ? 1e9 : 0);

@@ -404,6 +404,7 @@ static int index_patch(struct snap *s, const struct snap *prev, const uint32_t *
 static void summarise(struct snap *s, const struct snap_sock *e)
 {
 	double *o = &s->oldest_since[e->r.state];
+	uint8_t *lb = &s->oldest_lb[e->r.state];
 
 	/* The summaries describe lingerd's own namespace; others are counted on demand. */
 	if (e->r.netns)
@@ -415,8 +416,10 @@ static void summarise(struct snap *s, const struct snap_sock *e)
 	/* rx_queue counts the peer's FIN too: more than 1 means bytes never read. */
 	if (e->r.state == SOCK_CLOSE_WAIT && e->r.rqueue > 1)
 		s->close_wait_unread++;
-	if (*o == 0 || e->state_since < *o)
+	if (*o == 0 || e->state_since < *o) {
 		*o = e->state_since;
+		*lb = e->lower_bound & SNAP_LB_STATE;
+	}
 }
 
 int snap_build(struct snap **out, const struct sock_vec *recs, const struct snap *prev,
@@ -461,7 +464,7 @@ int snap_build(struct snap **out, const struct sock_vec *recs, const struct snap
 		memset(map, 0, prev->n * sizeof(*map));
 		s->from_prev = prev;
 	}
-	s->taken_at = now;
+	s->taken_boot = now;
 	for (size_t i = 0; i < recs->n; i++) {
 		const struct sock_rec *r = &recs->v[i];
 		struct snap_sock *e = &s->socks[kept];
@@ -499,6 +502,10 @@ int snap_build(struct snap **out, const struct sock_vec *recs, const struct snap
 			e->row_id = 0;
 			e->first_seen = now;
 			e->state_since = r->state == SOCK_TIME_WAIT ? time_wait_since(r, now) : now;
+			e->lower_bound = 0;
+			if (!prev || prev->resumed)
+				e->lower_bound = SNAP_LB_FIRST |
+						 (e->state_since < now ? 0 : SNAP_LB_STATE);
 			if (r->state == SOCK_TIME_WAIT)
 				e->first_seen = e->state_since;
 			summarise(s, e);
@@ -513,7 +520,9 @@ int snap_build(struct snap **out, const struct sock_vec *recs, const struct snap
 		e->row_id = old->row_id;
 		e->first_seen = old->first_seen;
 		e->state_since = old->state_since;
+		e->lower_bound = old->lower_bound;
 		if (old->r.state != r->state) {
+			e->lower_bound &= (uint8_t)~SNAP_LB_STATE;
 			e->state_since = r->state == SOCK_TIME_WAIT ? time_wait_since(r, now) : now;
 			if (e->state_since < old->state_since)
 				e->state_since = old->state_since;

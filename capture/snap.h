@@ -26,11 +26,19 @@ struct snap_sock {
 	struct sock_rec r;
 	uint64_t key;       /* tracking key, see snap_key() */
 	int64_t row_id;     /* its row in the store's sockets table, 0 when not stored */
-	double first_seen;  /* unix seconds */
-	double state_since; /* unix seconds */
+	double first_seen;  /* boot-clock seconds (CLOCK_BOOTTIME); snap_wall() for display */
+	double state_since; /* boot-clock seconds */
 	uint32_t proc;      /* owner: index + 1 into snap.procs, 0 when unknown */
 	uint8_t proc_tried; /* looked for the owner in this state and found none */
+	uint8_t lower_bound; /* SNAP_LB_* bits: which of the two times are lower bounds */
 };
+
+/*
+ * A socket that was already there when lingerd started cannot have its true times: they
+ * are those of lingerd's first sight, lower bounds of the truth (shown as "at least").
+ */
+#define SNAP_LB_FIRST 1u /* first_seen is no later than the truth */
+#define SNAP_LB_STATE 2u /* state_since likewise (TIME_WAIT's comes from its timer: exact) */
 
 /* One slot of the index: pos is the position + 1 in socks (0 = empty), tag the key's hash. */
 struct snap_slot {
@@ -55,7 +63,11 @@ struct snap {
 	int refs; /* atomic */
 	uint64_t seq;        /* 1 for the first snapshot of this process */
 	int64_t id;          /* its row in the store, 0 when not stored */
-	double taken_at;     /* unix seconds, wall clock, when the capture began */
+	double taken_at;     /* unix seconds, wall clock, when the capture began (for display) */
+	double taken_boot;   /* the same instant on the boot clock: ages are taken_boot - since */
+	double wall_offset;  /* wall minus boot clock as the sampler keeps it (steady between
+				steps), 0 when unset: then taken_at - taken_boot is used */
+	int resumed;         /* remembered sockets of the last run (sampler_open's resume) */
 	double duration_ms;  /* capture + diff */
 	const char *source;  /* "netlink" or "proc" (static string) */
 	int partial;
@@ -63,6 +75,7 @@ struct snap {
 	uint32_t family_counts[2][SOCK_STATE_MAX]; /* [0] IPv4, [1] IPv6 */
 	uint32_t orphan_counts[SOCK_STATE_MAX];    /* sockets with inode 0 (kernel-owned) */
 	double oldest_since[SOCK_STATE_MAX];       /* earliest state_since per state, 0 if none */
+	uint8_t oldest_lb[SOCK_STATE_MAX];         /* SNAP_LB_STATE set on that oldest socket */
 	uint32_t close_wait_unread;                /* CLOSE_WAIT with bytes never read */
 	size_t n;
 	struct snap_sock *socks;
@@ -111,8 +124,11 @@ struct snap_change_ops {
 uint64_t snap_key(const struct sock_rec *r);
 
 /*
- * Builds a new snapshot from the records of one capture, carrying first_seen and
- * state_since over from prev (which may be NULL) and calling ops for every socket that
+ * Builds a new snapshot from the records of one capture, taken at now on the boot clock
+ * (the caller sets taken_at, the wall time, afterwards), carrying first_seen, state_since
+ * and their lower-bound marks over from prev (which may be NULL).  Sockets that appear when
+ * prev is NULL or resumed get both marks (but for TIME_WAIT's state_since, read from its
+ * timer); a state change clears SNAP_LB_STATE.  Calls ops for every socket that
  * appeared, changed state or vanished.  Sockets are matched with prev in capture order
  * (a dump lists unchanged sockets in the same order each time), so an unchanged socket
  * costs a comparison and a copy, not a hash lookup; the index is prev's, patched for the
@@ -123,6 +139,18 @@ uint64_t snap_key(const struct sock_rec *r);
  */
 int snap_build(struct snap **out, const struct sock_vec *recs, const struct snap *prev,
 	       double now, const struct snap_change_ops *ops, void *arg);
+
+/* A boot-clock time of snapshot s as unix seconds, for display and the database. */
+static inline double snap_wall(const struct snap *s, double t)
+{
+	return s->wall_offset ? t + s->wall_offset : s->taken_at - (s->taken_boot - t);
+}
+
+/* Seconds from boot-clock time t to the snapshot (an age); never negative. */
+static inline double snap_age(const struct snap *s, double t)
+{
+	return s->taken_boot > t ? s->taken_boot - t : 0;
+}
 
 /* Finds a socket by key, or NULL. */
 const struct snap_sock *snap_find(const struct snap *s, uint64_t key);

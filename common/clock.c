@@ -20,3 +20,8 @@ double clock_mono(void)
 {
 	return read_clock(CLOCK_MONOTONIC);
 }
+
+double clock_boot(void)
+{
+	return read_clock(CLOCK_BOOTTIME);
+}

@@ -5,7 +5,13 @@
 /* Wall-clock time in unix seconds (CLOCK_REALTIME): for display and stored timestamps. */
 double clock_wall(void);
 
-/* Seconds on the monotonic clock: for intervals and elapsed times. */
+/* Seconds on the monotonic clock: for intervals and condition-variable deadlines. */
 double clock_mono(void);
+
+/*
+ * Seconds since boot, suspend included (CLOCK_BOOTTIME): never steps, so every duration
+ * lingerd reports (ages, staleness, growth windows) is measured on it.
+ */
+double clock_boot(void);
 
 #endif

@@ -15,6 +15,8 @@
 #define LD_INTERVAL_MAX 86400.0
 #define LD_ATTRIBUTION_DEFAULT 10.0 /* seconds between /proc fd walks at most */
 #define LD_STALE_INTERVALS 3
+#define LD_RUN_STARTS_KEPT 32 /* restarts after which a remembered socket's age stays a lower bound */
+#define LD_CLOCK_STEP_S 2.0 /* a wall-clock jump against the boot clock larger than this is logged */
 /*
  * Seconds in a teardown state before a socket gets a lifetime row.  At 1% churn a second of
  * 100k sockets, 60 s wrote ~350 rows/s (1.3 GB/day); 600 s keeps the sockets that really

@@ -74,8 +74,8 @@ void feed_status(struct feed *f, struct feed_status *out)
 	pthread_mutex_lock(&f->lock);
 	*out = f->status;
 	pthread_mutex_unlock(&f->lock);
-	out->stale_s = clock_wall() -
-		       (out->last_snapshot_at ? out->last_snapshot_at : out->started_at);
+	out->stale_s = clock_boot() -
+		       (out->last_snapshot_boot ? out->last_snapshot_boot : out->started_boot);
 }
 
 struct history *feed_history(struct feed *f)

@@ -12,10 +12,12 @@ struct feed_status {
 	double interval_s;
 	const char *source;         /* "netlink" or "proc" */
 	double started_at;          /* unix seconds */
+	double started_boot;        /* boot-clock seconds */
 	double last_snapshot_at;    /* unix seconds, 0 before the first */
+	double last_snapshot_boot;  /* boot-clock seconds, 0 before the first */
 	double last_duration_ms;    /* capture + diff of the last snapshot */
 	double last_commit_ms;      /* its database transaction */
-	double stale_s;             /* seconds since the last snapshot (or since start) */
+	double stale_s;             /* seconds since the last snapshot (or since start), boot clock */
 	uint64_t snapshots;         /* taken since start */
 	uint64_t capture_errors;
 	uint64_t db_errors;

@@ -51,6 +51,8 @@ struct sampler {
 	struct snap *current; /* the last published snapshot (the sampler's own reference) */
 	struct feed *feed;     /* what the API reads */
 	char db_msg[128];      /* SQLite's message for the last failed transaction */
+	double wall_base, boot_base; /* both clocks at the first snapshot */
+	double wall_step;      /* how far the wall clock has stepped from the boot clock since */
 };
 
 static int list_push(struct change_list *l, struct snap_sock *e)
@@ -93,7 +95,7 @@ static int persist_lingering(struct sampler *s, struct snap *snap)
 		struct snap_sock *e = &snap->socks[i];
 
 		if (e->row_id || e->r.state == SOCK_TIME_WAIT || !sock_state_lingering(e->r.state) ||
-		    snap->taken_at - e->state_since < after)
+		    snap_age(snap, e->state_since) < after)
 			continue;
 		err = list_push(&s->appeared, e);
 		if (err < 0)
@@ -217,8 +219,8 @@ static int record(struct sampler *s, struct snap *snap, uint64_t *rows)
 			.netns = e->r.netns,
 			.key = e->key,
 			.rec = &e->r,
-			.first_seen = e->first_seen,
-			.state_since = e->state_since,
+			.first_seen = snap_wall(snap, e->first_seen),
+			.state_since = snap_wall(snap, e->state_since),
 		};
 
 		err = store_sock_insert(s->store, &ss, &e->row_id);
@@ -230,7 +232,8 @@ static int record(struct sampler *s, struct snap *snap, uint64_t *rows)
 
 		if (!e->row_id)
 			continue;
-		err = store_sock_state(s->store, e->row_id, e->r.state, e->state_since);
+		err = store_sock_state(s->store, e->row_id, e->r.state,
+				       snap_wall(snap, e->state_since));
 		if (err < 0)
 			goto fail;
 	}
@@ -258,14 +261,20 @@ fail:
  * Deletes what is past its retention in short batches, so that a snapshot is never held up
  * for long; whatever is left is taken on the next pass.
  */
-static void retention(struct sampler *s, double now)
+static void retention(struct sampler *s, double wall, double boot)
 {
+	/*
+	 * Cut-offs follow the boot clock from the first snapshot: a wall clock stepped forward
+	 * by days must not delete days of history (one stepped back only deletes less).
+	 */
+	double now = wall < s->wall_base + (boot - s->boot_base) ?
+			     wall : s->wall_base + (boot - s->boot_base);
 	double t0 = clock_mono();
 	int64_t deleted = 0, total = 0, bytes = 0;
 	struct feed_status *st;
 	int err;
 
-	s->last_retention = now;
+	s->last_retention = boot;
 	do {
 		err = store_retention(s->store, now - s->cfg.raw_retention_s, now - s->cfg.retention_s,
 				      now - s->cfg.retention_s, LD_RETENTION_BATCH, &deleted);
@@ -355,10 +364,90 @@ static void report_netns(struct sampler *s, const struct snap *snap, struct feed
 			first_fresh->stale ? "; keeping its last known sockets" : "");
 }
 
+struct resume {
+	struct snap *snap;
+	size_t n;
+	double wall_minus_boot;            /* converts the database's unix times */
+	double starts[LD_RUN_STARTS_KEPT]; /* first snapshots of the runs this one continues */
+	size_t n_starts;
+};
+
+/* Non-zero when unix time t is the first snapshot of one of the runs resumed. */
+static int run_start(const struct resume *r, double t)
+{
+	for (size_t i = 0; i < r->n_starts; i++)
+		if (t > r->starts[i] - 0.002 && t < r->starts[i] + 0.002)
+			return 1;
+	return 0;
+}
+
+/* Parses the meta value "run_starts" (unix times, comma-separated) into out. */
+static size_t parse_starts(const char *v, double *out, size_t max)
+{
+	size_t n = 0;
+
+	while (*v && n < max) {
+		char *end;
+		double t = strtod(v, &end);
+
+		if (end == v)
+			break;
+		out[n++] = t;
+		v = *end == ',' ? end + 1 : end;
+	}
+	return n;
+}
+
+/*
+ * Appends this run's first snapshot to "run_starts", so that after a restart the sockets
+ * first seen then are still known to be older than they look.  The oldest fall off.
+ */
+static void note_run_start(struct sampler *s, const struct snap *snap)
+{
+	char old[LD_RUN_STARTS_KEPT * 24] = "", buf[sizeof(old) + 32];
+	double t[LD_RUN_STARTS_KEPT];
+	size_t n, from, len = 0;
+
+	store_meta_get(s->store, "run_starts", old, sizeof(old));
+	n = parse_starts(old, t, LD_RUN_STARTS_KEPT);
+	from = n + 1 > LD_RUN_STARTS_KEPT ? n + 1 - LD_RUN_STARTS_KEPT : 0;
+	buf[0] = '\0';
+	for (size_t i = from; i < n; i++)
+		len += (size_t)snprintf(buf + len, sizeof(buf) - len, "%.3f,", t[i]);
+	snprintf(buf + len, sizeof(buf) - len, "%.3f", snap->taken_at);
+	if (store_meta_set(s->store, "run_starts", buf) < 0)
+		log_info("cannot record this run's start (%s): ages of sockets seen now may not be "
+			 "marked as lower bounds after a restart", store_errmsg(s->store));
+}
+
+/*
+ * Notices the wall clock stepping against the boot clock (settimeofday, an NTP step, a VM
+ * restored) and says so once per step.  Nothing else depends on it: durations run on the
+ * boot clock, and rows keep the dates the wall clock gave them.
+ */
+static void watch_wall_clock(struct sampler *s, double wall, double boot)
+{
+	double step;
+
+	if (!s->boot_base) {
+		s->wall_base = wall;
+		s->boot_base = boot;
+		return;
+	}
+	step = wall - (s->wall_base + (boot - s->boot_base));
+	if (step - s->wall_step > LD_CLOCK_STEP_S || s->wall_step - step > LD_CLOCK_STEP_S) {
+		log_info("the wall clock stepped %s by %.1fs; ages, findings and retention follow "
+			 "the boot clock and are unaffected; history rows keep the clock's dates",
+			 step > s->wall_step ? "forward" : "back",
+			 step > s->wall_step ? step - s->wall_step : s->wall_step - step);
+		s->wall_step = step;
+	}
+}
+
 int sampler_step(struct sampler *s)
 {
 	struct snap *snap = NULL;
-	double now = clock_wall(), t0 = clock_mono(), t1;
+	double now = clock_wall(), boot = clock_boot(), t0 = clock_mono(), t1;
 	uint64_t rows = 0;
 	struct feed_status *st;
 	uint8_t *failed = NULL;
@@ -386,13 +475,17 @@ int sampler_step(struct sampler *s)
 		}
 	}
 	s->appeared.n = s->changed.n = s->n_vanished = 0;
-	err = snap_build(&snap, &s->recs, s->committed, now, &change_ops, s);
+	err = snap_build(&snap, &s->recs, s->committed, boot, &change_ops, s);
 	if (err < 0) {
 		free(failed);
 		feed_lock(s->feed)->capture_errors++;
 		feed_unlock(s->feed);
 		return err;
 	}
+	snap->taken_at = now;
+	watch_wall_clock(s, now, boot);
+	/* One offset between steps: shown times do not jitter with each reading of the clocks. */
+	snap->wall_offset = s->wall_base - s->boot_base + s->wall_step;
 	snap->source = capture_source_name(capture_source(s->capture));
 	snap->partial = partial;
 	netns_self(&snap->self_netns);
@@ -445,6 +538,7 @@ int sampler_step(struct sampler *s)
 	feed_publish_locked(s->feed, snap_get(snap));
 	st->source = snap->source;
 	st->last_snapshot_at = now;
+	st->last_snapshot_boot = boot;
 	st->last_duration_ms = snap->duration_ms;
 	st->attribution = snap->attribution;
 	if (s->procmap) {
@@ -459,13 +553,15 @@ int sampler_step(struct sampler *s)
 	s->current = snap;
 
 	db_err = record(s, snap, &rows);
+	if (snap->seq == 1)
+		note_run_start(s, snap);
 	if (db_err == 0) {
 		/* The next diff is against what the database holds. */
 		snap_put(s->committed);
 		s->committed = snap_get(snap);
 	}
-	if (now - s->last_retention >= LD_RETENTION_EVERY_S)
-		retention(s, now);
+	if (boot - s->last_retention >= LD_RETENTION_EVERY_S)
+		retention(s, now, boot);
 
 	st = feed_lock(s->feed);
 	st->last_commit_ms = (clock_mono() - t1) * 1e3;
@@ -481,11 +577,6 @@ int sampler_step(struct sampler *s)
 	feed_unlock(s->feed);
 	return db_err;
 }
-
-struct resume {
-	struct snap *snap;
-	size_t n;
-};
 
 static int resume_one(void *arg, int64_t row_id, uint64_t netns, uint64_t key, int state,
 		      double first_seen, double state_since)
@@ -510,8 +601,11 @@ static int resume_one(void *arg, int64_t row_id, uint64_t netns, uint64_t key, i
 	e->r.state = (uint8_t)state;
 	e->key = key;
 	e->row_id = row_id;
-	e->first_seen = first_seen;
-	e->state_since = state_since;
+	e->first_seen = first_seen - r->wall_minus_boot;
+	e->state_since = state_since - r->wall_minus_boot;
+	e->lower_bound = (uint8_t)((run_start(r, first_seen) ? SNAP_LB_FIRST : 0) |
+				   (state != SOCK_TIME_WAIT && run_start(r, state_since) ?
+					    SNAP_LB_STATE : 0));
 	return 0;
 }
 
@@ -553,10 +647,23 @@ static int resume(struct sampler *s)
 		if (err < 0)
 			return err;
 		err = store_meta_set(s->store, "boot_id", boot);
+		if (err == 0)
+			err = store_meta_set(s->store, "run_starts", "");
 		if (err < 0)
 			return err;
 		return store_meta_set(s->store, "source", source);
 	}
+	{
+		char v[LD_RUN_STARTS_KEPT * 24] = "";
+
+		store_meta_get(s->store, "run_starts", v, sizeof(v));
+		r.n_starts = parse_starts(v, r.starts, LD_RUN_STARTS_KEPT);
+	}
+	/*
+	 * Same boot: the stored unix times become boot-clock times through today's offset
+	 * (a wall-clock step while lingerd was stopped shifts them by that step).
+	 */
+	r.wall_minus_boot = clock_wall() - clock_boot();
 	r.snap = snap_alloc(1024);
 	if (!r.snap)
 		return -ENOMEM;
@@ -564,6 +671,7 @@ static int resume(struct sampler *s)
 	if (err < 0)
 		goto out;
 	r.snap->n = r.n;
+	r.snap->resumed = 1;
 	err = snap_reindex(r.snap);
 	if (err < 0)
 		goto out;
@@ -701,6 +809,7 @@ int sampler_open(struct sampler **out, const struct sampler_config *cfg)
 	st->interval_s = cfg->interval_s;
 	st->source = capture_source_name(capture_source(s->capture));
 	st->started_at = clock_wall();
+	st->started_boot = clock_boot();
 	st->db_ok = 1;
 	st->attribution = s->procmap ? PROCMAP_FULL : -1;
 	feed_unlock(s->feed);

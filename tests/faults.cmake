@@ -14,3 +14,9 @@ set_property(TEST it_netns_faults APPEND PROPERTY ENVIRONMENT
 # The daemon as a process: habitual signals, closed stdio, --once and Ctrl-C, SIGTERM with a
 # frozen disk (a loop-mounted ext4, fsfreeze), a database locked by another connection.
 lingerd_it_test(it_process)
+
+# Wall-clock steps (the shim shifts only CLOCK_REALTIME): ages, findings, staleness and
+# retention stay true; ages of sockets older than lingerd are marked as lower bounds.
+lingerd_it_test(it_time)
+set_property(TEST it_time APPEND PROPERTY ENVIRONMENT
+             "LINGERD_FAULTSHIM=$<TARGET_FILE:faultshim>")

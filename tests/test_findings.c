@@ -133,6 +133,7 @@ static struct snap *build_at(const struct scene *sc, const struct snap *prev, do
 	}
 	if (snap_build(&s, &v, prev, NOW - age, NULL, NULL) < 0)
 		abort();
+	s->taken_at = NOW - age; /* the wall clock agrees with the boot clock here */
 	sock_vec_free(&v);
 	s->source = "netlink";
 	s->kstat = age > 0 ? sc->kstat_then : sc->kstat_now;

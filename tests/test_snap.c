@@ -217,6 +217,37 @@ int main(void)
 	CHECK(x && x->state_since > 94.99 && x->state_since < 95.01);
 	CHECK(snap_find(b, 7) == NULL);
 
+	/*
+	 * Lower bounds: what the first snapshot found was there before lingerd, so both of its
+	 * times are; a state change makes state_since exact; a socket that appears later is
+	 * exact; TIME_WAIT's state_since comes from its timer, exact even at the start.
+	 */
+	CHECK_INT(snap_find(a, 4)->lower_bound, ==, SNAP_LB_FIRST | SNAP_LB_STATE);
+	CHECK_INT(snap_find(b, 4)->lower_bound, ==, SNAP_LB_FIRST | SNAP_LB_STATE);
+	CHECK_INT(snap_find(b, 3)->lower_bound, ==, SNAP_LB_FIRST);
+	CHECK_INT(snap_find(b, 2001)->lower_bound, ==, 0);
+	CHECK_INT(b->oldest_lb[SOCK_CLOSE_WAIT], ==, SNAP_LB_STATE);
+	CHECK_INT(b->oldest_lb[SOCK_FIN_WAIT1], ==, 0);
+	CHECK(b->taken_boot == 110.0);
+	b->taken_at = 1700000110.0;
+	CHECK(snap_wall(b, 100.0) == 1700000100.0);
+	CHECK(snap_age(b, 100.0) == 10.0 && snap_age(b, 200.0) == 0);
+	{
+		struct snap *d = NULL;
+
+		sock_vec_clear(&v);
+		r = rec(3001, SOCK_TIME_WAIT, 3001);
+		r.timer = SOCK_TIMER_TIMEWAIT;
+		r.expires_ms = 30000;
+		sock_vec_push(&v, &r);
+		r = rec(3002, SOCK_CLOSE_WAIT, 3002);
+		sock_vec_push(&v, &r);
+		CHECK_INT(snap_build(&d, &v, NULL, 500.0, NULL, NULL), ==, 0);
+		CHECK_INT(snap_find(d, 3001)->lower_bound, ==, SNAP_LB_FIRST);
+		CHECK_INT(snap_find(d, 3002)->lower_bound, ==, SNAP_LB_FIRST | SNAP_LB_STATE);
+		snap_put(d);
+	}
+
 	/* A failing store stops the build and leaks nothing. */
 	memset(&t, 0, sizeof(t));
 	t.fail_at = 1;

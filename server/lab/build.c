@@ -267,7 +267,7 @@ static int build_fin_wait_1(struct lab *lab, int fi, enum lab_scn scn)
 	for (int i = 0; i < lab->count && !ret; i++) {
 		ret = pair_add(lab, fi, scn, lfd, 1, SOCK_FIN_WAIT1, SOCK_ESTABLISHED, &s, &c);
 		if (!ret)
-			ret = lab_fill_window(s->fd);
+			ret = lab_fill_window(s->fd, NULL);
 		if (ret)
 			break;
 		if (scn == SCN_FIN_WAIT_1_ORPHAN)
@@ -388,7 +388,7 @@ static int build_last_ack(struct lab *lab, int fi, enum lab_scn scn)
 		}
 		ret = lab_wait_state(s->fd, SOCK_CLOSE_WAIT, LAB_STEP_MS);
 		if (!ret)
-			ret = lab_fill_window(s->fd);
+			ret = lab_fill_window(s->fd, NULL);
 		if (!ret && shutdown(s->fd, SHUT_WR) < 0)
 			ret = -errno;
 		if (!ret)
@@ -410,7 +410,7 @@ static int build_closing(struct lab *lab, int fi, enum lab_scn scn)
 	for (int i = 0; i < lab->count && !ret; i++) {
 		ret = pair_add(lab, fi, scn, lfd, 1, SOCK_CLOSING, SOCK_FIN_WAIT2, &s, &c);
 		if (!ret)
-			ret = lab_fill_window(s->fd);
+			ret = lab_fill_window(s->fd, NULL);
 		if (ret)
 			break;
 		if (shutdown(s->fd, SHUT_WR) < 0) {

@@ -7,19 +7,23 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* ---- command line ------------------------------------------------------------------ */
-
 static void lab_usage(FILE *f)
 {
 	fprintf(f, "usage: lingerd lab [--count N] [--port BASE] [--hold SECONDS] "
-		   "[--family 4|6|both]\n"
-		   "       lingerd lab linger [--port BASE]     SO_LINGER {1,0} vs close()\n"
-		   "       lingerd lab reuseaddr [--port BASE]  SO_REUSEADDR vs a TIME_WAIT\n"
-		   "Holds loopback sockets in every observable TCP state (N of each, default %d;\n"
-		   "scenario k listens on BASE+k, default BASE %d, 0 = ephemeral) and prints one\n"
-		   "line of JSON describing them; holds until SIGTERM/SIGINT or SECONDS.\n"
-		   "The demos use BASE, BASE+1, BASE+2 (default 0: ephemeral) on 127.0.0.1.\n",
-		   LAB_COUNT_DEFAULT, LAB_PORT_DEFAULT);
+		   "[--family 4|6|both] [--summary]\n"
+		   "       lingerd lab linger [--port BASE] [--linger SECONDS] [--json]\n"
+		   "       lingerd lab reuseaddr [--port BASE] [--json]\n"
+		   "\n"
+		   "lab: holds loopback sockets in every observable TCP state (N of each, default\n"
+		   "  %d; scenario k listens on BASE+k, default BASE %d, 0 = ephemeral) and prints\n"
+		   "  one line of JSON describing them (--summary: a few lines for people instead);\n"
+		   "  holds until SIGTERM/SIGINT or SECONDS.\n"
+		   "linger: five closes, the three SO_LINGER settings among them, and what each\n"
+		   "  did: close()'s duration, FIN or RST, the states passed (l_linger default %d s).\n"
+		   "reuseaddr: bind() on a port a TIME_WAIT holds, with and without SO_REUSEADDR.\n"
+		   "The demos use 127.0.0.1, ports BASE.. (default 0: ephemeral), and print what\n"
+		   "they observed; --json prints it as one line of JSON.\n",
+		   LAB_COUNT_DEFAULT, LAB_PORT_DEFAULT, LAB_LINGER_DEFAULT_S);
 }
 
 /* Parses a decimal in [lo, hi]; 0 or -EINVAL. */
@@ -60,7 +64,8 @@ static int lab_parse(int argc, char **argv, struct lab_opts *o)
 	int i = 1;
 
 	*o = (struct lab_opts){ .count = LAB_COUNT_DEFAULT, .base = LAB_PORT_DEFAULT,
-				.hold_s = -1, .fam4 = 1, .fam6 = 1 };
+				.hold_s = -1, .fam4 = 1, .fam6 = 1,
+				.linger_s = LAB_LINGER_DEFAULT_S };
 	if (i < argc && !strcmp(argv[i], "linger")) {
 		o->demo = 1;
 		o->base = 0;
@@ -78,6 +83,13 @@ static int lab_parse(int argc, char **argv, struct lab_opts *o)
 			return 1;
 		if (opt_match(argc, argv, &i, "--port", &v)) {
 			if (parse_num(v, 0, 65536 - SCN_MAX, &o->base))
+				goto bad;
+		} else if (o->demo && !strcmp(argv[i], "--json")) {
+			o->json = 1;
+		} else if (!o->demo && !strcmp(argv[i], "--summary")) {
+			o->summary = 1;
+		} else if (o->demo == 1 && opt_match(argc, argv, &i, "--linger", &v)) {
+			if (parse_num(v, 1, LAB_LINGER_MAX_S, &o->linger_s))
 				goto bad;
 		} else if (!o->demo && opt_match(argc, argv, &i, "--count", &v)) {
 			if (parse_num(v, 1, LAB_COUNT_MAX, &o->count))
@@ -119,8 +131,8 @@ int lab_main(int argc, char **argv)
 		return LAB_EX_USAGE;
 	}
 	if (o.demo == 1)
-		return lab_demo_linger(o.base);
+		return lab_demo_linger(o.base, o.linger_s, o.json);
 	if (o.demo == 2)
-		return lab_demo_reuseaddr(o.base);
+		return lab_demo_reuseaddr(o.base, o.json);
 	return lab_run_main(&o);
 }

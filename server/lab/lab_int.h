@@ -37,6 +37,8 @@ enum {
 	/* Measured here: an orphan's zero-window probes give up when their backoff passes
 	 * TCP_RTO_MAX, about 5.6 minutes after close() on loopback. */
 	LAB_FIN_WAIT_1_ORPHAN_S = 340,
+	LAB_LINGER_DEFAULT_S = 1, /* l_linger of `lab linger`: two closes wait this long */
+	LAB_LINGER_MAX_S = 30,
 };
 
 #define LAB_LEAKER_NAME "lab-leaker"
@@ -88,8 +90,15 @@ int lab_connect_wait(int fd, int ms);
 /* Waits up to ms for a connection on the listener; on success *fdp owns it (non-blocking). */
 int lab_accept_wait(int lfd, int ms, int *fdp);
 /* Writes until the peer's window is shut (see net.c); 0, -EMSGSIZE if the peer keeps
- * reading, or -errno. */
-int lab_fill_window(int fd);
+ * reading, or -errno.  sent (may be NULL) receives the number of bytes written. */
+int lab_fill_window(int fd, long *sent);
+/*
+ * One IPv4 loopback connection, its listener already closed: *cfd the client, *sfd the
+ * accepted server end, both non-blocking.  *port 0 picks one.  small: the server receives
+ * through the smallest window and the client sends from the smallest buffer, so that
+ * lab_fill_window(*cfd) shuts the window after a few kilobytes.
+ */
+int lab_pair_open(uint16_t *port, int reuseaddr, int small, int *cfd, int *sfd);
 /* The first integer in the file, or fallback. */
 int lab_read_int_file(const char *path, int fallback);
 /* qsort comparison of ints. */
@@ -168,6 +177,7 @@ struct lab {
 	int leaker_fd; /* our end of the socketpair: the leaker exits when it closes */
 	int fin_timeout_s;
 	int defer_s;
+	int summary; /* report a few lines for people instead of the JSON line */
 };
 
 typedef int (*scn_build_fn)(struct lab *lab, int fi, enum lab_scn scn);
@@ -195,21 +205,30 @@ void lab_release_listeners(struct lab *lab);
 
 /* Prints the lab's one line of JSON to stdout (documented in report.c); 0 or -errno. */
 int lab_print(const struct lab *lab);
+/* Prints a few lines for people instead: counts by state, ports, who holds the leak. */
+int lab_print_summary(const struct lab *lab);
 
 /* ---- the command line and the run (cli.c, run.c) ------------------------------------ */
 
 struct lab_opts {
 	int demo; /* 0 lab, 1 linger, 2 reuseaddr */
 	int count, base, hold_s, fam4, fam6;
+	int summary;  /* lab: a few lines for people instead of the JSON line */
+	int json;     /* demos: one line of JSON instead of text for people */
+	int linger_s; /* linger: l_linger of the cases that set it */
 };
 
 /* Builds, verifies, reports and holds the sockets, then lets them go; the exit status. */
 int lab_run_main(const struct lab_opts *o);
 
-/* ---- the teardown demos (demo.c) ----------------------------------------------------- */
+/* ---- the teardown demos (linger.c, reuseaddr.c) ----------------------------------- */
 
-/* `lingerd lab linger` and `lingerd lab reuseaddr` on ports BASE.. (0: ephemeral). */
-int lab_demo_linger(int base);
-int lab_demo_reuseaddr(int base);
+/*
+ * `lingerd lab linger` on ports BASE.. BASE+4 (0: ephemeral), l_linger = linger_s where set,
+ * and `lingerd lab reuseaddr` on BASE and BASE+1.  Each prints what it observed, as text for
+ * people or, json set, as one line of JSON; returns the exit status.
+ */
+int lab_demo_linger(int base, int linger_s, int json);
+int lab_demo_reuseaddr(int base, int json);
 
 #endif

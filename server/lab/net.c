@@ -284,7 +284,7 @@ int lab_accept_wait(int lfd, int ms, int *fdp)
  * leave, and a FIN queued behind it is never sent.  That is how FIN_WAIT_1, LAST_ACK and
  * CLOSING are held on loopback, where no packet is ever lost.
  */
-int lab_fill_window(int fd)
+int lab_fill_window(int fd, long *sent)
 {
 	static const char zeros[16384];
 	int64_t start = lab_now_ms(), quiet = start;
@@ -300,6 +300,8 @@ int lab_fill_window(int fd)
 		} else if (n < 0 && errno != EAGAIN && errno != EINTR) {
 			return -errno;
 		} else if (t - quiet >= LAB_FILL_QUIET_MS) {
+			if (sent)
+				*sent = total;
 			return 0;
 		} else {
 			struct pollfd p = { .fd = fd, .events = POLLOUT };
@@ -329,4 +331,33 @@ int lab_cmp_int(const void *a, const void *b)
 	int x = *(const int *)a, y = *(const int *)b;
 
 	return (x > y) - (x < y);
+}
+
+int lab_pair_open(uint16_t *port, int reuseaddr, int small, int *cfd, int *sfd)
+{
+	int lfd, ret;
+
+	*cfd = *sfd = -1;
+	ret = lab_listener_open(AF_INET, port, 1, reuseaddr, 0, 0, &lfd);
+	if (ret)
+		return ret;
+	/* Accepted sockets inherit the listener's buffer, and the window scale is fixed by
+	 * the SYN: a small receive window must be asked for before the connection exists. */
+	if (small)
+		ret = lab_set_int(lfd, SOL_SOCKET, SO_RCVBUF, LAB_SMALL_BUF);
+	if (!ret)
+		ret = lab_connect_start(AF_INET, *port, 0, 0, cfd);
+	if (!ret && small)
+		ret = lab_set_int(*cfd, SOL_SOCKET, SO_SNDBUF, LAB_SMALL_BUF);
+	if (!ret)
+		ret = lab_connect_wait(*cfd, LAB_STEP_MS);
+	if (!ret)
+		ret = lab_accept_wait(lfd, LAB_STEP_MS, sfd);
+	close(lfd);
+	if (ret) {
+		lab_close_abort(*cfd);
+		lab_close_abort(*sfd);
+		*cfd = *sfd = -1;
+	}
+	return ret;
 }

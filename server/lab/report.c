@@ -1,4 +1,4 @@
-/* report.c - the lab's one line of JSON: which sockets exist, in which state, on which ports. */
+/* report.c - what the lab holds: one line of JSON for tests, or a few lines for people. */
 #include "lab_int.h"
 
 #include <arpa/inet.h>
@@ -189,5 +189,40 @@ int lab_print(const struct lab *lab)
 	}
 	fputs("]}\n", f);
 	free(tmp);
+	return fflush(f) || ferror(f) ? -EIO : 0;
+}
+
+int lab_print_summary(const struct lab *lab)
+{
+	FILE *f = stdout;
+	size_t by_state[SOCK_STATE_MAX] = { 0 }, leaked = 0, held = 0;
+
+	for (size_t i = 0; i < lab->n; i++) {
+		const struct lab_sock *s = &lab->socks[i];
+
+		if (s->state > 0 && s->state < SOCK_STATE_MAX)
+			by_state[s->state]++;
+		if (s->state == SOCK_CLOSE_WAIT)
+			*(s->owner == OWN_LEAKER ? &leaked : &held) += 1;
+	}
+	fprintf(f, "lingerd lab (pid %d): %zu sockets, %d of each kind, on ", (int)getpid(),
+		lab->n, lab->count);
+	for (int fi = 0; fi < lab->nfam; fi++)
+		fprintf(f, "%s%s", fi ? " and " : "",
+			lab_family(lab, fi) == AF_INET6 ? "[::1]" : "127.0.0.1");
+	if (lab->base)
+		fprintf(f, ", ports %d-%d\n", lab->base, lab->base + SCN_MAX - 1);
+	else
+		fprintf(f, ", ephemeral ports\n");
+	fputs("  ", f);
+	for (size_t i = 0; i < sizeof(json_states) / sizeof(json_states[0]); i++)
+		fprintf(f, "%s%s %zu", i ? ", " : "", sock_state_name(json_states[i]),
+			by_state[json_states[i]]);
+	fprintf(f, "\n  CLOSE_WAIT leak: %zu held by process %s (pid %d), %zu by the lab itself\n",
+		leaked, LAB_LEAKER_NAME, (int)lab->leaker, held);
+	if (lab->hold_s < 0)
+		fputs("  holding them until SIGTERM or SIGINT\n", f);
+	else
+		fprintf(f, "  holding them for %d s\n", lab->hold_s);
 	return fflush(f) || ferror(f) ? -EIO : 0;
 }

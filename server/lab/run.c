@@ -323,7 +323,7 @@ static int lab_run(struct lab *lab, const sigset_t *waitmask)
 	}
 	if (signal_pending())
 		return LAB_EX_OK;
-	ret = lab_print(lab);
+	ret = lab->summary ? lab_print_summary(lab) : lab_print(lab);
 	if (ret) {
 		fprintf(stderr, "lingerd lab: cannot write the report: %s\n", strerror(-ret));
 		return LAB_EX_FAIL;
@@ -361,6 +361,7 @@ int lab_run_main(const struct lab_opts *o)
 	lab.count = o->count;
 	lab.base = o->base;
 	lab.hold_s = o->hold_s;
+	lab.summary = o->summary;
 	if (o->fam4)
 		lab.fams[lab.nfam++] = AF_INET;
 	if (o->fam6)

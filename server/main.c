@@ -541,14 +541,15 @@ static int run_demo(int argc, char **argv)
 			lab_argv[3] = NULL; /* the lab's own default: its JSON report */
 			lab_argc = 3;
 		} else if (!strcmp(argv[i], "--lab-port") || !strncmp(argv[i], "--lab-port=", 11)) {
-			const char *v = argv[i][10] == '=' ? argv[i] + 11 : i + 1 < argc ? argv[++i] : NULL;
+			const char *v = argv[i][10] == '=' ? argv[i] + 11
+					    : i + 1 < argc ? argv[++i] : NULL;
 
 			if (!v) {
 				fprintf(stderr, "lingerd demo: --lab-port needs a port\n");
 				goto out;
 			}
 			lab_argv[lab_argc++] = "--port";
-			lab_argv[lab_argc++] = (char *)v; /* the lab checks it and exits 64 if bad */
+			lab_argv[lab_argc++] = (char *)v; /* the lab checks it: 64 if bad */
 		} else {
 			dargv[dargc++] = argv[i];
 		}

@@ -76,11 +76,10 @@ struct linger_event {
  */
 struct watch {
 	struct lab_addr closer, peer; /* the local address of each end */
-	atomic_int stop, scans;
-	int last[2];
+	atomic_int stop, scans, err; /* err: the read that failed, -errno */
+	int last[2];                 /* last[], ev[] and n are the thread's until it is joined */
 	struct linger_event ev[LINGER_EVENTS_MAX];
 	size_t n;
-	int err;
 	pthread_t thr;
 	int running;
 };
@@ -149,7 +148,7 @@ static void *watch_run(void *arg)
 		int64_t t = now_us(); /* each state was seen at the latest by now */
 
 		if (ret) {
-			w->err = ret;
+			atomic_store(&w->err, ret);
 			break;
 		}
 		for (int s = 0; s < 2; s++) {
@@ -178,7 +177,7 @@ static int watch_start(struct watch *w, const struct linger_result *res)
 	if (ret)
 		return -ret;
 	w->running = 1;
-	while (atomic_load(&w->scans) == 0 && !w->err && lab_now_ms() < end)
+	while (atomic_load(&w->scans) == 0 && !atomic_load(&w->err) && lab_now_ms() < end)
 		lab_sleep_ms(1);
 	return atomic_load(&w->scans) ? 0 : -ETIMEDOUT;
 }
@@ -192,7 +191,8 @@ static void watch_stop(struct watch *w, int done)
 	if (!w->running)
 		return;
 	/* The read under way may have begun before the last change: wait for the next one. */
-	while (done && atomic_load(&w->scans) < from + 2 && !w->err && lab_now_ms() < end)
+	while (done && atomic_load(&w->scans) < from + 2 && !atomic_load(&w->err) &&
+	       lab_now_ms() < end)
 		lab_sleep_ms(1);
 	atomic_store(&w->stop, 1);
 	pthread_join(w->thr, NULL);
@@ -334,7 +334,7 @@ static int linger_case(enum linger_case lc, int linger_s, uint16_t port, struct 
 	ret = settle(res);
 	watch_stop(&w, !ret);
 	if (!ret)
-		ret = w.err;
+		ret = atomic_load(&w.err);
 	if (ret)
 		goto out;
 	for (size_t i = 0; i < w.n; i++) {
@@ -467,25 +467,26 @@ static void print_text(const struct linger_result *res, int linger_s)
 		if (lc == LC_UNREAD)
 			printf("   before close(): %d bytes received and never read\n",
 			       LINGER_UNREAD_BYTES);
-		printf("   close() returned %s after %.3f ms\n",
-		       r->close_err ? lab_errno_name(r->close_err) : "0", (double)r->close_us / 1000);
+		printf("   close() returned %s after %.3f ms\n", errno_or(r->close_err, "0"),
+		       (double)r->close_us / 1000);
 		if (!r->after_state)
 			printf("   right after: the closer's socket is gone\n");
 		else if (fin_pending(r->after_state) && r->after_txq > 0)
-			printf("   right after: the closer's socket, held by no process, is in %s with\n"
-			       "     %u bytes of data and its FIN not yet acknowledged\n",
+			printf("   right after: the closer's socket, held by no process, is in %s "
+			       "with\n     %u bytes of data and its FIN not yet acknowledged\n",
 			       sock_state_name(r->after_state), r->after_txq - 1);
 		else
-			printf("   right after: the closer's socket, held by no process, is in %s\n",
-			       sock_state_name(r->after_state));
+			printf("   right after: the closer's socket, held by no process, is in "
+			       "%s\n", sock_state_name(r->after_state));
 		printf("   the peer then read %ld bytes and %s", r->peer_bytes,
-		       r->peer_err ? lab_errno_name(r->peer_err) : "EOF");
+		       errno_or(r->peer_err, "EOF"));
 		if (r->written)
-			printf(": %ld of the %ld bytes written were lost", r->written - r->peer_bytes,
-			       r->written);
+			printf(": %ld of the %ld bytes written were lost",
+			       r->written - r->peer_bytes, r->written);
 		printf("\n   on the wire: %s\n   counters: TcpExt ", wire(r));
 		for (size_t i = 0; i < N_COUNTERS; i++)
-			printf("%s%s %+lld%s", i == N_EXT ? "Tcp " : "", counter_names[i], r->delta[i],
+			printf("%s%s %+lld%s", i == N_EXT ? "Tcp " : "", counter_names[i],
+			       r->delta[i],
 			       i + 1 < N_COUNTERS ? (i + 1 == N_EXT ? "; " : ", ") : "\n");
 		print_states(r);
 		printf("   TIME_WAIT on the closer's side once settled: %s\n",

@@ -1,4 +1,4 @@
-/* reuseaddr.c - `lingerd lab reuseaddr`: bind() against a TIME_WAIT, with and without SO_REUSEADDR. */
+/* reuseaddr.c - `lingerd lab reuseaddr`: bind() over a TIME_WAIT, with and without SO_REUSEADDR. */
 #include "lab_int.h"
 
 #include <arpa/inet.h>
@@ -90,21 +90,22 @@ static void print_text(const struct reuse_result *r)
 {
 	int only_both = 1;
 
-	printf("SO_REUSEADDR against a TIME_WAIT: a server on 127.0.0.1 closes a connection first,\n"
-	       "which leaves a TIME_WAIT on its listening port for 60 s; then a new socket tries\n"
-	       "to bind() and listen() on that port.\n");
+	printf("SO_REUSEADDR against a TIME_WAIT: a server on 127.0.0.1 closes a connection\n"
+	       "first, which leaves a TIME_WAIT on its listening port for 60 s; then a new\n"
+	       "socket tries to bind() and listen() on that port.\n");
 	for (int k = 0; k < 2; k++) {
 		char l[INET6_ADDRSTRLEN], rm[INET6_ADDRSTRLEN];
 
-		printf("\nport %u: %d TIME_WAIT %s:%u -> %s:%u in /proc/net/tcp; the old listener %s "
-		       "SO_REUSEADDR\n",
+		printf("\nport %u: %d TIME_WAIT %s:%u -> %s:%u in /proc/net/tcp;\n"
+		       "   the old listener %s SO_REUSEADDR\n",
 		       r->port[k], r->tw[k], lab_addr_text(&r->local[k], l, sizeof(l)),
 		       r->local[k].port, lab_addr_text(&r->remote[k], rm, sizeof(rm)),
 		       r->remote[k].port, k ? "did not set" : "set");
 		for (size_t c = 0; c < N_CASES; c++) {
 			if (cases[c].old_reuse == k) /* k 0: the old one set it */
 				continue;
-			printf("   bind() %s SO_REUSEADDR: %s%s\n", cases[c].new_reuse ? "with   " : "without",
+			printf("   bind() %s SO_REUSEADDR: %s%s\n",
+			       cases[c].new_reuse ? "with   " : "without",
 			       r->bound[c] ? lab_errno_name(-r->bound[c]) : "ok",
 			       r->bound[c] ? "" : " (the port is ours, TIME_WAIT or not)");
 			if (!r->bound[c] != (cases[c].old_reuse && cases[c].new_reuse))

@@ -520,8 +520,9 @@ static void demo_remove_db(void)
 static int run_demo(int argc, char **argv)
 {
 	static char db_unset[] = "";
-	char *lab_argv[8] = { "lab", "--count", DEMO_LAB_COUNT, "--summary" };
+	char *lab_argv[] = { "lab", "--count", DEMO_LAB_COUNT, "--summary", NULL, NULL, NULL };
 	int lab_argc = 4, dargc = 0, rc = EXIT_USAGE;
+	char *lab_port = NULL;
 	char **dargv = calloc((size_t)argc + 6, sizeof(*dargv));
 	char db_path[DEMO_PATH_MAX + 32];
 	struct options o;
@@ -538,21 +539,22 @@ static int run_demo(int argc, char **argv)
 	dargv[dargc++] = db_unset;
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--json")) {
-			lab_argv[3] = NULL; /* the lab's own default: its JSON report */
-			lab_argc = 3;
+			lab_argc = 3; /* no --summary: the lab's own default, its JSON report */
 		} else if (!strcmp(argv[i], "--lab-port") || !strncmp(argv[i], "--lab-port=", 11)) {
-			const char *v = argv[i][10] == '=' ? argv[i] + 11
-					    : i + 1 < argc ? argv[++i] : NULL;
-
-			if (!v) {
+			lab_port = argv[i][10] == '=' ? argv[i] + 11
+				   : i + 1 < argc   ? argv[++i]
+						    : NULL;
+			if (!lab_port) {
 				fprintf(stderr, "lingerd demo: --lab-port needs a port\n");
 				goto out;
 			}
-			lab_argv[lab_argc++] = "--port";
-			lab_argv[lab_argc++] = (char *)v; /* the lab checks it: 64 if bad */
 		} else {
 			dargv[dargc++] = argv[i];
 		}
+	}
+	if (lab_port) { /* the lab checks it, and says why it exits 64 */
+		lab_argv[lab_argc++] = "--port";
+		lab_argv[lab_argc++] = lab_port;
 	}
 	lab_argv[lab_argc] = NULL;
 	rc = parse_args(dargc, dargv, &o);

@@ -56,6 +56,8 @@ int64_t lab_now_ms(void);
 void lab_sleep_ms(int ms);
 /* "ECONNRESET" for ECONNRESET: the name tests and people search for; never NULL. */
 const char *lab_errno_name(int err);
+/* The errno's description, like strerror() but thread-safe; never NULL. */
+const char *lab_strerror(int err);
 /* "ipv4" or "ipv6". */
 const char *lab_family_name(int family);
 /* The loopback address of family (127.0.0.1 or ::1) with port, as a sockaddr of *len bytes. */

@@ -505,7 +505,7 @@ int lab_demo_linger(int base, int linger_s, int json)
 
 		if (ret) {
 			fprintf(stderr, "lingerd lab linger: case %s failed: %s (%s)\n",
-				cases[lc].name, strerror(-ret), lab_errno_name(-ret));
+				cases[lc].name, lab_strerror(-ret), lab_errno_name(-ret));
 			return LAB_EX_FAIL;
 		}
 	}

@@ -3,6 +3,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <limits.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
@@ -316,14 +317,17 @@ int lab_fill_window(int fd, long *sent)
 int lab_read_int_file(const char *path, int fallback)
 {
 	FILE *f = fopen(path, "re");
-	int v = fallback;
+	char buf[32], *end;
+	long v;
 
 	if (!f)
 		return fallback;
-	if (fscanf(f, "%d", &v) != 1)
-		v = fallback;
+	if (!fgets(buf, sizeof(buf), f))
+		buf[0] = '\0';
 	fclose(f);
-	return v;
+	errno = 0;
+	v = strtol(buf, &end, 10);
+	return errno || end == buf || v < INT_MIN || v > INT_MAX ? fallback : (int)v;
 }
 
 int lab_cmp_int(const void *a, const void *b)
@@ -360,4 +364,11 @@ int lab_pair_open(uint16_t *port, int reuseaddr, int small, int *cfd, int *sfd)
 		*cfd = *sfd = -1;
 	}
 	return ret;
+}
+
+const char *lab_strerror(int err)
+{
+	const char *desc = strerrordesc_np(err);
+
+	return desc ? desc : "Unknown error";
 }

@@ -8,7 +8,9 @@
  */
 #include "lab_int.h"
 
+#include <ctype.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,22 +35,60 @@ static void proc_addr(struct lab_addr *a, int family, const char *hex, unsigned 
 	}
 }
 
+/* The run of exactly want hex digits at p (after blanks) into buf; the end of it, or NULL. */
+static const char *take_hex(const char *p, char *buf, size_t want)
+{
+	size_t n = 0;
+
+	while (*p == ' ')
+		p++;
+	while (n <= want && isxdigit((unsigned char)p[n]))
+		n++;
+	if (n != want)
+		return NULL;
+	memcpy(buf, p, n);
+	buf[n] = '\0';
+	return p + n;
+}
+
+/* The number at p (after blanks) in base, which must end at the character end; the end of
+ * it, or NULL. */
+static const char *take_num(const char *p, int base, unsigned long max, char end,
+			    unsigned long *v)
+{
+	char *e;
+
+	while (*p == ' ')
+		p++;
+	if (!isxdigit((unsigned char)*p))
+		return NULL;
+	errno = 0;
+	*v = strtoul(p, &e, base);
+	return errno || *e != end || *v > max ? NULL : e;
+}
+
+/* One row: "sl: LOCAL:PORT REMOTE:PORT ST TXQ:RXQ ...", addresses in hex words. */
 static int proc_parse(const char *line, int family, struct proc_row *r)
 {
 	char lhex[33], rhex[33];
-	unsigned lport, rport, st, txq, rxq;
+	unsigned long slot, lport, rport, st, txq, rxq;
 	size_t want = family == AF_INET6 ? 32 : 8;
+	const char *p = line;
 
-	if (sscanf(line, " %*u: %32[0-9A-Fa-f]:%x %32[0-9A-Fa-f]:%x %x %x:%x", lhex, &lport, rhex,
-		   &rport, &st, &txq, &rxq) != 7)
+	if (!(p = take_num(p, 10, ULONG_MAX, ':', &slot)) ||
+	    !(p = take_hex(p + 1, lhex, want)) || *p != ':' ||
+	    !(p = take_num(p + 1, 16, UINT16_MAX, ' ', &lport)) ||
+	    !(p = take_hex(p, rhex, want)) || *p != ':' ||
+	    !(p = take_num(p + 1, 16, UINT16_MAX, ' ', &rport)) ||
+	    !(p = take_num(p, 16, UINT8_MAX, ' ', &st)) ||
+	    !(p = take_num(p, 16, UINT32_MAX, ':', &txq)) ||
+	    !take_num(p + 1, 16, UINT32_MAX, ' ', &rxq))
 		return -EINVAL;
-	if (strlen(lhex) != want || strlen(rhex) != want)
-		return -EINVAL;
-	proc_addr(&r->local, family, lhex, lport);
-	proc_addr(&r->remote, family, rhex, rport);
+	proc_addr(&r->local, family, lhex, (unsigned)lport);
+	proc_addr(&r->remote, family, rhex, (unsigned)rport);
 	r->state = (int)st;
-	r->txq = txq;
-	r->rxq = rxq;
+	r->txq = (uint32_t)txq;
+	r->rxq = (uint32_t)rxq;
 	return 0;
 }
 

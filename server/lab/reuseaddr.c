@@ -138,7 +138,7 @@ int lab_demo_reuseaddr(int base, int json)
 		if (ret < 0) {
 			fprintf(stderr,
 				"lingerd lab reuseaddr: cannot leave a TIME_WAIT: %s (%s)\n",
-				strerror(-ret), lab_errno_name(-ret));
+				lab_strerror(-ret), lab_errno_name(-ret));
 			return LAB_EX_FAIL;
 		}
 	}

@@ -259,7 +259,7 @@ static void lab_build_failed(const struct lab *lab, enum lab_scn scn, int fi, in
 {
 	fprintf(stderr, "lingerd lab: cannot build %s (scenario %s, %s, port %u): %s (%s)\n",
 		sock_state_name(lab_scn_defs[scn].state), lab_scn_defs[scn].name,
-		lab_family_name(lab_family(lab, fi)), lab->port[scn][fi], strerror(-ret),
+		lab_family_name(lab_family(lab, fi)), lab->port[scn][fi], lab_strerror(-ret),
 		lab_errno_name(-ret));
 }
 
@@ -298,7 +298,7 @@ static int lab_run(struct lab *lab, const sigset_t *waitmask)
 		fprintf(stderr,
 			"lingerd lab: cannot build CLOSE_WAIT (scenario close_wait_leak, the "
 			"leaker process): %s (%s)\n",
-			strerror(-ret), lab_errno_name(-ret));
+			lab_strerror(-ret), lab_errno_name(-ret));
 		return LAB_EX_FAIL;
 	}
 	ret = lab_verify(lab, LAB_SETTLE_MS, &bad);
@@ -307,7 +307,7 @@ static int lab_run(struct lab *lab, const sigset_t *waitmask)
 
 		if (!bad) {
 			fprintf(stderr, "lingerd lab: cannot read /proc/net/tcp: %s (%s)\n",
-				strerror(-ret), lab_errno_name(-ret));
+				lab_strerror(-ret), lab_errno_name(-ret));
 			return LAB_EX_FAIL;
 		}
 		fprintf(stderr,
@@ -318,14 +318,14 @@ static int lab_run(struct lab *lab, const sigset_t *waitmask)
 			lab_addr_text(&bad->local, l, sizeof(l)), bad->local.port,
 			lab_addr_text(&bad->remote, r, sizeof(r)), bad->remote.port,
 			bad->got ? sock_state_name(bad->got) : "no state (absent)", LAB_SETTLE_MS,
-			strerror(-ret), lab_errno_name(-ret));
+			lab_strerror(-ret), lab_errno_name(-ret));
 		return LAB_EX_FAIL;
 	}
 	if (signal_pending())
 		return LAB_EX_OK;
 	ret = lab->summary ? lab_print_summary(lab) : lab_print(lab);
 	if (ret) {
-		fprintf(stderr, "lingerd lab: cannot write the report: %s\n", strerror(-ret));
+		fprintf(stderr, "lingerd lab: cannot write the report: %s\n", lab_strerror(-ret));
 		return LAB_EX_FAIL;
 	}
 	lab_hold(lab, waitmask);

@@ -486,14 +486,35 @@ out:
 #define DEMO_PATH_MAX 4096
 
 static pid_t demo_child;
+static volatile sig_atomic_t demo_lab_reaped, demo_lab_failed;
 static char demo_dir[DEMO_PATH_MAX]; /* the fresh database's folder; "" once removed */
 
 static void demo_stop_child(void)
 {
-	if (demo_child > 0) {
+	if (demo_child > 0 && !demo_lab_reaped) {
 		kill(demo_child, SIGTERM);
 		waitpid(demo_child, NULL, 0);
 	}
+}
+
+/*
+ * The lab fails by itself only when it cannot build its sockets (a port taken, say): a demo
+ * without its lab would show nothing, so the service stops too, as after SIGTERM.  A lab that
+ * exits 0 was stopped by a signal (Ctrl-C reaches both processes): nothing to add then.
+ */
+static void demo_on_child(int sig)
+{
+	int saved = errno, st;
+
+	(void)sig;
+	if (demo_child > 0 && waitpid(demo_child, &st, WNOHANG) == demo_child) {
+		demo_lab_reaped = 1;
+		if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+			demo_lab_failed = 1;
+			kill(getpid(), SIGTERM);
+		}
+	}
+	errno = saved;
 }
 
 /* Removes the fresh database with its WAL and journal files, then its folder. */
@@ -525,6 +546,7 @@ static int run_demo(int argc, char **argv)
 	char *lab_port = NULL;
 	char **dargv = calloc((size_t)argc + 6, sizeof(*dargv));
 	char db_path[DEMO_PATH_MAX + 32];
+	sigset_t chld, old_mask;
 	struct options o;
 
 	if (!dargv) {
@@ -578,22 +600,44 @@ static int run_demo(int argc, char **argv)
 			"keeps one)\n", db_path);
 	}
 	fflush(stdout);
+	/*
+	 * SIGCHLD waits until demo_child is set, so that a lab that fails at once is still seen;
+	 * SIGTERM and SIGINT stay blocked for run_daemon()'s sigwait(), which blocks them too.
+	 */
+	sigemptyset(&chld);
+	sigaddset(&chld, SIGCHLD);
+	sigaddset(&chld, SIGTERM);
+	sigaddset(&chld, SIGINT);
+	sigprocmask(SIG_BLOCK, &chld, &old_mask);
+	signal(SIGCHLD, demo_on_child);
 	demo_child = fork();
 	if (demo_child < 0) {
 		log_err(-errno, "fork");
+		signal(SIGCHLD, SIG_DFL);
+		sigprocmask(SIG_SETMASK, &old_mask, NULL);
 		rc = 1;
 		goto out;
 	}
 	if (demo_child == 0) {
+		signal(SIGCHLD, SIG_DFL);
+		sigprocmask(SIG_SETMASK, &old_mask, NULL);
 		prctl(PR_SET_PDEATHSIG, SIGTERM);
 		if (getppid() == 1)
 			_exit(0);
 		_exit(lab_main(lab_argc, lab_argv));
 	}
+	sigdelset(&chld, SIGTERM);
+	sigdelset(&chld, SIGINT);
+	sigprocmask(SIG_UNBLOCK, &chld, NULL);
 	atexit(demo_stop_child);
 	rc = run_daemon(&o);
 	demo_stop_child();
+	signal(SIGCHLD, SIG_DFL);
 	demo_child = 0;
+	if (demo_lab_failed) {
+		fprintf(stderr, "lingerd demo: the lab stopped (see above), so the demo stops too\n");
+		rc = 1;
+	}
 out:
 	demo_remove_db();
 	free(dargv);

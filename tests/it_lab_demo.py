@@ -4,7 +4,7 @@ In a fresh network namespace, from a folder of our own: lingerd on its defaults 
 ./lingerd.db, what scripts/run.sh starts), then `lingerd demo --lab-port BASE`. The demo starts
 anyway, on its own port and a fresh database (not ./lingerd.db), removed on exit; its lab sits on
 BASE.. as ss shows; the terminal gets a few short lines, not the lab's 40 KB JSON line, which
---json still prints."""
+--json still prints; a lab that cannot start stops the demo."""
 import glob
 import json
 import os
@@ -12,6 +12,7 @@ import re
 import select
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -114,6 +115,22 @@ def main():
         rc, _, err = stop(demo)
         check_eq(rc, 0, "demo --json exits 0 (%s)" % err.strip())
         check_eq(os.listdir(tmpdir), [], "removed on exit with --json too")
+
+        # A lab that cannot build (a port of its taken) stops the demo, which says why.
+        blocker = socket.socket()
+        blocker.bind(("127.0.0.1", LAB_BASE + 1))
+        blocker.listen(1)
+        try:
+            t0 = time.monotonic()
+            p = subprocess.run([BIN, "demo", "--interval", "1", "--lab-port", str(LAB_BASE)],
+                               cwd=work, env=env, capture_output=True, text=True, timeout=30)
+        finally:
+            blocker.close()
+        check_eq(p.returncode, 1, "the demo exits 1 when its lab cannot start")
+        check(time.monotonic() - t0 < 10, "... promptly")
+        check("EADDRINUSE" in p.stderr and "the lab stopped" in p.stderr,
+              "... and says why: %r" % p.stderr)
+        check_eq(os.listdir(tmpdir), [], "... removing its fresh database")
     finally:
         if daemon.poll() is None:
             daemon.send_signal(signal.SIGTERM)

@@ -51,7 +51,8 @@ static void usage(FILE *f)
 		"               [--token-file PATH]\n"
 		"               [--web-root DIR] [--once] [--help] [--version]\n"
 		"       lingerd lab [--count N] [--port BASE] [--hold SECONDS]   (lingerd lab --help)\n"
-		"       lingerd demo [daemon options]    the service and the lab together\n"
+		"       lingerd demo [--lab-port BASE] [--json] [daemon options]\n"
+		"                      the service (its own port and a fresh database) and the lab\n"
 		"\n"
 		"  --listen ADDR:PORT  where to serve HTTP (default %s; port 0 picks one)\n"
 		"  --db PATH           SQLite database (default ./lingerd.db)\n"
@@ -474,42 +475,172 @@ out:
 	return rc;
 }
 
+/*
+ * The demo runs beside a real lingerd (scripts/run.sh: 127.0.0.1:9471, ./lingerd.db) without
+ * touching it: its own port, and a fresh database in a folder of its own, removed on exit,
+ * so that no run ever mixes with another's history.  --listen and --db still override.
+ */
+#define DEMO_LISTEN "127.0.0.1:9472"
+#define DEMO_DB_NAME "lingerd.db"
+#define DEMO_LAB_COUNT "3"
+#define DEMO_PATH_MAX 4096
+
 static pid_t demo_child;
+static volatile sig_atomic_t demo_lab_reaped, demo_lab_failed;
+static char demo_dir[DEMO_PATH_MAX]; /* the fresh database's folder; "" once removed */
 
 static void demo_stop_child(void)
 {
-	if (demo_child > 0) {
+	if (demo_child > 0 && !demo_lab_reaped) {
 		kill(demo_child, SIGTERM);
 		waitpid(demo_child, NULL, 0);
 	}
 }
 
-/* `lingerd demo`: the lab in a child process and the service in this one. */
+/*
+ * The lab fails by itself only when it cannot build its sockets (a port taken, say): a demo
+ * without its lab would show nothing, so the service stops too, as after SIGTERM.  A lab that
+ * exits 0 was stopped by a signal (Ctrl-C reaches both processes): nothing to add then.
+ */
+static void demo_on_child(int sig)
+{
+	int saved = errno, st;
+
+	(void)sig;
+	if (demo_child > 0 && waitpid(demo_child, &st, WNOHANG) == demo_child) {
+		demo_lab_reaped = 1;
+		if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+			demo_lab_failed = 1;
+			kill(getpid(), SIGTERM);
+		}
+	}
+	errno = saved;
+}
+
+/* Removes the fresh database with its WAL and journal files, then its folder. */
+static void demo_remove_db(void)
+{
+	static const char *const suffix[] = { "", "-wal", "-shm", "-journal" };
+	char path[DEMO_PATH_MAX + 32];
+
+	if (!demo_dir[0])
+		return;
+	for (size_t i = 0; i < sizeof(suffix) / sizeof(suffix[0]); i++) {
+		snprintf(path, sizeof(path), "%s/%s%s", demo_dir, DEMO_DB_NAME, suffix[i]);
+		unlink(path);
+	}
+	rmdir(demo_dir);
+	demo_dir[0] = '\0';
+}
+
+/*
+ * `lingerd demo [--lab-port BASE] [--json] [daemon options]`: the lab in a child process and
+ * the service in this one.  The lab prints a few lines about what it holds (--json: its full
+ * report, one long line); --lab-port moves its ports (default 31100..31113, 0: ephemeral).
+ */
 static int run_demo(int argc, char **argv)
 {
-	static char *lab_argv[] = { "lab", "--count", "3", NULL };
+	static char db_unset[] = "";
+	char *lab_argv[] = { "lab", "--count", DEMO_LAB_COUNT, "--summary", NULL, NULL, NULL };
+	int lab_argc = 4, dargc = 0, rc = EXIT_USAGE;
+	char *lab_port = NULL;
+	char **dargv = calloc((size_t)argc + 6, sizeof(*dargv));
+	char db_path[DEMO_PATH_MAX + 32];
+	sigset_t chld, old_mask;
 	struct options o;
-	int rc;
 
-	rc = parse_args(argc, argv, &o);
+	if (!dargv) {
+		log_err(-ENOMEM, "demo");
+		return 1;
+	}
+	/* The demo's defaults come first, so that the same daemon options given later win. */
+	dargv[dargc++] = argv[0];
+	dargv[dargc++] = "--listen";
+	dargv[dargc++] = DEMO_LISTEN;
+	dargv[dargc++] = "--db";
+	dargv[dargc++] = db_unset;
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--json")) {
+			lab_argc = 3; /* no --summary: the lab's own default, its JSON report */
+		} else if (!strcmp(argv[i], "--lab-port") || !strncmp(argv[i], "--lab-port=", 11)) {
+			lab_port = argv[i][10] == '=' ? argv[i] + 11
+				   : i + 1 < argc   ? argv[++i]
+						    : NULL;
+			if (!lab_port) {
+				fprintf(stderr, "lingerd demo: --lab-port needs a port\n");
+				goto out;
+			}
+		} else {
+			dargv[dargc++] = argv[i];
+		}
+	}
+	if (lab_port) { /* the lab checks it, and says why it exits 64 */
+		lab_argv[lab_argc++] = "--port";
+		lab_argv[lab_argc++] = lab_port;
+	}
+	lab_argv[lab_argc] = NULL;
+	rc = parse_args(dargc, dargv, &o);
 	if (rc)
-		return rc;
+		goto out;
+	if (o.db == db_unset) {
+		const char *tmp = getenv("TMPDIR");
+
+		snprintf(demo_dir, sizeof(demo_dir), "%s/lingerd-demo-XXXXXX",
+			 tmp && *tmp ? tmp : "/tmp");
+		if (!mkdtemp(demo_dir)) {
+			log_err(-errno, "cannot create a folder for the demo's database");
+			demo_dir[0] = '\0';
+			rc = 1;
+			goto out;
+		}
+		snprintf(db_path, sizeof(db_path), "%s/%s", demo_dir, DEMO_DB_NAME);
+		o.db = db_path;
+		atexit(demo_remove_db);
+		fprintf(stderr, "lingerd demo: a fresh database in %s, removed on exit (--db PATH "
+			"keeps one)\n", db_path);
+	}
 	fflush(stdout);
+	/*
+	 * SIGCHLD waits until demo_child is set, so that a lab that fails at once is still seen;
+	 * SIGTERM and SIGINT stay blocked for run_daemon()'s sigwait(), which blocks them too.
+	 */
+	sigemptyset(&chld);
+	sigaddset(&chld, SIGCHLD);
+	sigaddset(&chld, SIGTERM);
+	sigaddset(&chld, SIGINT);
+	sigprocmask(SIG_BLOCK, &chld, &old_mask);
+	signal(SIGCHLD, demo_on_child);
 	demo_child = fork();
 	if (demo_child < 0) {
 		log_err(-errno, "fork");
-		return 1;
+		signal(SIGCHLD, SIG_DFL);
+		sigprocmask(SIG_SETMASK, &old_mask, NULL);
+		rc = 1;
+		goto out;
 	}
 	if (demo_child == 0) {
+		signal(SIGCHLD, SIG_DFL);
+		sigprocmask(SIG_SETMASK, &old_mask, NULL);
 		prctl(PR_SET_PDEATHSIG, SIGTERM);
 		if (getppid() == 1)
 			_exit(0);
-		_exit(lab_main(3, lab_argv));
+		_exit(lab_main(lab_argc, lab_argv));
 	}
+	sigdelset(&chld, SIGTERM);
+	sigdelset(&chld, SIGINT);
+	sigprocmask(SIG_UNBLOCK, &chld, NULL);
 	atexit(demo_stop_child);
 	rc = run_daemon(&o);
 	demo_stop_child();
+	signal(SIGCHLD, SIG_DFL);
 	demo_child = 0;
+	if (demo_lab_failed) {
+		fprintf(stderr, "lingerd demo: the lab stopped (see above), so the demo stops too\n");
+		rc = 1;
+	}
+out:
+	demo_remove_db();
+	free(dargv);
 	return rc;
 }
 

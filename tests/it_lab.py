@@ -2,8 +2,9 @@
 
 Scenarios: the lab in this namespace on ephemeral ports (exact socket set for its ports, owners
 via ss -p, queues, SIGTERM cleanup); the lab in a fresh network namespace (whole-namespace
-totals equal the lab's, to the socket); the linger and reuseaddr demonstrations; bad usage;
-a state that cannot be built (exit 1, nothing left behind)."""
+totals equal the lab's, to the socket); --summary; bad usage; a state that cannot be built (exit 1,
+nothing left behind).  The linger and reuseaddr demonstrations: it_lab_teach.py; the demo:
+it_lab_demo.py."""
 import collections
 import ipaddress
 import json
@@ -202,68 +203,10 @@ def run_lab_scenario(tag, whole_ns, *args):
     return rep
 
 
-def run_json(*args):
-    p = subprocess.run([BIN, "lab"] + list(args), capture_output=True, text=True, timeout=30)
-    if p.returncode != 0:
-        raise RuntimeError("lab %s: rc %d: %s" % (args, p.returncode, p.stderr))
-    lines = p.stdout.splitlines()
-    check_eq(len(lines), 1, "lab %s prints one line" % (args,))
-    return json.loads(lines[0])
-
-
-def check_linger(tag, exact):
-    rep = run_json("linger")
-    cases = {c["case"]: c for c in rep["cases"]}
-    check_eq(sorted(cases), ["linger_0", "plain_close", "unread_data"], tag + " linger cases")
-    d = lambda c, k: cases[c]["counters"][k]  # noqa: E731
-    # Plain close: FIN, the peer reads EOF, the closer ends in TIME_WAIT, no abort counted.
-    check_eq(cases["plain_close"]["peer_read"], "eof", tag + " plain close: peer reads EOF")
-    check_eq(cases["plain_close"]["time_wait"], 1, tag + " plain close leaves one TIME_WAIT")
-    # SO_LINGER {1,0}: RST, the peer gets ECONNRESET, no TIME_WAIT; TCPAbortOnData moves.
-    check_eq(cases["linger_0"]["peer_read"], "ECONNRESET", tag + " linger 0: peer reset")
-    check_eq(cases["linger_0"]["time_wait"], 0, tag + " linger 0 leaves no TIME_WAIT")
-    # Unread data at close(): RST as well; TCPAbortOnClose moves.
-    check_eq(cases["unread_data"]["peer_read"], "ECONNRESET", tag + " unread data: peer reset")
-    check_eq(cases["unread_data"]["time_wait"], 0, tag + " unread data leaves no TIME_WAIT")
-    if exact:
-        check_eq(cases["plain_close"]["counters"],
-                 {"TCPAbortOnData": 0, "TCPAbortOnClose": 0, "TCPAbortOnLinger": 0},
-                 tag + " plain close moves no abort counter")
-        check_eq(cases["linger_0"]["counters"],
-                 {"TCPAbortOnData": 1, "TCPAbortOnClose": 0, "TCPAbortOnLinger": 0},
-                 tag + " linger 0 counts TCPAbortOnData only")
-        check_eq(cases["unread_data"]["counters"],
-                 {"TCPAbortOnData": 0, "TCPAbortOnClose": 1, "TCPAbortOnLinger": 0},
-                 tag + " unread data counts TCPAbortOnClose only")
-    else:  # the host's counters move with everyone's traffic: only lower bounds hold
-        check(d("linger_0", "TCPAbortOnData") >= 1, tag + " linger 0 moves TCPAbortOnData")
-        check(d("unread_data", "TCPAbortOnClose") >= 1, tag + " unread data moves TCPAbortOnClose")
-    # Cross-check the TIME_WAIT with ss.
-    pc = cases["plain_close"]
-    want = ("TIME_WAIT", norm(pc["local"]), pc["lport"], norm(pc["remote"]), pc["rport"])
-    check(want in [key(r) for r in ss_rows()], tag + " ss shows the plain close's TIME_WAIT")
-
-
-def check_reuseaddr(tag):
-    rep = run_json("reuseaddr")
-    got = [(c["old_reuseaddr"], c["new_reuseaddr"], c["bind"]) for c in rep["cases"]]
-    # SO_REUSEADDR lets a bind pass a TIME_WAIT only if the TIME_WAIT's own socket had it too
-    # (accepted sockets inherit it from the listener).
-    check_eq(got, [(True, False, "EADDRINUSE"), (True, True, "ok"),
-                   (False, True, "EADDRINUSE"), (False, False, "EADDRINUSE")],
-             tag + " reuseaddr bind results")
-    tws = [key(r) for r in ss_rows() if r[0] == "TIME_WAIT"]
-    for c in rep["cases"]:
-        t = c["time_wait"]
-        check_eq(t["count"], 1, tag + " a TIME_WAIT on port %d" % c["port"])
-        check_eq(t["lport"], c["port"], tag + " the TIME_WAIT is on the bound port")
-        check(("TIME_WAIT", norm(t["local"]), t["lport"], norm(t["remote"]), t["rport"]) in tws,
-              tag + " ss shows the TIME_WAIT on port %d" % c["port"])
-
-
 def check_usage():
     for args in (["--count", "0"], ["--bogus"], ["--family", "5"], ["--port", "70000"],
-                 ["--hold", "-1"], ["--count"], ["linger", "--count", "2"]):
+                 ["--hold", "-1"], ["--count"], ["linger", "--count", "2"], ["--json"],
+                 ["linger", "--summary"], ["linger", "--linger", "0"], ["reuseaddr", "--linger", "1"]):
         p = subprocess.run([BIN, "lab"] + args, capture_output=True, text=True, timeout=10)
         check_eq(p.returncode, 64, "bad usage %r exits 64" % (args,))
         check("usage" in p.stderr, "bad usage %r explains itself on stderr" % (args,))
@@ -291,6 +234,25 @@ def check_build_failure(base):
         blocker.close()
 
 
+def check_summary(rep):
+    """--summary: a few short lines for people, with the same counts as the JSON report."""
+    p = subprocess.run([BIN, "lab", "--count", "1", "--hold", "1", "--port", "0", "--summary"],
+                       capture_output=True, text=True, timeout=30)
+    check_eq(p.returncode, 0, "--summary exits 0 (%s)" % p.stderr.strip())
+    lines = p.stdout.splitlines()
+    check(2 <= len(lines) <= 6 and max(map(len, lines)) < 200,
+          "--summary prints a few short lines: %r" % p.stdout)
+    counts = dict((m.group(1), int(m.group(2)))
+                  for m in re.finditer(r"\b([A-Z_0-9]+) (\d+)(?:,|$)", p.stdout, re.M))
+    check_eq(counts, {st: v["count"] for st, v in rep["states"].items()},
+             "--summary counts by state equal the JSON report's")
+    leak = re.search(r"CLOSE_WAIT leak: (\d+) held by process lab-leaker", p.stdout)
+    check(leak is not None, "--summary names the leaking process: %r" % p.stdout)
+    if leak:
+        check_eq(int(leak.group(1)), rep["states"]["CLOSE_WAIT"]["variants"]
+                 ["close_wait_leak/server"]["count"], "--summary's leak count")
+
+
 def in_netns():
     """Runs inside a fresh network namespace: whole-namespace totals are exact."""
     subprocess.run(["ip", "link", "set", "lo", "up"], check=True)
@@ -298,8 +260,6 @@ def in_netns():
     check_eq(rep["port_base"], 31100, "netns fixed port base")
     # TIME_WAITs of the first run are still there: a second run on the same ports must work.
     run_lab_scenario("netns rerun", False, "--count", "1", "--port", "31100", "--family", "6")
-    check_linger("netns linger", exact=True)
-    check_reuseaddr("netns reuseaddr")
     check_build_failure(32100)
     # SIGINT works like SIGTERM; --hold ends by itself.
     lab = LabProc("--count", "1", "--family", "4", "--port", "0", timeout=START_TIMEOUT)
@@ -311,6 +271,7 @@ def in_netns():
     check_eq(p.returncode, 0, "--hold 1 exits 0 by itself")
     check(time.monotonic() - t0 < 10, "--hold 1 ends promptly")
     check_eq(len(p.stdout.splitlines()), 1, "--hold prints one line")
+    check_summary(json.loads(p.stdout))
     done()
 
 
@@ -321,8 +282,6 @@ def main():
     t0 = time.monotonic()
     check_usage()
     run_lab_scenario("host", False, "--count", "2", "--port", "0")
-    check_linger("host linger", exact=False)
-    check_reuseaddr("host reuseaddr")
     probe = subprocess.run(["unshare", "-n", "--", "ip", "link", "set", "lo", "up"],
                            capture_output=True, text=True)
     if probe.returncode != 0:

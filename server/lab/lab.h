@@ -4,9 +4,11 @@
 
 /*
  * Runs `lingerd lab [options]`.  argv[0] is "lab".  Builds the sockets, prints one line of
- * JSON describing them to stdout once every socket is in place, holds them, and cleans up
- * on SIGTERM/SIGINT or when the hold time ends.  Returns the process exit status
- * (0 success, 64 bad usage, 1 failure).
+ * JSON describing them to stdout once every socket is in place (with --summary, a few lines
+ * for people instead), holds them, and cleans up on SIGTERM/SIGINT or when the hold time ends.
+ * `lab linger` and `lab reuseaddr` instead run a teardown demonstration once and print what
+ * they observed (--json: as one line of JSON).  Returns the process exit status (0 success,
+ * 64 bad usage, 1 failure).
  */
 int lab_main(int argc, char **argv);
 

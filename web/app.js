@@ -539,7 +539,7 @@ function problemStates() {
     if (st && (!out[st] || SEV_RANK[sev] > SEV_RANK[out[st]])) out[st] = sev;
   };
   for (const f of (ui.findings && ui.findings.findings) || []) bump(FINDING_STATE[f.id.split('/')[0]], f.severity);
-  for (const r of leakRows() || []) if (r.sev !== 'info') bump(mainState(r.g), r.sev);
+  for (const r of leakRows() || []) bump(mainState(r.g), r.sev);
   return out;
 }
 

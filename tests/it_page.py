@@ -11,7 +11,8 @@ nothing sticks out sideways and the state explanation is not clipped, "What to d
 finds nothing in the light, dark, Korean and phone views; layout shift on first load stays under
 0.1; after lingerd is killed the page turns stale: health red, every panel saying the age of its
 data, the verdict "unknown", and no all-clear. Screenshots land in $LINGERD_BUILD/test-artifacts/
-(with LINGERD_SCREENSHOTS=DIR also in DIR, which is how docs/screenshots/ is made)."""
+(with LINGERD_SCREENSHOTS=DIR also in DIR, with findings from 5 s on: that is how
+docs/screenshots/ is made)."""
 import json
 import os
 import re
@@ -162,6 +163,8 @@ def check_results(res, lab):
         check(s["card"].strip() not in ("", "–"), "the last counts stay on screen: %r" % s["card"])
         check("grayscale" in (s["filter"] or ""), "stale panels are greyed: %r" % s["filter"])
         check("No findings" not in s["findings"] and "No problems" not in s["verdict_text"], "no all-clear while stale")
+        check(HANGUL.search(s.get("note_ko") or "") and s.get("verdict_ko") == "알 수 없음",
+              "stale in Korean too: %r / %r" % (s.get("note_ko"), s.get("verdict_ko")))
 
 
 def run():
@@ -170,9 +173,12 @@ def run():
     d = Daemon("--interval", str(INTERVAL))
     try:
         d.wait_snapshots(1)
+        if os.environ.get("LINGERD_SCREENSHOTS"):
+            time.sleep(8)  # the screenshots show the lab's findings, due at 5 s
         env = dict(os.environ, LINGERD_URL=d.base, ARTIFACTS=out_dir, CHROMIUM=chromium_path(),
                    INTERVAL=str(INTERVAL), LEAKER="lab-leaker", DAEMON_PID=str(d.proc.pid),
-                   SCREENSHOTS=os.environ.get("LINGERD_SCREENSHOTS", ""))
+                   SCREENSHOTS=os.environ.get("LINGERD_SCREENSHOTS", ""),
+                   MIN_AGE="5" if os.environ.get("LINGERD_SCREENSHOTS") else "")
         t0 = time.monotonic()
         p = subprocess.run(["node", os.path.join(NODE_DIR, "page.mjs")], capture_output=True, text=True,
                            env=env, timeout=DRIVER_TIMEOUT_S, cwd=NODE_DIR)

@@ -261,13 +261,6 @@ function staleness() {
 
 function renderStatus() {
   const hz = ui.health;
-  const banner = $('#banner');
-  if (ui.healthError) {
-    banner.textContent = t('unreachable', { why: ui.healthError.message });
-    banner.hidden = false;
-  } else {
-    banner.hidden = true;
-  }
   const wasStale = ui.stale;
   ui.stale = staleness();
   if (hz && hz.last_snapshot_at) ui.dataAt = Math.max(ui.dataAt, hz.last_snapshot_at);
@@ -313,6 +306,7 @@ function renderStale() {
   document.body.classList.toggle('stale', Boolean(ui.stale));
   const note = $('#stale');
   const text = ui.stale ? t('stale_' + ui.stale, {
+    why: ui.healthError ? ui.healthError.message : '',
     t: ui.dataAt ? clock(ui.dataAt) : '–',
     age: ui.dataAt ? duration(ui.lang, Date.now() / 1000 - ui.dataAt) : '–',
   }) : '';
@@ -935,6 +929,11 @@ function offenderWho(g) {
           name: `${g.comm} (${g.pid})`, filter: { process: String(g.pid) } };
       }
       if (g.owner === 'orphan') return { node: h('span', { class: 'muted', text: t('orphans_kernel') }), name: t('orphans_kernel'), filter: null };
+      // With the teardown tracer: kernel-owned sockets grouped by the process that closed them.
+      if (g.owner === 'closed_by') {
+        return { node: h('span', {}, h('span', { class: 'muted', text: t('closed_by') + ' ' }), h('strong', { class: 'proc', text: g.comm }), ' ', h('span', { class: 'muted', text: `pid ${g.pid}` })),
+          name: `${g.comm} (${g.pid})`, filter: null };
+      }
       return { node: h('span', { text: t('unknown_uid', { uid: g.uid }) }), name: g.key, filter: null };
     case 'local_port':
       return { node: h('code', { text: ':' + g.local_port }), name: ':' + g.local_port, filter: { port: String(g.local_port) } };
@@ -967,7 +966,7 @@ function renderOffenders() {
       h('th', { scope: 'row', class: 'who' }, who.node),
       h('td', { class: 'num', text: fmtNum(g.total) }),
       h('td', {}, h('ul', { class: 'chips' }, chips)),
-      h('td', { class: 'num', text: duration(ui.lang, g.oldest_age_s) }),
+      h('td', { class: 'num', text: ageText(g.oldest_age_s, g.age_lower_bound) }),
       h('td', { class: 'num' + (growth > 0 ? ' up' : ''), text: growth == null ? '–' : t('per_min', { n: (growth > 0 ? '+' : '') + (Math.round(growth * 10) / 10) }) }),
       h('td', {}, who.filter ? h('button', { type: 'button', class: 'link', 'aria-label': t('show_sockets_of', { who: who.name }),
         onclick: () => showSocketsOf(who.filter), text: t('show_sockets') }) : null));
@@ -1161,6 +1160,11 @@ async function loadSockets() {
   renderSockets();
 }
 
+/* An age, "≥ 45 s" when the socket was already in its state when lingerd first saw it. */
+function ageText(secs, lowerBound) {
+  return (lowerBound ? '≥ ' : '') + duration(ui.lang, secs);
+}
+
 function hostport(a) {
   return (a.addr.includes(':') ? `[${a.addr}]` : a.addr) + ':' + a.port;
 }
@@ -1186,11 +1190,12 @@ function renderSockets() {
       ? `${has('timer_' + x.timer.kind) ? t('timer_' + x.timer.kind) : x.timer.kind} ${duration(ui.lang, x.timer.expires_ms / 1000)}${x.timer.retrans ? ` ×${x.timer.retrans}` : ''}` : '–';
     return h('tr', { class: ui.lingering.has(x.state) ? 'lingering' : null },
       h('td', {}, h('span', { class: 'state-tag st-' + x.state, text: x.state })),
-      h('td', {}, h('code', { text: hostport(x.local) })),
-      h('td', {}, h('code', { text: hostport(x.remote) })),
-      h('td', { title: x.cmdline || null }, x.comm ? [h('strong', { text: x.comm }), ' ', h('span', { class: 'muted', text: String(x.pid) })] : '–'),
+      h('td', {}, h('code', { class: 'token', text: hostport(x.local) })),
+      h('td', {}, h('code', { class: 'token', text: hostport(x.remote) })),
+      h('td', { title: x.cmdline || null }, x.comm ? [h('strong', { class: 'proc', text: x.comm }), ' ', h('span', { class: 'muted', text: String(x.pid) })]
+        : x.closed_by ? [h('span', { class: 'muted', text: t('closed_by') + ' ' }), h('strong', { class: 'proc', text: x.closed_by.comm }), ' ', h('span', { class: 'muted', text: String(x.closed_by.pid) })] : '–'),
       h('td', { text: t('owner_' + x.owner) }),
-      h('td', { class: 'num', title: clock(x.state_since), text: duration(ui.lang, x.age_s) }),
+      h('td', { class: 'num', title: clock(x.state_since), text: ageText(x.age_s, x.age_lower_bound) }),
       h('td', { class: 'num' + (x.rx_queue > 0 && ui.lingering.has(x.state) ? ' warn-text' : ''), text: fmtNum(x.rx_queue) }),
       h('td', { class: 'num', text: fmtNum(x.tx_queue) }),
       h('td', { text: timer }));

@@ -16,6 +16,10 @@ const interval = Number(process.env.INTERVAL || 1);
 const leaker = process.env.LEAKER || 'lab-leaker';
 const artifacts = process.env.ARTIFACTS || '.';
 const shots = process.env.SCREENSHOTS || '';
+// The findings' min_age for every view (the README's screenshots use a few seconds, so that a
+// young lab already has its findings); unset, the page's default.
+const minAge = process.env.MIN_AGE || '';
+const hashAge = minAge ? `min_age=${minAge}` : '';
 const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 const out = newReport({ requests: [] });
 const step = (name, fn) => runStep(out, name, fn);
@@ -65,7 +69,7 @@ await withPage(out, async (page) => {
         else await new Promise((r) => setTimeout(r, 100));
       }
     })();
-    const resp = await page.goto(base + '/', { waitUntil: 'load' });
+    const resp = await page.goto(base + '/' + (hashAge ? '#' + hashAge : ''), { waitUntil: 'load' });
     await ready(page);
     const row = page.locator('#leaks tbody tr', { hasText: leaker }).first();
     await row.waitFor({ timeout: 30000 });
@@ -128,7 +132,7 @@ await withPage(out, async (page) => {
   });
 
   await step('lang_query', async () => {
-    const resp = await page.goto(base + '/?lang=ko', { waitUntil: 'load' });
+    const resp = await page.goto(base + '/?lang=ko' + (hashAge ? '#' + hashAge : ''), { waitUntil: 'load' });
     await ready(page);
     await page.locator('#leaks tbody tr', { hasText: leaker }).first().waitFor({ timeout: 15000 });
     await page.waitForTimeout(Math.max(1000, 2 * interval * 1000));
@@ -156,7 +160,7 @@ await withPage(out, async (page) => {
     const res = {};
     for (const lang of ['en', 'ko']) {
       await page.setViewportSize({ width: 390, height: 844 });
-      await page.goto(`${base}/#lang=${lang}`, { waitUntil: 'load' });
+      await page.goto(`${base}/#lang=${lang}&${hashAge}`, { waitUntil: 'load' });
       await page.reload({ waitUntil: 'load' });
       await ready(page);
       await page.locator('#leaks tbody tr', { hasText: leaker }).first().waitFor({ timeout: 15000 });
@@ -182,9 +186,10 @@ await withPage(out, async (page) => {
   });
 
   await step('stale', async () => {
-    await page.goto(`${base}/#lang=en`, { waitUntil: 'load' });
+    await page.goto(`${base}/#lang=en&${hashAge}`, { waitUntil: 'load' });
     await page.reload({ waitUntil: 'load' });
     await ready(page);
+    await page.evaluate(() => window.scrollTo(0, 0));
     await page.locator('#leaks tbody tr', { hasText: leaker }).first().waitFor({ timeout: 15000 });
     const before = { health: await page.textContent('#st-health'), verdict: await page.textContent('#verdict') };
     process.kill(Number(process.env.DAEMON_PID), 'SIGKILL');
@@ -192,8 +197,9 @@ await withPage(out, async (page) => {
     await page.waitForSelector('body.stale', { timeout: 15000 });
     const staleAfter = Date.now() - killedAt;
     await page.waitForTimeout(1500);
+    await page.evaluate(() => window.scrollTo(0, 0));
     await shot(page, 'en-stale');
-    return {
+    const res = {
       before,
       stale_after_ms: staleAfter,
       health: await page.textContent('#st-health'),
@@ -208,5 +214,12 @@ await withPage(out, async (page) => {
       findings: await page.textContent('#findings'),
       filter: await page.evaluate(() => getComputedStyle(document.querySelector('#counts')).filter),
     };
+    await page.selectOption('#lang', 'ko');
+    await page.waitForFunction(() => /[\uac00-\ud7a3]/.test(document.querySelector('#stale').textContent));
+    await page.waitForTimeout(300);
+    await shot(page, 'ko-stale');
+    res.note_ko = await page.textContent('#stale');
+    res.verdict_ko = await page.textContent('#verdict');
+    return res;
   });
 });

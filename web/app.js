@@ -1,6 +1,6 @@
 // app.js - the dashboard: polls lingerd's JSON API and renders it. Text from the kernel or from a
 // process (names, command lines, addresses) only ever goes into the page through textContent.
-import { STRINGS, defaultLang, tr as translate, has, duration } from './i18n.js';
+import { STRINGS, defaultLang, tr as translate, has, duration, kernelWhat } from './i18n.js';
 import { buildDiagram } from './diagram.js';
 
 /* Lifecycle order for the cards: opening, open, closing, closed. */
@@ -1083,17 +1083,17 @@ function renderSystem() {
   $('#settings tbody').replaceChildren(...d.settings.map((s) => h('tr', {},
     h('th', { scope: 'row' }, h('code', { text: s.name }), h('div', { class: 'muted small', text: s.sysctl.replace(/\//g, '.') })),
     h('td', { class: 'num', text: val(s.value) }),
-    h('td', { text: s.what }))));
+    h('td', { text: kernelWhat(ui.lang, s.name, s.what) }))));
   const rate = (v) => (v == null ? '–' : fmtNum(v >= 100 ? Math.round(v) : Math.round(v * 10) / 10));
   $('#counters tbody').replaceChildren(...d.counters.map((c) => h('tr', { class: c.per_min > 0 && TROUBLE.test(c.name) ? 'active' : null },
     h('th', { scope: 'row' }, h('code', { text: c.name }), h('div', { class: 'muted small', text: c.source })),
     h('td', { class: 'num', text: val(c.value) }),
     h('td', { class: 'num' + (c.per_min > 0 ? ' strong' : ''), text: rate(c.per_min) }),
-    h('td', { text: c.what }))));
+    h('td', { text: kernelWhat(ui.lang, c.name, c.what) }))));
   $('#gauges tbody').replaceChildren(...(d.gauges || []).map((g) => h('tr', {},
     h('th', { scope: 'row' }, h('code', { text: g.name }), h('div', { class: 'muted small', text: g.source })),
     h('td', { class: 'num', text: val(g.value) }),
-    h('td', { text: g.what }))));
+    h('td', { text: kernelWhat(ui.lang, g.name, g.what) }))));
   $('#rate-window').textContent = d.rate_window_s ? t('rate_window', { t: duration(ui.lang, d.rate_window_s) }) : '';
 }
 

@@ -495,6 +495,55 @@ const ko = {
   error: '오류: {msg}',
 };
 
+/*
+ * Korean for the kernel settings and counters of /api/v1/system, whose descriptions the API gives
+ * in English only; keyed by name. English shows the API's own text.
+ */
+const kernelKo = {
+  tcp_fin_timeout: '고아 연결이 FIN_WAIT_2에 머무를 수 있는 초.',
+  tcp_max_tw_buckets: '동시에 있을 수 있는 TIME_WAIT 소켓의 최대 수. 넘으면 연결이 TIME_WAIT 없이 닫힙니다.',
+  tcp_tw_reuse: '새로 나가는 연결에 TIME_WAIT 포트를 다시 쓰는지 (0 끔, 1 켬, 2 루프백만).',
+  ip_local_port_range_low: '나가는 연결에 쓰는 임시 포트의 첫 번호.',
+  ip_local_port_range_high: '나가는 연결에 쓰는 임시 포트의 마지막 번호.',
+  tcp_max_orphans: '고아 소켓의 최대 수. 넘으면 고아 소켓은 곧바로 리셋됩니다.',
+  tcp_orphan_retries: '고아 연결을 버리기 전의 재전송 횟수 (0이면 8).',
+  somaxconn: '리스너 accept 큐 길이의 상한.',
+  tcp_max_syn_backlog: '리스너마다 기억하는 반쯤 열린 연결의 최대 수.',
+  tcp_syn_retries: 'connect()가 포기하기 전의 SYN 재전송 횟수.',
+  tcp_synack_retries: '반쯤 열린 연결을 버리기 전의 SYN-ACK 재전송 횟수.',
+  tcp_retries2: '맺어진 연결을 버리기 전의 재전송 횟수.',
+  tcp_keepalive_time: '첫 연결 유지(keepalive) 탐색 전의 유휴 초 (SO_KEEPALIVE일 때만).',
+  tcp_keepalive_intvl: '연결 유지 탐색 사이의 초.',
+  tcp_keepalive_probes: '연결을 버리기 전까지 응답 없는 탐색 수.',
+  TW: '보통의 타이머 경로로 TIME_WAIT에 들어간 연결.',
+  TWKilled: '일찍 끝난 TIME_WAIT 소켓 (재사용되었거나 RST로 끝남).',
+  TWRecycled: '새로 나가는 연결에 재활용된 TIME_WAIT 소켓 (tcp_tw_reuse).',
+  TCPTimeWaitOverflow: 'tcp_max_tw_buckets에 닿아 TIME_WAIT 없이 닫힌 연결.',
+  TCPAbortOnClose: '애플리케이션이 읽지 않은 데이터를 남긴 채 닫아 리셋된 연결.',
+  TCPAbortOnData: 'close() 뒤에 데이터가 오거나 SO_LINGER {1,0}으로 닫아 리셋된 연결.',
+  TCPAbortOnLinger: 'FIN_WAIT_2 대기 시간이 끝나 리셋된 고아 연결.',
+  TCPAbortOnTimeout: '재전송이나 탐색이 너무 많아 중단된 연결.',
+  TCPAbortOnMemory: '고아 소켓 수나 TCP 메모리가 한도를 넘어 리셋된 연결.',
+  ListenOverflows: '리스너의 accept 큐가 가득 찼던 횟수.',
+  ListenDrops: '리스너에서 버려진 연결 요청.',
+  ActiveOpens: '이 호스트가 연 연결 (SYN_SENT).',
+  PassiveOpens: '이 호스트가 받아들인 연결 (SYN_RECV).',
+  AttemptFails: 'SYN_SENT나 SYN_RECV에서 실패한 연결 시도.',
+  EstabResets: 'ESTABLISHED나 CLOSE_WAIT에서 받은 리셋.',
+  OutRsts: 'RST 플래그를 달고 보낸 세그먼트.',
+  RetransSegs: '재전송된 세그먼트.',
+  inuse: '프로세스가 쥐고 있는 TCP 소켓 (고아와 TIME_WAIT 제외).',
+  orphan: '어느 프로세스도 쥐고 있지 않지만 아직 닫히는 중인 소켓 (FIN_WAIT, LAST_ACK, CLOSING).',
+  tw: 'tcp_max_tw_buckets에 세는 TIME_WAIT 소켓.',
+  alloc: '할당된 TCP 소켓 (고아 포함).',
+  mem: 'TCP 버퍼가 쓰는 메모리 페이지 수.',
+};
+
+/* What a kernel setting or counter does, in the page's language; the API's words otherwise. */
+export function kernelWhat(lang, name, apiText) {
+  return (lang === 'ko' && kernelKo[name]) || apiText;
+}
+
 export const STRINGS = { en, ko };
 
 export const LANGS = ['en', 'ko'];

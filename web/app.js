@@ -881,7 +881,7 @@ function sequenceDiagram(steps) {
   const top = 40;
   const gap = 54;
   const H = top + gap * rows.length + 40;
-  const svg = s('svg', { viewBox: `0 0 ${W} ${H}`, class: 'sequence', role: 'img', 'aria-label': 'four-way close' });
+  const svg = s('svg', { viewBox: `0 0 ${W} ${H}`, class: 'sequence', role: 'img', 'aria-label': t('four_way_close') });
   const L = 170;
   const R = 470;
   svg.append(s('text', { x: L, y: 20, 'text-anchor': 'middle', class: 'seq-head' }, t('active_state')),

@@ -416,8 +416,10 @@ function mainState(g) {
 /* When the oldest of these sockets entered its state; "≥" when that predates what lingerd saw. */
 function sinceText(g, takenAt) {
   const since = takenAt - g.oldest_age_s;
-  const lower = g.since_lower_bound || g.age_lower_bound ||
-    (g.since_lower_bound == null && ui.historyStart != null && since <= ui.historyStart + ui.historyStep + ui.interval);
+  // The API says so when it knows (the socket was already in its state when lingerd first saw
+  // it); an older lingerd does not, and then history's start is the bound.
+  const lower = g.oldest_age_lower_bound != null ? g.oldest_age_lower_bound
+    : ui.historyStart != null && since <= ui.historyStart + ui.historyStep + ui.interval;
   return { text: (lower ? '≥ ' : '') + clock(since), title: t(lower ? 'since_lower' : 'since_title', { t: clock(since), age: duration(ui.lang, g.oldest_age_s) }), lower };
 }
 
@@ -966,7 +968,7 @@ function renderOffenders() {
       h('th', { scope: 'row', class: 'who' }, who.node),
       h('td', { class: 'num', text: fmtNum(g.total) }),
       h('td', {}, h('ul', { class: 'chips' }, chips)),
-      h('td', { class: 'num', text: ageText(g.oldest_age_s, g.age_lower_bound) }),
+      h('td', { class: 'num', text: ageText(g.oldest_age_s, g.oldest_age_lower_bound) }),
       h('td', { class: 'num' + (growth > 0 ? ' up' : ''), text: growth == null ? '–' : t('per_min', { n: (growth > 0 ? '+' : '') + (Math.round(growth * 10) / 10) }) }),
       h('td', {}, who.filter ? h('button', { type: 'button', class: 'link', 'aria-label': t('show_sockets_of', { who: who.name }),
         onclick: () => showSocketsOf(who.filter), text: t('show_sockets') }) : null));
@@ -994,8 +996,9 @@ async function loadFindings() {
 /* Numbers that are names (pids, uids, ports) are shown as they are, not as quantities. */
 const RAW_NUMBER = /(^|_)(pid|uid|port)$/;
 
-function kvValue(k, v) {
-  if (v == null) return null;
+function kvValue(k, v, obj) {
+  if (v == null || /_lower_bound$/.test(k)) return null; // shown as "≥" on its value
+  if (typeof v === 'number' && /_s$/.test(k) && obj && obj[k.replace(/_s$/, '_lower_bound')]) return ageText(v, true);
   if (typeof v === 'object') {
     if ('low' in v && 'high' in v) return `${v.low}–${v.high}`;
     return Object.entries(v).map(([a, b]) => `${a}=${b}`).join(', ');
@@ -1016,7 +1019,7 @@ function tokens(txt) {
 function kvTable(obj, caption) {
   const rows = [];
   for (const [k, v] of Object.entries(obj || {})) {
-    const txt = kvValue(k, v);
+    const txt = kvValue(k, v, obj);
     if (txt == null) continue;
     const label = has('k_' + k) ? t('k_' + k) : k.replace(/_/g, ' ');
     let td;

@@ -1,6 +1,6 @@
 // app.js - the dashboard: polls lingerd's JSON API and renders it. Text from the kernel or from a
 // process (names, command lines, addresses) only ever goes into the page through textContent.
-import { STRINGS, defaultLang, tr as translate, has, duration } from './i18n.js';
+import { STRINGS, defaultLang, tr as translate, has, duration, kernelWhat } from './i18n.js';
 import { buildDiagram } from './diagram.js';
 
 /* Lifecycle order for the cards: opening, open, closing, closed. */
@@ -14,10 +14,28 @@ const SHORT = { FIN_WAIT_1: 'FW1', FIN_WAIT_2: 'FW2', CLOSING: 'CLG', TIME_WAIT:
 /* Counters whose growth means connections ended badly (the others count ordinary traffic). */
 const TROUBLE = /Abort|Overflow|Drop|Fail|Reset|Rst|Killed|Retrans|Timeout/i;
 const RANGES = { '15m': 900, '1h': 3600, '6h': 21600, '24h': 86400, '7d': 604800 };
-const STATE_COLORS = { CLOSE_WAIT: '#e8590c', TIME_WAIT: '#1c7ed6', FIN_WAIT_2: '#ae3ec9',
-  FIN_WAIT_1: '#f08c00', LAST_ACK: '#2f9e44', CLOSING: '#e64980' };
-const PALETTE = ['#1c7ed6', '#e8590c', '#2f9e44', '#ae3ec9', '#f08c00', '#0c8599', '#e64980',
-  '#5c7cfa', '#94d82d', '#868e96'];
+/*
+ * Six hues far apart (and a dash pattern each) so that no two lingering states read as the same
+ * line; the dark theme gets lighter tints of the same hues.
+ */
+const STATE_COLORS = {
+  light: { CLOSE_WAIT: '#d62728', TIME_WAIT: '#1f77b4', FIN_WAIT_2: '#9467bd', FIN_WAIT_1: '#8c6d00',
+    LAST_ACK: '#2ca02c', CLOSING: '#0f8f9f' },
+  dark: { CLOSE_WAIT: '#ff6b6b', TIME_WAIT: '#5aa9ff', FIN_WAIT_2: '#c39bff', FIN_WAIT_1: '#e0b400',
+    LAST_ACK: '#5fd35f', CLOSING: '#3fd0e0' },
+};
+const STATE_DASH = { CLOSE_WAIT: [], TIME_WAIT: [8, 4], FIN_WAIT_2: [2, 3], FIN_WAIT_1: [10, 3, 2, 3],
+  LAST_ACK: [5, 5], CLOSING: [1, 5] };
+const PALETTE = ['#1f77b4', '#d62728', '#2ca02c', '#9467bd', '#8c6d00', '#0f8f9f', '#e377c2',
+  '#7f7f7f', '#bcbd22', '#ff7f0e'];
+/* Which state a finding is about, by the first part of its id. */
+const FINDING_STATE = { close_wait_leak: 'CLOSE_WAIT', close_wait_unread: 'CLOSE_WAIT', fin_wait2_held: 'FIN_WAIT_2',
+  fin_wait1_stuck: 'FIN_WAIT_1', time_wait_pressure: 'TIME_WAIT', time_wait_overflow: 'TIME_WAIT',
+  listen_overflows: 'LISTEN', accept_queue_full: 'LISTEN', syn_recv_buildup: 'SYN_RECV' };
+const SEV_RANK = { info: 1, warning: 2, critical: 3 };
+const STALE_INTERVALS = 3;   // as /healthz: data older than this many intervals is stale
+const RATE_WINDOW_S = 300;   // change per minute from the page's own samples of the last 5 min
+const LEAKS_SHOWN = 6;       // headline rows; the rest are in Top offenders
 const FETCH_TIMEOUT_MS = 10000;
 const FINDINGS_SHOWN = 4; // the most severe first; the rest behind a button
 
@@ -50,6 +68,14 @@ const ui = {
   netns: '',          // the namespace shown: '' for lingerd's own, else a name from /api/v1/netns
   netnsList: null,    // /api/v1/netns
   rendered: {},       // panel -> key of what is on screen, to skip identical redraws
+  stale: null,        // null while the data is live, else why not: 'unreachable' or 'stalled'
+  dataAt: 0,          // last_snapshot_at of the newest data the page holds
+  leaks: null,        // /api/v1/lingering?group_by=process, for the headline rows
+  samples: {},        // pid -> [[taken_at, total], ...]: the page's own raw samples
+  historyStart: null, // the oldest point of the last hour's history, when history is younger
+  historyStep: 0,
+  rangeChosen: false, // the range came from the link or a click, not from the data
+  socketsVisible: false,
 };
 
 const t = (key, vars) => translate(ui.lang, key, vars);
@@ -99,6 +125,9 @@ function ticket(name) {
   return () => tickets[name] === n;
 }
 
+/* The server could not be reached at all: the page keeps what it has and shows it as stale. */
+class NetError extends Error {}
+
 class ApiError extends Error {
   constructor(status, body) {
     const err = body && body.error;
@@ -122,7 +151,12 @@ async function getJSON(path, { acceptStatus = [] } = {}) {
   const ctl = new AbortController();
   const timer = setTimeout(() => ctl.abort(), FETCH_TIMEOUT_MS);
   try {
-    const r = await fetch(path, { signal: ctl.signal, cache: 'no-store', headers: { Accept: 'application/json' } });
+    let r;
+    try {
+      r = await fetch(path, { signal: ctl.signal, cache: 'no-store', headers: { Accept: 'application/json' } });
+    } catch (e) {
+      throw new NetError(e.name === 'AbortError' ? t('timed_out') : e.message);
+    }
     const body = await r.json().catch(() => null);
     if (!r.ok && !acceptStatus.includes(r.status)) throw new ApiError(r.status, body);
     return body;
@@ -132,6 +166,7 @@ async function getJSON(path, { acceptStatus = [] } = {}) {
 }
 
 function showPanelError(panelId, err) {
+  if (err instanceof NetError) return; // shown once, as the page's staleness
   const panel = document.getElementById(panelId);
   let p = $('.panel-error', panel);
   if (!err) {
@@ -174,10 +209,12 @@ async function setLang(lang, { initial = false } = {}) {
 
 /* ---- the URL fragment keeps the view shareable: #lang=ko&netns=NAME&range=6h&split=process&state=CLOSE_WAIT ---- */
 
+/* The view from the link: ?lang=ko works as well as #lang=ko; the fragment wins. */
 function readHash() {
-  const p = new URLSearchParams(location.hash.slice(1));
   const v = {};
-  for (const k of ['lang', 'netns', 'range', 'split', 'state', 'min_age', 'by', 'select']) if (p.has(k)) v[k] = p.get(k);
+  for (const p of [new URLSearchParams(location.search), new URLSearchParams(location.hash.slice(1))]) {
+    for (const k of ['lang', 'netns', 'range', 'split', 'state', 'min_age', 'by', 'select']) if (p.has(k)) v[k] = p.get(k);
+  }
   return v;
 }
 
@@ -185,7 +222,7 @@ function saveHash() {
   const p = new URLSearchParams();
   p.set('lang', ui.lang);
   if (ui.netns) p.set('netns', ui.netns);
-  p.set('range', ui.range);
+  if (ui.rangeChosen) p.set('range', ui.range);
   if (ui.split) {
     p.set('split', ui.split);
     p.set('state', ui.splitState);
@@ -210,19 +247,39 @@ async function loadStatus() {
   renderStatus();
 }
 
+/*
+ * Whether what the page shows is current. Stale when lingerd does not answer, when it says its
+ * sampler stalled, or when its newest snapshot is older than a few intervals by this clock too.
+ */
+function staleness() {
+  if (ui.healthError) return 'unreachable';
+  const hz = ui.health;
+  if (!hz) return null;
+  if ((hz.problems || []).includes('sampler_stalled')) return 'stalled';
+  return null;
+}
+
 function renderStatus() {
   const hz = ui.health;
-  const banner = $('#banner');
+  const wasStale = ui.stale;
+  ui.stale = staleness();
+  if (hz && hz.last_snapshot_at) ui.dataAt = Math.max(ui.dataAt, hz.last_snapshot_at);
+  const badge = $('#st-health');
   if (ui.healthError) {
-    banner.textContent = t('unreachable', { why: ui.healthError.message });
-    banner.hidden = false;
-  } else {
-    banner.hidden = true;
+    badge.textContent = t('health_unreachable');
+    badge.className = 'badge bad';
+  } else if (hz) {
+    badge.textContent = hz.status === 'ok' ? hz.status : t('health_' + hz.status);
+    badge.className = 'badge ' + (hz.status === 'ok' ? 'ok' : 'bad');
+  }
+  renderStale();
+  if (wasStale !== ui.stale) {
+    ui.rendered = {};
+    renderLeaks();
+    renderCounts();
+    renderFindings();
   }
   if (!hz) return;
-  const badge = $('#st-health');
-  badge.textContent = hz.status;
-  badge.className = 'badge ' + (hz.status === 'ok' && !ui.healthError ? 'ok' : 'bad');
   $('#st-source').textContent = hz.source || '–';
   $('#st-interval').textContent = t('every_s', { n: hz.interval_s });
   const last = $('#st-last');
@@ -230,6 +287,7 @@ function renderStatus() {
     last.dateTime = new Date(hz.last_snapshot_at * 1000).toISOString();
     const age = Date.now() / 1000 - hz.last_snapshot_at;
     last.textContent = `${clock(hz.last_snapshot_at)} (${t('ago', { t: duration(ui.lang, age) })})`;
+    last.parentElement.className = ui.stale ? 'stale-text' : '';
   } else {
     last.textContent = t('never');
   }
@@ -243,6 +301,192 @@ function renderStatus() {
   probs.hidden = !(hz.problems && hz.problems.length);
 }
 
+/* Stale data stays on screen, greyed, each panel saying how old it is. */
+function renderStale() {
+  document.body.classList.toggle('stale', Boolean(ui.stale));
+  const note = $('#stale');
+  const text = ui.stale ? t('stale_' + ui.stale, {
+    why: ui.healthError ? ui.healthError.message : '',
+    t: ui.dataAt ? clock(ui.dataAt) : '–',
+    age: ui.dataAt ? duration(ui.lang, Date.now() / 1000 - ui.dataAt) : '–',
+  }) : '';
+  note.textContent = text;
+  note.hidden = !ui.stale;
+  for (const panel of $$('main > .panel')) {
+    let p = $('.panel-age', panel);
+    if (!ui.stale) {
+      if (p) p.remove();
+      continue;
+    }
+    if (!p) {
+      p = h('p', { class: 'panel-age' });
+      $('.panel-head', panel).append(p);
+    }
+    p.textContent = t('panel_age', { t: ui.dataAt ? clock(ui.dataAt) : '–', age: ui.dataAt ? duration(ui.lang, Date.now() / 1000 - ui.dataAt) : '–' });
+  }
+}
+
+/* ---- the headline: is this host in trouble, and which process ---- */
+
+async function loadLeaks() {
+  const current = ticket('leaks');
+  try {
+    const d = await getJSON(withNs('/api/v1/lingering?group_by=process&limit=50'));
+    if (!current()) return;
+    ui.leaks = d;
+    recordSamples(d);
+    showPanelError('headline-section', null);
+  } catch (e) {
+    if (current()) showPanelError('headline-section', e);
+    return;
+  }
+  renderLeaks();
+  renderCounts();
+}
+
+/* Every answer is a raw sample of each process's count: the change per minute comes from them. */
+function recordSamples(d) {
+  const seen = new Set();
+  for (const g of d.groups) {
+    if (g.owner !== 'process') continue;
+    const k = String(g.pid);
+    seen.add(k);
+    const list = ui.samples[k] || (ui.samples[k] = []);
+    if (!list.length || list[list.length - 1][0] < d.taken_at) list.push([d.taken_at, g.total]);
+    while (list.length > 2 && list[0][0] < d.taken_at - RATE_WINDOW_S) list.shift();
+  }
+  // A process missing from a complete answer holds none now.
+  if (d.groups.length >= d.total_groups) for (const k of Object.keys(ui.samples)) if (!seen.has(k)) ui.samples[k].push([d.taken_at, 0]);
+  for (const k of Object.keys(ui.samples)) {
+    const list = ui.samples[k];
+    if (list[list.length - 1][1] === 0 && list[list.length - 1][0] < d.taken_at - RATE_WINDOW_S) delete ui.samples[k];
+  }
+}
+
+/*
+ * Change per minute over the page's own samples of this pid, once they span two intervals. (The
+ * API's growth_per_min is kept per process name from the minute history: it lags, and it mixes
+ * every process of that name.)
+ */
+function changePerMin(g) {
+  const list = ui.samples[String(g.pid)];
+  if (list && list.length >= 2) {
+    const [t0, n0] = list[0];
+    const [t1, n1] = list[list.length - 1];
+    if (t1 - t0 >= 2 * ui.interval - 0.01) return { v: (n1 - n0) / (t1 - t0) * 60, span: t1 - t0 };
+  }
+  return null;
+}
+
+function worstFindingOf(pid) {
+  let worst = null;
+  for (const f of (ui.findings && ui.findings.findings) || []) {
+    if (!f.subject || f.subject.pid !== pid) continue;
+    if (!worst || SEV_RANK[f.severity] > SEV_RANK[worst.severity]) worst = f;
+  }
+  return worst;
+}
+
+/*
+ * The processes worth a headline row: those a finding names, and young ones that already held
+ * their sockets for two samples or whose count grows (the findings wait for min_age).
+ */
+function leakRows() {
+  const d = ui.leaks;
+  if (!d) return null;
+  const rows = [];
+  for (const g of d.groups) {
+    if (g.owner !== 'process' || !g.total) continue;
+    const finding = worstFindingOf(g.pid);
+    const change = changePerMin(g);
+    const young = !finding && (g.oldest_age_s >= 2 * ui.interval || (change && change.v > 0));
+    if (!finding && !young) continue;
+    const sev = finding ? finding.severity : change && change.v > 0 ? 'warning' : 'info';
+    rows.push({ g, finding, change, sev, taken_at: d.taken_at });
+  }
+  rows.sort((a, b) => SEV_RANK[b.sev] - SEV_RANK[a.sev] || b.g.total - a.g.total);
+  return rows;
+}
+
+/* The state that makes up most of a process's lingering sockets. */
+function mainState(g) {
+  return Object.entries(g.counts).sort((a, b) => b[1] - a[1])[0][0];
+}
+
+/* When the oldest of these sockets entered its state; "≥" when that predates what lingerd saw. */
+function sinceText(g, takenAt) {
+  const since = takenAt - g.oldest_age_s;
+  // The API says so when it knows (the socket was already in its state when lingerd first saw
+  // it); an older lingerd does not, and then history's start is the bound.
+  const lower = g.oldest_age_lower_bound != null ? g.oldest_age_lower_bound
+    : ui.historyStart != null && since <= ui.historyStart + ui.historyStep + ui.interval;
+  return { text: (lower ? '≥ ' : '') + clock(since), title: t(lower ? 'since_lower' : 'since_title', { t: clock(since), age: duration(ui.lang, g.oldest_age_s) }), lower };
+}
+
+function changeText(change) {
+  if (!change) return { text: '–', cls: '', title: t('change_wait') };
+  const v = Math.round(change.v * 10) / 10;
+  const sign = v > 0 ? '+' : v < 0 ? '−' : '±';
+  return { text: t('per_min', { n: sign + fmtNum(Math.abs(v)) }), cls: v > 0 ? ' up' : '', title: t('change_over', { t: duration(ui.lang, change.span) }) };
+}
+
+function verdict(rows) {
+  if (ui.stale) return { sev: 'unknown', text: t('verdict_stale') };
+  const f = ui.findings;
+  if (!f || !rows) return { sev: 'unknown', text: t('loading') };
+  let sev = null;
+  for (const x of f.findings) if (!sev || SEV_RANK[x.severity] > SEV_RANK[sev]) sev = x.severity;
+  for (const r of rows) if (!sev || SEV_RANK[r.sev] > SEV_RANK[sev]) sev = r.sev;
+  if (!sev) return { sev: 'ok', text: t('verdict_ok', { t: duration(ui.lang, ui.minAge) }) };
+  const n = f.findings.length;
+  const parts = [];
+  if (n) parts.push(t(n === 1 ? 'verdict_finding' : 'verdict_findings', { n: fmtNum(n) }));
+  if (rows.length) parts.push(t(rows.length === 1 ? 'verdict_process' : 'verdict_processes', { n: fmtNum(rows.length) }));
+  return { sev, text: parts.join(t('list_sep')) };
+}
+
+function renderLeaks() {
+  const rows = leakRows();
+  const v = verdict(rows);
+  const badge = $('#verdict');
+  badge.className = 'badge sev-' + v.sev;
+  badge.textContent = t('sev_' + v.sev);
+  $('#verdict-text').textContent = v.text;
+  $('#headline-section').dataset.severity = v.sev;
+  if (!rows) return;
+  const anyFds = rows.some((r) => r.g.fd_limit != null);
+  for (const th of $$('#leaks .fds-col')) th.hidden = !anyFds;
+  const key = JSON.stringify([ui.lang, ui.stale, anyFds, rows.map((r) => [r.g, r.sev, r.change && Math.round(r.change.v * 10)])]);
+  if (ui.rendered.leaks === key) return;
+  ui.rendered.leaks = key;
+  const body = $('#leaks tbody');
+  if (!rows.length) {
+    body.replaceChildren(h('tr', {}, h('td', { colspan: 6, class: 'empty', text: ui.stale ? t('unknown_now') : t('no_leaks') })));
+    return;
+  }
+  body.replaceChildren(...rows.slice(0, LEAKS_SHOWN).map((r) => {
+    const g = r.g;
+    const st = mainState(g);
+    const since = sinceText(g, r.taken_at);
+    const ch = changeText(r.change);
+    const chips = Object.entries(g.counts).filter(([, n]) => n > 0).sort((a, b) => b[1] - a[1]).map(([s2, n]) =>
+      h('li', { class: 'chip' }, h('abbr', { title: s2, text: SHORT[s2] || s2 }), ' ', fmtNum(n)));
+    const fdsPct = g.fd_limit ? g.fds / g.fd_limit : 0;
+    const todo = t('todo_' + (has('todo_' + st) ? st : 'other'), { comm: g.comm, pid: g.pid });
+    return h('tr', { class: 'sev-' + r.sev, 'data-pid': g.pid },
+      h('th', { scope: 'row', class: 'who' },
+        h('span', { class: 'badge sev-' + r.sev, text: t('sev_' + r.sev) }), ' ',
+        h('strong', { class: 'proc', title: g.cmdline || null, text: g.comm }), ' ',
+        h('span', { class: 'muted', text: `pid ${g.pid}` })),
+      h('td', { class: 'num holds', 'data-label': t('col_holds') }, h('span', { class: 'big', text: fmtNum(g.total) }), h('ul', { class: 'chips' }, chips)),
+      h('td', { class: 'num' + ch.cls, 'data-label': t('col_change'), title: ch.title, text: ch.text }),
+      h('td', { class: 'num', 'data-label': t('col_first_seen'), title: since.title, text: since.text }),
+      anyFds ? h('td', { class: 'num fds-col' + (fdsPct >= 0.8 ? ' up' : ''), 'data-label': t('col_fds'), text: g.fd_limit != null ? `${fmtNum(g.fds)} / ${fmtNum(g.fd_limit)}` : '–' }) : null,
+      h('td', { class: 'todo' }, h('span', { text: todo }), ' ',
+        h('button', { type: 'button', class: 'link', onclick: () => showSocketsOf({ process: String(g.pid) }), text: t('list_them') })));
+  }));
+}
+
 /* ---- counts per state ---- */
 
 async function loadSnapshot() {
@@ -254,11 +498,10 @@ async function loadSnapshot() {
     showPanelError('counts-section', null);
   } catch (e) {
     if (!current()) return;
-    ui.snapshot = null;
+    if (!(e instanceof NetError)) ui.snapshot = null;
     showPanelError('counts-section', e);
   }
   renderCounts();
-  if (diagram) diagram.setCounts(ui.snapshot && ui.snapshot.counts, ui.lingering);
   if (ui.selected) renderExplainCount();
 }
 
@@ -268,20 +511,39 @@ async function loadDeltas() {
     const d = await getJSON(withNs(`/api/v1/trends?states=${ALL_STATES.join(',')}&from=-1h&to=now`));
     if (!current()) return;
     const deltas = {};
+    let first = null;
     for (const s of d.series) {
-      if (s.points.length) deltas[s.state] = { base: s.points[0][1], t: s.points[0][0], from: d.from };
+      if (!s.points.length) continue;
+      deltas[s.state] = { base: s.points[0][1], t: s.points[0][0], from: d.from };
+      if (first == null || s.points[0][0] < first) first = s.points[0][0];
     }
     ui.deltas = deltas;
+    // History younger than the hour: changes and first-seen times are measured from its start.
+    ui.historyStart = first != null && first > d.from + 60 ? first : null;
+    ui.historyStep = d.step; // the first point stands for a step that began with history
   } catch (e) {
     if (!current()) return;
-    ui.deltas = null;
+    if (!(e instanceof NetError)) ui.deltas = null;
   }
   renderCounts();
+}
+
+/* The worst severity per state, from the findings and the headline's processes. */
+function problemStates() {
+  const out = {};
+  const bump = (st, sev) => {
+    if (st && (!out[st] || SEV_RANK[sev] > SEV_RANK[out[st]])) out[st] = sev;
+  };
+  for (const f of (ui.findings && ui.findings.findings) || []) bump(FINDING_STATE[f.id.split('/')[0]], f.severity);
+  for (const r of leakRows() || []) bump(mainState(r.g), r.sev);
+  return out;
 }
 
 function renderCounts() {
   const list = $('#counts');
   const snap = ui.snapshot;
+  const problems = problemStates();
+  if (diagram) diagram.setCounts(snap && snap.counts, problems);
   if (!list.children.length) {
     for (const state of ALL_STATES) {
       list.appendChild(h('li', { 'data-state': state },
@@ -295,8 +557,8 @@ function renderCounts() {
     const state = li.dataset.state;
     const n = snap ? snap.counts[state] : null;
     const ling = ui.lingering.has(state);
-    li.className = (ling ? 'lingering' : '') + (ling && n > 0 ? ' hot' : '');
-    const btn = $('button', li);
+    const sev = n > 0 ? problems[state] : null;
+    li.className = (ling ? 'lingering' : '') + (sev ? ` problem sev-${sev}` : '');
     $('.card-count', li).textContent = fmtNum(n);
     const dEl = $('.card-delta', li);
     const dl = ui.deltas && ui.deltas[state];
@@ -305,16 +567,15 @@ function renderCounts() {
       const diff = n - base;
       const sign = diff > 0 ? '+' : diff < 0 ? '−' : '±';
       const txt = sign + fmtNum(Math.abs(diff));
-      const full = dl.t <= dl.from + 600; // history reaches back (nearly) the whole hour
+      const full = dl.t <= dl.from + 60; // history reaches back the whole hour
       dEl.textContent = full ? t('change_1h', { d: txt }) : t('change_since', { d: txt, t: clockShort(dl.t) });
-      dEl.title = t('change_title', { base: fmtNum(base), t: clock(dl.t), now: fmtNum(n) });
-      dEl.className = 'card-delta' + (diff > 0 && ling ? ' up' : diff < 0 && ling ? ' down' : '');
+      dEl.title = t(full ? 'change_title' : 'change_title_start', { base: fmtNum(base), t: clock(dl.t), now: fmtNum(n) });
+      dEl.className = 'card-delta' + (diff > 0 && sev ? ' up' : '');
     } else {
       dEl.textContent = ui.deltas ? t('change_none') : '';
       dEl.title = '';
       dEl.className = 'card-delta';
     }
-    btn.setAttribute('aria-label', `${state}: ${fmtNum(n)}. ${dEl.textContent}`);
   }
 }
 
@@ -328,33 +589,66 @@ function cssVar(name) {
   return getComputedStyle(document.documentElement).getPropertyValue(name).trim();
 }
 
-async function loadTrends() {
+/*
+ * The whole range once, then at short ranges only what is new: the last step again (it may
+ * have been partial) and everything after it, merged into what the page holds.
+ */
+async function loadTrends({ full = false } = {}) {
   const secs = RANGES[ui.range];
-  let url = `/api/v1/trends?from=-${secs}&to=now`;
+  const shape = [ui.range, ui.split, ui.splitState, ui.netns, [...ui.lingering].join(',')].join('|');
+  const old = ui.trends;
+  const incremental = !full && old && old.shape === shape && old.resolution === 'raw' &&
+    Date.now() / 1000 - old.fullAt < 300 && old.lastT != null;
+  let url = '/api/v1/trends?to=now';
+  if (incremental) url += `&from=${old.lastT}&step=${old.step}&resolution=raw`;
+  else url += `&from=-${secs}`;
   // Past two days lingerd would read its hourly rollups, which lack the hour in progress; the
   // minute rollups (kept as long) summed into hourly steps reach up to the last minute.
   if (secs > 2 * 86400) url += '&resolution=minute';
   if (splitOn()) url += `&by=${ui.split}&states=${ui.splitState}&top=8`;
   else url += `&states=${[...ui.lingering].join(',')}`;
   const current = ticket('trends');
+  let d;
   try {
-    const d = await getJSON(withNs(url));
+    d = await getJSON(withNs(url));
     if (!current()) return;
-    ui.trends = d;
     showPanelError('trends-section', null);
   } catch (e) {
     if (current()) showPanelError('trends-section', e);
     return;
   }
+  if (incremental) d = mergeTrends(old, d, secs);
+  else {
+    d.shape = shape;
+    d.fullAt = Date.now() / 1000;
+  }
+  d.lastT = null;
+  for (const s2 of d.series) for (const p of s2.points) if (d.lastT == null || p[0] > d.lastT) d.lastT = p[0];
+  if (d.lastT == null) d.lastT = Math.floor(d.to / d.step) * d.step;
+  ui.trends = d;
   renderTrends();
+}
+
+function mergeTrends(old, d, secs) {
+  const byKey = (s2) => `${s2.state}|${s2.group || ''}`;
+  const fresh = new Map(d.series.map((s2) => [byKey(s2), s2.points]));
+  const from = d.to - secs;
+  const series = old.series.map((s2) => {
+    const add = fresh.get(byKey(s2)) || [];
+    fresh.delete(byKey(s2));
+    return { ...s2, points: s2.points.filter((p) => p[0] >= from && p[0] < old.lastT).concat(add) };
+  });
+  for (const s2 of d.series) if (fresh.has(byKey(s2))) series.push(s2);
+  return { ...old, series, from, to: d.to };
 }
 
 function trendSeries(d) {
   if (!d.by) {
     // Every lingering state gets a line, in a fixed order and colour, even without data.
     const byState = Object.fromEntries(d.series.map((s) => [s.state, s]));
+    const colors = STATE_COLORS[darkQuery.matches ? 'dark' : 'light'];
     return ALL_STATES.filter((s) => ui.lingering.has(s)).map((state) => ({
-      label: state, color: STATE_COLORS[state] || PALETTE[0], points: byState[state] ? byState[state].points : [],
+      label: state, color: colors[state] || PALETTE[0], dash: STATE_DASH[state], points: byState[state] ? byState[state].points : [],
     }));
   }
   return d.series.map((s, i) => ({ label: s.group || '?', color: PALETTE[i % PALETTE.length], points: s.points }));
@@ -381,8 +675,9 @@ function renderTrends() {
   const data = [xs];
   for (const s of series) {
     const ys = new Array(xs.length).fill(null);
+    // The most sockets seen in each step: whole sockets, and a short spike is not averaged away.
     // A log scale has no zero: those points are left out rather than drawn at the bottom.
-    for (const p of s.points) ys[idx.get(p[0])] = ui.logScale && p[1] <= 0 ? null : p[1];
+    for (const p of s.points) ys[idx.get(p[0])] = ui.logScale && p[2] <= 0 ? null : p[2];
     data.push(ys);
   }
   $('#chart-empty').hidden = xs.length > 0;
@@ -390,9 +685,11 @@ function renderTrends() {
   $('#chart-caption').textContent = t('trends_caption', { res, step: duration(ui.lang, d.step) });
 
   const box = $('#chart');
-  const width = Math.max(320, box.clientWidth);
+  const width = Math.max(240, box.clientWidth);
   const key = [ui.lang, d.by || '', ui.splitState, ui.logScale, series.map((s) => s.label).join(','), darkQuery.matches].join('|');
-  trendRange = { from: d.from, to: d.to };
+  // History younger than the range: the chart starts where the data starts.
+  const first = xs.length ? xs[0] : d.from;
+  trendRange = { from: Math.max(d.from, Math.min(first, d.to - 60) - d.step), to: d.to };
   if (!chart || key !== chartKey) {
     if (chart) chart.destroy();
     chartKey = key;
@@ -421,7 +718,7 @@ function chartOptions(series, width) {
         : { range: (u, min, max) => [0, Math.max(4, Math.ceil((max || 0) * 1.15))] },
     },
     series: [{ label: t('time'), value: (u, v) => (v == null ? '–' : clock(v)) }, ...series.map((s) => ({
-      label: s.label, stroke: s.color, width: 2, spanGaps: false,
+      label: s.label, stroke: s.color, width: 2, spanGaps: false, dash: s.dash,
       value: (u, v) => (v == null ? '–' : fmtNum(Math.round(v * 10) / 10)),
     }))],
     axes: [{ ...axis, values: timeLabels, space: 64 }, { ...axis, size: 56 }],
@@ -499,7 +796,8 @@ function renderExplanation(s) {
     h('span', { class: 'badge ' + (s.bounded === 'no' ? 'bad' : 'neutral'), text: t('bounded_' + s.bounded) }),
     s.max_seconds != null ? h('span', { class: 'badge neutral', text: t('max_seconds', { t: duration(ui.lang, s.max_seconds) }) }) : null);
   const sections = [];
-  for (const k of ['reached_by_text', 'meaning', 'enters_on', 'leaves_on', 'duration_bound', 'problem_when', 'remedy', 'kernel']) {
+  // What to do comes first: the reader at 3 a.m. wants it before the theory.
+  for (const k of ['remedy', 'problem_when', 'meaning', 'reached_by_text', 'enters_on', 'leaves_on', 'duration_bound', 'kernel']) {
     if (!s[k]) continue;
     const label = k === 'reached_by_text' ? 'reached_by' : k;
     sections.push(h('dt', { text: t(label) }), h('dd', { class: k === 'remedy' ? 'remedy' : null, text: s[k] }));
@@ -530,7 +828,7 @@ function renderTopics(topics) {
   const box = $('#topics');
   if (!topics) return;
   const out = [];
-  const table = (cols, rows) => h('div', { class: 'table-wrap' }, h('table', { class: 'data topic-table' },
+  const table = (cols, rows) => h('div', { class: 'table-wrap', tabindex: 0 }, h('table', { class: 'data topic-table' },
     h('thead', {}, h('tr', {}, cols.map(([, label]) => h('th', { scope: 'col', text: label })))),
     h('tbody', {}, rows.map((r) => h('tr', {}, cols.map(([k]) => {
       let v = r[k];
@@ -585,7 +883,7 @@ function sequenceDiagram(steps) {
   const top = 40;
   const gap = 54;
   const H = top + gap * rows.length + 40;
-  const svg = s('svg', { viewBox: `0 0 ${W} ${H}`, class: 'sequence', role: 'img', 'aria-label': 'four-way close' });
+  const svg = s('svg', { viewBox: `0 0 ${W} ${H}`, class: 'sequence', role: 'img', 'aria-label': t('four_way_close') });
   const L = 170;
   const R = 470;
   svg.append(s('text', { x: L, y: 20, 'text-anchor': 'middle', class: 'seq-head' }, t('active_state')),
@@ -633,6 +931,11 @@ function offenderWho(g) {
           name: `${g.comm} (${g.pid})`, filter: { process: String(g.pid) } };
       }
       if (g.owner === 'orphan') return { node: h('span', { class: 'muted', text: t('orphans_kernel') }), name: t('orphans_kernel'), filter: null };
+      // With the teardown tracer: kernel-owned sockets grouped by the process that closed them.
+      if (g.owner === 'closed_by') {
+        return { node: h('span', {}, h('span', { class: 'muted', text: t('closed_by') + ' ' }), h('strong', { class: 'proc', text: g.comm }), ' ', h('span', { class: 'muted', text: `pid ${g.pid}` })),
+          name: `${g.comm} (${g.pid})`, filter: null };
+      }
       return { node: h('span', { text: t('unknown_uid', { uid: g.uid }) }), name: g.key, filter: null };
     case 'local_port':
       return { node: h('code', { text: ':' + g.local_port }), name: ':' + g.local_port, filter: { port: String(g.local_port) } };
@@ -665,7 +968,7 @@ function renderOffenders() {
       h('th', { scope: 'row', class: 'who' }, who.node),
       h('td', { class: 'num', text: fmtNum(g.total) }),
       h('td', {}, h('ul', { class: 'chips' }, chips)),
-      h('td', { class: 'num', text: duration(ui.lang, g.oldest_age_s) }),
+      h('td', { class: 'num', text: ageText(g.oldest_age_s, g.oldest_age_lower_bound) }),
       h('td', { class: 'num' + (growth > 0 ? ' up' : ''), text: growth == null ? '–' : t('per_min', { n: (growth > 0 ? '+' : '') + (Math.round(growth * 10) / 10) }) }),
       h('td', {}, who.filter ? h('button', { type: 'button', class: 'link', 'aria-label': t('show_sockets_of', { who: who.name }),
         onclick: () => showSocketsOf(who.filter), text: t('show_sockets') }) : null));
@@ -686,13 +989,16 @@ async function loadFindings() {
     return;
   }
   renderFindings();
+  renderLeaks();
+  renderCounts();
 }
 
 /* Numbers that are names (pids, uids, ports) are shown as they are, not as quantities. */
 const RAW_NUMBER = /(^|_)(pid|uid|port)$/;
 
-function kvValue(k, v) {
-  if (v == null) return null;
+function kvValue(k, v, obj) {
+  if (v == null || /_lower_bound$/.test(k)) return null; // shown as "≥" on its value
+  if (typeof v === 'number' && /_s$/.test(k) && obj && obj[k.replace(/_s$/, '_lower_bound')]) return ageText(v, true);
   if (typeof v === 'object') {
     if ('low' in v && 'high' in v) return `${v.low}–${v.high}`;
     return Object.entries(v).map(([a, b]) => `${a}=${b}`).join(', ');
@@ -703,16 +1009,26 @@ function kvValue(k, v) {
   return String(v);
 }
 
-function kvList(obj, cls) {
-  const items = [];
+/* Addresses and commands are tokens: each one in one piece, the line breaking between them. */
+function tokens(txt) {
+  const parts = txt.split(/(\s+->\s+|,\s+)/);
+  return parts.map((x, i) => (i % 2 ? x : h('code', { class: 'token', text: x })));
+}
+
+/* A finding's subject or evidence as a two-column table under its caption. */
+function kvTable(obj, caption) {
+  const rows = [];
   for (const [k, v] of Object.entries(obj || {})) {
-    const txt = kvValue(k, v);
+    const txt = kvValue(k, v, obj);
     if (txt == null) continue;
     const label = has('k_' + k) ? t('k_' + k) : k.replace(/_/g, ' ');
-    const dd = k === 'cmdline' ? h('dd', { class: 'clip', title: txt }, h('code', { text: txt })) : h('dd', { text: txt });
-    items.push(h('div', {}, h('dt', { text: label }), dd));
+    let td;
+    if (k === 'cmdline') td = h('td', { class: 'clip', title: txt }, h('code', { text: txt }));
+    else if (/example|remote|source|destination/.test(k)) td = h('td', {}, tokens(txt));
+    else td = h('td', { text: txt });
+    rows.push(h('tr', {}, h('th', { scope: 'row', text: label }), td));
   }
-  return h('dl', { class: cls }, items);
+  return h('table', { class: 'kv' }, h('caption', { text: caption }), h('tbody', {}, rows));
 }
 
 function renderFindings() {
@@ -721,13 +1037,14 @@ function renderFindings() {
   const sum = $('#findings-summary');
   sum.replaceChildren(...['critical', 'warning', 'info'].map((s) =>
     h('span', { class: `badge sev-${s}${d.summary[s] ? '' : ' zero'}`, text: `${fmtNum(d.summary[s])} ${t('sev_' + s)}` })));
-  const key = ui.lang + JSON.stringify(d.findings);
+  const key = ui.lang + ui.stale + JSON.stringify(d.findings);
   if (ui.rendered.findings === key) return;
   ui.rendered.findings = key;
   const list = $('#findings');
   const more = $('#findings-more');
   if (!d.findings.length) {
-    list.replaceChildren(h('li', { class: 'empty', text: t('findings_none', { t: duration(ui.lang, ui.minAge) }) }));
+    // Without current data an empty list proves nothing: no all-clear then.
+    list.replaceChildren(h('li', { class: 'empty', text: ui.stale ? t('unknown_now') : t('findings_none', { t: duration(ui.lang, ui.minAge) }) }));
     more.hidden = true;
     return;
   }
@@ -737,9 +1054,7 @@ function renderFindings() {
     h('div', { class: 'finding-head' },
       h('span', { class: `badge sev-${f.severity}`, text: t('sev_' + f.severity) }),
       h('h3', { text: f.title })),
-    h('div', { class: 'finding-body' },
-      h('div', {}, h('h4', { text: t('subject') }), kvList(f.subject, 'kv')),
-      h('div', {}, h('h4', { text: t('evidence') }), kvList(f.evidence, 'kv'))),
+    h('div', { class: 'finding-body' }, kvTable(f.subject, t('subject')), kvTable(f.evidence, t('evidence'))),
     h('p', { class: 'remedy' }, h('strong', { text: t('remedy') + ': ' }), f.remedy),
     h('details', {}, h('summary', { text: t('why_more') }), h('p', { text: f.explanation })))));
   const hiddenCount = d.findings.length - FINDINGS_SHOWN;
@@ -771,17 +1086,17 @@ function renderSystem() {
   $('#settings tbody').replaceChildren(...d.settings.map((s) => h('tr', {},
     h('th', { scope: 'row' }, h('code', { text: s.name }), h('div', { class: 'muted small', text: s.sysctl.replace(/\//g, '.') })),
     h('td', { class: 'num', text: val(s.value) }),
-    h('td', { text: s.what }))));
+    h('td', { text: kernelWhat(ui.lang, s.name, s.what) }))));
   const rate = (v) => (v == null ? '–' : fmtNum(v >= 100 ? Math.round(v) : Math.round(v * 10) / 10));
   $('#counters tbody').replaceChildren(...d.counters.map((c) => h('tr', { class: c.per_min > 0 && TROUBLE.test(c.name) ? 'active' : null },
     h('th', { scope: 'row' }, h('code', { text: c.name }), h('div', { class: 'muted small', text: c.source })),
     h('td', { class: 'num', text: val(c.value) }),
     h('td', { class: 'num' + (c.per_min > 0 ? ' strong' : ''), text: rate(c.per_min) }),
-    h('td', { text: c.what }))));
+    h('td', { text: kernelWhat(ui.lang, c.name, c.what) }))));
   $('#gauges tbody').replaceChildren(...(d.gauges || []).map((g) => h('tr', {},
     h('th', { scope: 'row' }, h('code', { text: g.name }), h('div', { class: 'muted small', text: g.source })),
     h('td', { class: 'num', text: val(g.value) }),
-    h('td', { text: g.what }))));
+    h('td', { text: kernelWhat(ui.lang, g.name, g.what) }))));
   $('#rate-window').textContent = d.rate_window_s ? t('rate_window', { t: duration(ui.lang, d.rate_window_s) }) : '';
 }
 
@@ -848,6 +1163,11 @@ async function loadSockets() {
   renderSockets();
 }
 
+/* An age, "≥ 45 s" when the socket was already in its state when lingerd first saw it. */
+function ageText(secs, lowerBound) {
+  return (lowerBound ? '≥ ' : '') + duration(ui.lang, secs);
+}
+
 function hostport(a) {
   return (a.addr.includes(':') ? `[${a.addr}]` : a.addr) + ':' + a.port;
 }
@@ -870,14 +1190,15 @@ function renderSockets() {
   }
   body.replaceChildren(...d.sockets.map((x) => {
     const timer = x.timer && x.timer.kind !== 'none'
-      ? `${x.timer.kind} ${duration(ui.lang, x.timer.expires_ms / 1000)}${x.timer.retrans ? ` ×${x.timer.retrans}` : ''}` : '–';
+      ? `${has('timer_' + x.timer.kind) ? t('timer_' + x.timer.kind) : x.timer.kind} ${duration(ui.lang, x.timer.expires_ms / 1000)}${x.timer.retrans ? ` ×${x.timer.retrans}` : ''}` : '–';
     return h('tr', { class: ui.lingering.has(x.state) ? 'lingering' : null },
       h('td', {}, h('span', { class: 'state-tag st-' + x.state, text: x.state })),
-      h('td', {}, h('code', { text: hostport(x.local) })),
-      h('td', {}, h('code', { text: hostport(x.remote) })),
-      h('td', { title: x.cmdline || null }, x.comm ? [h('strong', { text: x.comm }), ' ', h('span', { class: 'muted', text: String(x.pid) })] : '–'),
+      h('td', {}, h('code', { class: 'token', text: hostport(x.local) })),
+      h('td', {}, h('code', { class: 'token', text: hostport(x.remote) })),
+      h('td', { title: x.cmdline || null }, x.comm ? [h('strong', { class: 'proc', text: x.comm }), ' ', h('span', { class: 'muted', text: String(x.pid) })]
+        : x.closed_by ? [h('span', { class: 'muted', text: t('closed_by') + ' ' }), h('strong', { class: 'proc', text: x.closed_by.comm }), ' ', h('span', { class: 'muted', text: String(x.closed_by.pid) })] : '–'),
       h('td', { text: t('owner_' + x.owner) }),
-      h('td', { class: 'num', title: clock(x.state_since), text: duration(ui.lang, x.age_s) }),
+      h('td', { class: 'num', title: clock(x.state_since), text: ageText(x.age_s, x.age_lower_bound) }),
       h('td', { class: 'num' + (x.rx_queue > 0 && ui.lingering.has(x.state) ? ' warn-text' : ''), text: fmtNum(x.rx_queue) }),
       h('td', { class: 'num', text: fmtNum(x.tx_queue) }),
       h('td', { text: timer }));
@@ -936,6 +1257,8 @@ function setNetns(name) {
   ui.trends = null;
   ui.offenders = null;
   ui.findings = null;
+  ui.leaks = null;
+  ui.samples = {};
   ui.sockets.page = 0;
   ui.sockets.cursors = [null];
   ui.sockets.data = null;
@@ -944,7 +1267,8 @@ function setNetns(name) {
   saveHash();
   renderNetns();
   renderCounts();
-  return Promise.allSettled([loadSnapshot(), loadDeltas(), loadTrends(), loadOffenders(), loadFindings(), loadSockets()]);
+  return Promise.allSettled([loadSnapshot(), loadLeaks(), loadDeltas(), loadTrends(), loadOffenders(), loadFindings(),
+    ui.socketsVisible ? loadSockets() : null]);
 }
 
 /* ---- polling ---- */
@@ -954,12 +1278,14 @@ const jobs = [
   { name: 'status', run: loadStatus, every: (iv) => iv },
   { name: 'netns', run: loadNetns, every: (iv) => Math.max(iv, 10) },
   { name: 'snapshot', run: loadSnapshot, every: (iv) => iv },
+  { name: 'leaks', run: loadLeaks, every: (iv) => iv },
   { name: 'trends', run: loadTrends, every: (iv) => (RANGES[ui.range] <= 3600 ? iv : Math.max(iv, 60)) },
   { name: 'deltas', run: loadDeltas, every: (iv) => Math.max(iv, 15) },
   { name: 'offenders', run: loadOffenders, every: (iv) => Math.max(iv, 5) },
   { name: 'findings', run: loadFindings, every: (iv) => Math.max(iv, 5) },
-  // Only the first page follows the live data, and not while the filters are being edited.
-  { name: 'sockets', run: () => (ui.sockets.page === 0 && !$('#sockets-filter').contains(document.activeElement) ? loadSockets() : null), every: (iv) => Math.max(iv, 5) },
+  // Only the first page follows the live data, only while the table is on screen, and not
+  // while the filters are being edited.
+  { name: 'sockets', run: () => (ui.socketsVisible && ui.sockets.page === 0 && !$('#sockets-filter').contains(document.activeElement) ? loadSockets() : null), every: (iv) => Math.max(iv, 5) },
   { name: 'system', run: loadSystem, every: (iv) => Math.max(iv, 30) },
 ];
 const lastRun = {};
@@ -985,6 +1311,7 @@ function schedule() {
 
 function renderAll() {
   renderStatus();
+  renderLeaks();
   renderNetns();
   renderCounts();
   renderTrends();
@@ -1016,6 +1343,7 @@ function wire() {
   for (const b of $$('#ranges button')) {
     b.addEventListener('click', () => {
       ui.range = b.dataset.range;
+      ui.rangeChosen = true;
       markRange();
       saveHash();
       loadTrends();
@@ -1088,8 +1416,14 @@ function wire() {
     ui.sockets.page++;
     loadSockets();
   });
+  // The sockets table is fetched once it scrolls into view, and followed only while it is there.
+  new IntersectionObserver((entries) => {
+    const vis = entries.some((e) => e.isIntersecting);
+    if (vis && !ui.socketsVisible && !ui.sockets.data) loadSockets();
+    ui.socketsVisible = vis;
+  }, { rootMargin: '200px' }).observe($('#sockets-section'));
   new ResizeObserver(() => {
-    if (chart) chart.setSize({ width: Math.max(320, $('#chart').clientWidth), height: 300 });
+    if (chart) chart.setSize({ width: Math.max(240, $('#chart').clientWidth), height: 300 });
   }).observe($('#chart'));
   darkQuery.addEventListener('change', () => {
     chartKey = '';
@@ -1117,7 +1451,10 @@ async function main() {
   }
   // A namespace name is the kernel's or a runtime's: it only ever reaches the page as text.
   if (hs.netns && hs.netns.length <= 256 && !/[\u0000-\u001f\u007f]/.test(hs.netns)) ui.netns = hs.netns;
-  if (hs.range && RANGES[hs.range]) ui.range = hs.range;
+  if (hs.range && RANGES[hs.range]) {
+    ui.range = hs.range;
+    ui.rangeChosen = true;
+  }
   if (hs.split === 'process' || hs.split === 'local_port') ui.split = hs.split;
   if (hs.state && ALL_STATES.includes(hs.state)) ui.splitState = hs.state;
   if (hs.min_age && Number(hs.min_age) >= 0) ui.minAge = Number(hs.min_age);
@@ -1133,6 +1470,12 @@ async function main() {
   renderNetns();
   // CLOSE_WAIT is what lingerd exists for: its explanation is open until another state is picked.
   showExplanation(hs.select && ALL_STATES.includes(hs.select) ? hs.select : 'CLOSE_WAIT', { focus: false });
+  if (!ui.rangeChosen) {
+    // The default range fits the history there is: minutes of it are not squeezed into an hour.
+    await loadDeltas();
+    if (ui.historyStart != null && Date.now() / 1000 - ui.historyStart < RANGES['15m']) ui.range = '15m';
+    markRange();
+  }
   await poll(true);
   document.body.dataset.ready = '1';
 }

@@ -27,7 +27,7 @@ const EDGES = [
   { a: 'CLOSED', b: 'SYN_SENT', label: 'connect() / SYN', lx: 262, ly: 88 },
   { a: 'CLOSED', b: 'LISTEN', label: 'listen()', lx: 626, ly: 88 },
   { a: 'LISTEN', b: 'SYN_RECV', label: 'SYN / SYN+ACK', lx: 742, ly: 203, anchor: 'start' },
-  { a: 'SYN_SENT', b: 'SYN_RECV', label: 'SYN / SYN+ACK (simultaneous)', lx: 470, ly: 186, minor: true },
+  { a: 'SYN_SENT', b: 'SYN_RECV', label: 'SYN / SYN+ACK', note: 'simultaneous', lx: 470, ly: 186, minor: true },
   { a: 'SYN_SENT', b: 'ESTABLISHED', label: 'SYN+ACK / ACK', lx: 262, ly: 250 },
   { a: 'SYN_RECV', b: 'ESTABLISHED', label: 'ACK', lx: 620, ly: 292 },
   { a: 'ESTABLISHED', b: 'FIN_WAIT_1', label: 'close() / FIN', lx: 262, ly: 345 },
@@ -64,7 +64,8 @@ function boxExit([cx, cy], [tx, ty], pad) {
 
 /*
  * Draws the diagram into container. onSelect(state) is called on click, Enter or Space.
- * Returns { setCounts(counts, lingeringSet), select(state), setLabels(t) }.
+ * Returns { setCounts(counts, problems), select(state), setLabels(t) }; problems maps a state that
+ * is a problem now to its worst severity, and only those are highlighted.
  */
 export function buildDiagram(container, onSelect, t) {
   const svg = el('svg', {
@@ -95,6 +96,7 @@ export function buildDiagram(container, onSelect, t) {
   const note = el('text', { x: 450, y: 606, class: 'lane-label', 'text-anchor': 'middle' }, lanes);
 
   const edges = el('g', { class: 'edges', 'aria-hidden': 'true' }, svg);
+  const notes = []; // edge labels with a translated remark: [element, label, key]
   for (const e of EDGES) {
     let d = e.d;
     if (!d) {
@@ -107,6 +109,7 @@ export function buildDiagram(container, onSelect, t) {
       x: e.lx, y: e.ly, class: 'edge-label', 'text-anchor': e.anchor || 'middle',
     }, edges);
     lab.textContent = e.label;
+    if (e.note) notes.push([lab, e.label, e.note]);
   }
 
   const nodes = {};
@@ -140,19 +143,19 @@ export function buildDiagram(container, onSelect, t) {
       title.textContent = tr('machine_h');
       for (const [k, e] of Object.entries(laneText)) e.textContent = tr(k);
       note.textContent = tr('machine_any_closed');
+      for (const [lab, label, key] of notes) lab.textContent = `${label} (${tr(key)})`;
       for (const [state, x] of Object.entries(nodes)) {
-        x.g.setAttribute('aria-label', tr('node_label', { state, n: x.n == null ? '–' : x.n }));
+        x.g.setAttribute('aria-label', tr('node_label', { state, n: x.count.textContent }));
       }
     },
-    setCounts(counts, lingering) {
+    setCounts(counts, problems) {
       for (const [state, x] of Object.entries(nodes)) {
         const n = counts ? counts[state] : null;
         x.n = n == null ? null : n;
         x.count.textContent = n == null ? '–' : n.toLocaleString();
-        x.g.classList.toggle('lingering', lingering.has(state));
-        x.g.classList.toggle('hot', lingering.has(state) && n > 0);
-        x.g.classList.toggle('empty', !n);
-        x.g.setAttribute('aria-label', tr('node_label', { state, n: n == null ? '–' : n }));
+        const sev = n > 0 ? problems[state] : null;
+        x.g.setAttribute('class', 'node' + (sev ? ` problem sev-${sev}` : '') + (n ? '' : ' empty') + (state === selected ? ' selected' : ''));
+        x.g.setAttribute('aria-label', tr('node_label', { state, n: x.count.textContent }));
       }
     },
     select(state) {

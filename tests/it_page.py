@@ -1,0 +1,211 @@
+#!/usr/bin/env python3
+"""The page as an operator meets it at 3 a.m.: Debian's headless chromium (playwright-core,
+tests/dashboard/page.mjs) against lingerd and the lab in a private network namespace.
+
+Checked: the headline names the lab's leaking process within two intervals of the API naming it,
+above the fold, with its count, a severity and the first thing to do, and its verdict is the
+worst finding's severity; only states that are a problem are highlighted; the default trend
+range fits a young history; the sockets table is not fetched before it is scrolled to; trends
+after the first fetch ask only for what is new; /?lang=ko serves the page in Korean; at 390 px
+nothing sticks out sideways and the state explanation is not clipped, "What to do" first; axe-core
+finds nothing in the light, dark, Korean and phone views; layout shift on first load stays under
+0.1; after lingerd is killed the page turns stale: health red, every panel saying the age of its
+data, the verdict "unknown", and no all-clear. Screenshots land in $LINGERD_BUILD/test-artifacts/
+(with LINGERD_SCREENSHOTS=DIR also in DIR, with findings from 5 s on: that is how
+docs/screenshots/ is made)."""
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
+from lingerd_test import Daemon, LabProc, check, check_eq, done, in_private_netns, skip  # noqa: E402
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+TOP = os.path.dirname(HERE)
+NODE_DIR = os.path.join(HERE, "dashboard")
+INTERVAL = 1
+DRIVER_TIMEOUT_S = 150
+HANGUL = re.compile("[\uac00-\ud7a3]")
+CLS_MAX = 0.1
+
+
+def artifacts_dir():
+    build = os.environ.get("LINGERD_BUILD") or os.path.join(TOP, "build")
+    d = os.path.join(build, "test-artifacts")
+    os.makedirs(d, exist_ok=True)
+    return d
+
+
+def chromium_path():
+    return shutil.which("chromium") or ("/usr/bin/chromium" if os.path.exists("/usr/bin/chromium") else None)
+
+
+def tools_ready():
+    """node, npm and chromium; playwright-core and axe-core as tests/dashboard's lockfile pins them."""
+    ok = check(shutil.which("node") and shutil.which("npm"), "node and npm are needed (scripts/deps-web.sh)")
+    ok = check(chromium_path(), "Debian's chromium is needed (scripts/deps-web.sh)") and ok
+    if not ok:
+        return False
+    mods = os.path.join(NODE_DIR, "node_modules")
+    if not all(os.path.exists(os.path.join(mods, m, "package.json")) for m in ("playwright-core", "axe-core")):
+        p = subprocess.run(["npm", "ci", "--prefix", NODE_DIR, "--ignore-scripts", "--no-audit", "--no-fund",
+                            "--loglevel=error"], capture_output=True, text=True, timeout=300)
+        if not check_eq(p.returncode, 0, "npm ci in tests/dashboard (%s)" % p.stderr.strip()[-500:]):
+            return False
+    return True
+
+
+def step(res, name):
+    s = res["steps"].get(name)
+    if not check(s and s.get("ok"), "browser step %s: %s" % (name, s and s.get("error"))):
+        return None
+    return s
+
+
+def no_violations(views):
+    for name, v in views:
+        check_eq([(x["id"], x["nodes"], x["targets"]) for x in (v or [])], [], "axe-core violations in the %s view" % name)
+
+
+def check_results(res, lab):
+    if not check("fatal" not in res, "driver: %s" % res.get("fatal")):
+        return
+    # Once lingerd is killed every poll fails: those failures are the point of the last step.
+    refused = re.compile(r"ERR_CONNECTION_REFUSED|Failed to load resource: net::")
+    check_eq([e for e in res["console_errors"] if not refused.search(e)], [], "console errors")
+    check_eq(res["page_errors"], [], "uncaught page errors")
+    check_eq(res["csp_violations"], [], "CSP violations")
+    check_eq([b for b in res["bad_responses"] if not refused.search(b)], [], "failed or 4xx/5xx requests")
+
+    leak = lab.report["states"]["CLOSE_WAIT"]["variants"]["close_wait_leak/server"]["count"]
+    s = step(res, "headline")
+    if s:
+        lag = s["page_at_ms"] - s["api_at_ms"]
+        check(lag <= 2 * INTERVAL * 1000 + 500,
+              "the headline names lab-leaker within two intervals of the API (%d ms after)" % lag)
+        cells = s["cells"]
+        check("lab-leaker" in cells[0] and "pid %d" % lab.report["leaker"]["pid"] in cells[0],
+              "the row names lab-leaker and its pid: %r" % cells[0])
+        check(re.match(r"\s*%d(?!\d)" % leak, cells[1]), "the row counts the leak's %d sockets: %r" % (leak, cells[1]))
+        check(re.search(r"/min|–", cells[2]), "the row has a change per minute (or – before two samples): %r" % cells[2])
+        check(re.search(r"\d\d:\d\d:\d\d", cells[3]), "the row says since when as a clock time: %r" % cells[3])
+        check(re.search(r"restart lab-leaker", cells[-1]), "the row says what to do first: %r" % cells[-1])
+        check(s["row_top"] is not None and s["row_top"] < s["viewport_h"],
+              "the row is above the fold (%s < %s)" % (s["row_top"], s["viewport_h"]))
+        # Younger than the findings' min_age the leak is "info" (it does not grow); the verdict
+        # is the worst severity on the page, never "ok" while a process leaks.
+        check(s["severity"] in ("info", "warning", "critical") and s["verdict"] == s["severity"],
+              "the verdict is the worst severity: %r / %r" % (s["verdict"], s["severity"]))
+
+    s = step(res, "layout_shift")
+    if s:
+        check(s["cls"] < CLS_MAX, "layout shift on first load %.3f < %.1f" % (s["cls"], CLS_MAX))
+
+    s = step(res, "highlight")
+    if s:
+        cards = s["cards"]
+        check("problem" in cards["CLOSE_WAIT"], "the CLOSE_WAIT card is highlighted: %r" % cards["CLOSE_WAIT"])
+        calm = [st for st, cls in cards.items() if "problem" in cls and s["counts"][st] == 0]
+        check_eq(calm, [], "no state with no sockets is highlighted")
+        for st in ("ESTABLISHED", "LISTEN", "SYN_SENT"):
+            check("problem" not in cards[st], "%s is not highlighted: %r" % (st, cards[st]))
+        check(re.search(r"since start \d\d:\d\d", s["delta"]), "the change is against the start of history: %r" % s["delta"])
+        check_eq(s["range"], "15m", "the default range fits a history of seconds")
+
+    s = step(res, "fetching")
+    if s:
+        check_eq(s["sockets_before"], 0, "the sockets table is not fetched before it is visible")
+        check(s["sockets_after"] >= 1, "the sockets table is fetched once scrolled to")
+        later = s["trends"][1:]
+        check(s["trends"] and later, "trends were polled: %r" % s["trends"])
+        check(all(re.search(r"from=\d{10}", u) and "resolution=raw" in u for u in later),
+              "later trend fetches ask only for what is new: %r" % later[:3])
+
+    s = step(res, "lang_query")
+    if s:
+        check_eq(s["status"], 200, "/?lang=ko serves the page")
+        check((s["content_type"] or "").startswith("text/html"), "/?lang=ko is HTML: %r" % s["content_type"])
+        check_eq(s["html_lang"], "ko", "?lang=ko switches the page to Korean")
+        check(HANGUL.search(s["counts_h"]) and HANGUL.search(s["heading"]), "Korean headings: %r" % s["heading"])
+        check(HANGUL.search(s["todo"] or ""), "what to do, in Korean: %r" % s["todo"])
+
+    s = step(res, "phone")
+    if s:
+        for lang in ("en", "ko"):
+            p = s[lang]
+            check(p["scroll_width"] <= p["client_width"],
+                  "nothing overflows sideways at 390 px in %s (%d > %d)" % (lang, p["scroll_width"], p["client_width"]))
+            check(not p["explain_clipped"], "the state explanation is not clipped (%s)" % lang)
+        check_eq(s["en"]["remedy_first"], "What to do", "the explanation says what to do first")
+
+    views = []
+    for name, key in (("light", "axe_light"), ("dark", "axe_dark"), ("Korean", "axe_ko")):
+        st = step(res, key)
+        if st:
+            views.append((name, st["violations"]))
+    if s:
+        views.append(("phone", s.get("axe")))
+    no_violations(views)
+
+    s = step(res, "stale")
+    if s:
+        check_eq(s["before"]["health"], "ok", "health is ok while lingerd runs")
+        check(s["stale_after_ms"] <= 3 * INTERVAL * 1000 + 1500, "stale within a few intervals (%d ms)" % s["stale_after_ms"])
+        check("bad" in s["health_class"] and s["health"] != "ok", "health turns red: %r %r" % (s["health"], s["health_class"]))
+        check_eq(s["verdict"], "unknown", "the verdict is unknown, not an all-clear")
+        check_eq(s["aged_panels"], s["panels"], "every panel says how old its data is")
+        check(re.search(r"as of \d\d:\d\d:\d\d", s["panel_age"] or ""), "the age is a clock time: %r" % s["panel_age"])
+        check("does not answer" in s["note"], "the page says lingerd does not answer: %r" % s["note"])
+        check(s["card"].strip() not in ("", "–"), "the last counts stay on screen: %r" % s["card"])
+        check("grayscale" in (s["filter"] or ""), "stale panels are greyed: %r" % s["filter"])
+        check("No findings" not in s["findings"] and "No problems" not in s["verdict_text"], "no all-clear while stale")
+        check(HANGUL.search(s.get("note_ko") or "") and s.get("verdict_ko") == "알 수 없음",
+              "stale in Korean too: %r / %r" % (s.get("note_ko"), s.get("verdict_ko")))
+
+
+def run():
+    out_dir = artifacts_dir()
+    lab = LabProc("--count", "3", "--port", "0")
+    d = Daemon("--interval", str(INTERVAL))
+    try:
+        d.wait_snapshots(1)
+        if os.environ.get("LINGERD_SCREENSHOTS"):
+            time.sleep(8)  # the screenshots show the lab's findings, due at 5 s
+        env = dict(os.environ, LINGERD_URL=d.base, ARTIFACTS=out_dir, CHROMIUM=chromium_path(),
+                   INTERVAL=str(INTERVAL), LEAKER="lab-leaker", DAEMON_PID=str(d.proc.pid),
+                   SCREENSHOTS=os.environ.get("LINGERD_SCREENSHOTS", ""),
+                   MIN_AGE="5" if os.environ.get("LINGERD_SCREENSHOTS") else "")
+        t0 = time.monotonic()
+        p = subprocess.run(["node", os.path.join(NODE_DIR, "page.mjs")], capture_output=True, text=True,
+                           env=env, timeout=DRIVER_TIMEOUT_S, cwd=NODE_DIR)
+        print("browser run: %.1f s" % (time.monotonic() - t0), flush=True)
+        lines = [l for l in p.stdout.splitlines() if l.startswith("{")]
+        if check(p.returncode == 0 and lines, "page.mjs ran (rc %d): %s" % (p.returncode, p.stderr[-1500:])):
+            res = json.loads(lines[-1])
+            with open(os.path.join(out_dir, "it_page.json"), "w") as f:
+                json.dump(res, f, indent=1)
+            check_results(res, lab)
+    finally:
+        d.close()
+        lab.stop()
+
+
+def main():
+    if "--in-netns" in sys.argv:
+        run()
+        done()
+    if not tools_ready():
+        done()
+    rc = in_private_netns(__file__)
+    if rc is None:
+        skip("no private network namespace here (unshare -n): the page needs the lab's exact sockets")
+        done()
+    sys.exit(rc)
+
+
+if __name__ == "__main__":
+    main()

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "api.h"
+#include "commit.h"
 #include "http.h"
 #include "lab.h"
 #include "limits.h"
@@ -251,7 +252,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 			usage(stdout);
 			exit(0);
 		case 'V':
-			printf("lingerd %s\n", LINGERD_VERSION);
+			printf("lingerd %s (commit %s)\n", LINGERD_VERSION, LINGERD_COMMIT);
 			exit(0);
 		default:
 			fprintf(stderr, "lingerd: unknown or incomplete option '%s'\n",

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "api.h"
+#include "cli.h"
 #include "commit.h"
 #include "http.h"
 #include "lab.h"
@@ -54,6 +55,10 @@ static void usage(FILE *f)
 		"       lingerd lab [--count N] [--port BASE] [--hold SECONDS]   (lingerd lab --help)\n"
 		"       lingerd demo [--lab-port BASE] [--json] [daemon options]\n"
 		"                      the service (its own port and a fresh database) and the lab\n"
+		"       lingerd status [--url URL] [--json]  health, findings and offenders on one screen\n"
+		"       lingerd top [--url URL]              the same, redrawn in place\n"
+		"       lingerd sockets [--url URL] [filters] [--csv]   the sockets, like ss\n"
+		"       (each subcommand takes --help)\n"
 		"\n"
 		"  --listen ADDR:PORT  where to serve HTTP (default %s; port 0 picks one)\n"
 		"  --db PATH           SQLite database (default ./lingerd.db)\n"
@@ -670,6 +675,8 @@ int main(int argc, char **argv)
 		return lab_main(argc - 1, argv + 1);
 	if (argc > 1 && strcmp(argv[1], "demo") == 0)
 		return run_demo(argc - 1, argv + 1);
+	if (argc > 1 && cli_is_command(argv[1]))
+		return cli_main(argc - 1, argv + 1);
 	rc = parse_args(argc, argv, &o);
 	if (rc)
 		return rc;

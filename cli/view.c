@@ -264,10 +264,12 @@ static void render_counts(FILE *f, const struct view *v, const struct view_style
 			snprintf(delta, sizeof(delta), "%s%.0f", d > 0 ? "+" : d < 0 ? "-" : "±", fabs(d));
 			up = d > 0 && is_lingering(x->string);
 		}
-		/* Padded by hand: "±" is two bytes, and printf pads bytes, not columns. */
-		fprintf(f, "  %s%-11s %7.0f%s %s%s%s%*s", sgr(st, hot ? SGR_BOLD : ""), x->string, n,
+		fprintf(f, "  %s%-11s %7.0f%s %s%s%s", sgr(st, hot ? SGR_BOLD : ""), x->string, n,
 			sgr(st, hot ? SGR_RESET : ""), sgr(st, up ? SGR_RED : ""), delta,
-			sgr(st, up ? SGR_RESET : ""), 8 - (int)columns(delta), "");
+			sgr(st, up ? SGR_RESET : ""));
+		/* Padded by hand ("±" is two bytes; printf pads bytes), and not at the line's end. */
+		if (col < 2 && x->next)
+			fprintf(f, "%*s", 8 - (int)columns(delta), "");
 		if (++col == 3) {
 			fputc('\n', f);
 			col = 0;

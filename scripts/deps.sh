@@ -7,7 +7,7 @@ set -euo pipefail
 
 want=(gcc make cmake pkg-config libmicrohttpd-dev libcjson-dev libsqlite3-dev iproute2 nodejs npm scdoc)
 if [ "${1:-build}" = test ]; then
-  want+=(python3 curl procps util-linux sqlite3 cppcheck tmux)
+  want+=(python3 curl procps util-linux sqlite3 cppcheck tmux lintian)
 fi
 mapfile -t missing < <(missing_of "${want[@]}")
 apt_install "${missing[@]}"

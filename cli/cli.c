@@ -329,6 +329,16 @@ static void socket_row(const cJSON *s, char *cell[SOCK_COLS])
 	}
 }
 
+/* Writes CSV to stdout with every C0 control but CR, LF and tab, and DEL, as '?'. */
+static void write_csv_text(const char *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)p[i];
+
+		putchar((c < 0x20 && c != '\n' && c != '\r' && c != '\t') || c == 0x7f ? '?' : c);
+	}
+}
+
 /* Queues right-aligned as ss prints them, the rest left-aligned, the last cell unpadded. */
 static void print_cell(int k, int ncols, size_t width, const char *text)
 {
@@ -376,7 +386,11 @@ static int run_sockets(const struct client *c, const struct cli_opts *o)
 			cli_report(c, err, NULL);
 			return CLI_EXIT_UNAVAILABLE;
 		}
-		fwrite(r.body, 1, r.len, stdout);
+		/* Names in the CSV are other users' bytes: a terminal gets no control characters. */
+		if (isatty(STDOUT_FILENO))
+			write_csv_text(r.body, r.len);
+		else
+			fwrite(r.body, 1, r.len, stdout);
 		free(r.body);
 		return fflush(stdout) == 0 ? 0 : CLI_EXIT_UNAVAILABLE;
 	}

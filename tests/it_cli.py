@@ -14,6 +14,7 @@ Inside a private network namespace, so every count is exact:
 import json
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
@@ -27,6 +28,13 @@ from lingerd_test import (Daemon, LabProc, check, check_eq, done,  # noqa: E402
 BIN = os.path.abspath(lingerd_test.BIN)
 COUNT = 13  # per family: 4 CLOSE_WAIT in lingerd-lab each, so 52 (>= 50 is critical)
 TOKEN = "cli-test-token-0123456789"
+# A process that names itself with an escape sequence and a bell, and holds one connection.
+HOSTILE = (
+    "import ctypes, socket, sys, time\n"
+    "ctypes.CDLL(None).prctl(15, b'\\x1b[31mEVIL\\x07', 0, 0, 0)\n"
+    "s = socket.create_connection(('127.0.0.1', int(sys.argv[1])))\n"
+    "print('held', flush=True)\n"
+    "time.sleep(600)\n")
 
 
 def cli(*args, env=None, timeout=30):
@@ -100,7 +108,7 @@ def main():
         f.write(TOKEN + "\n")
     d = Daemon("--interval", "0.5", "--attribution-interval", "0.5", "--token-file", token_file)
     url = ["--url", d.base, "--token-file", token_file]
-    lab = tmux = None
+    lab = tmux = hostile = listener = None
     try:
         d.wait_snapshots(2)
         # --- no lab: nothing stands ---------------------------------------------------------
@@ -120,8 +128,16 @@ def main():
         rc, _, _ = cli("top", "--sort", "size", *url)
         check_eq(rc, 64, "top --sort takes count, age or growth")
 
-        # --- the lab's leak -----------------------------------------------------------------
+        # --- the lab's leak, and a process whose name is an escape sequence ------------------
         lab = LabProc("--count", str(COUNT), "--family", "4", "--port", "0")
+        listener = socket.socket()
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(1)
+        hostile = subprocess.Popen([sys.executable, "-c", HOSTILE, str(listener.getsockname()[1])],
+                                   stdout=subprocess.PIPE)
+        hostile.stdout.readline()
+        conn, _ = listener.accept()
+        conn.close()  # its end of the connection is now a CLOSE_WAIT the hostile process holds
         leaker = lab.report["leaker"]["pid"]
         d.wait_snapshots(4)
         time.sleep(1.5)  # two attribution walks
@@ -145,6 +161,10 @@ def main():
         check(any(g.get("pid") == leaker for g in doc.get("offenders", {}).get("groups", [])),
               "--json lists the leaker among the offenders")
 
+        rc, out, _ = cli("sockets", "--state", "close_wait", "--limit", "1000", *url)
+        check(rc == 0 and "?[31mEVIL?,pid=%d" % hostile.pid in out and "\033" not in out,
+              "a process name's escape sequence is shown as text: %r" % [l for l in out.splitlines() if "EVIL" in l])
+
         # status on a terminal: coloured, unless NO_COLOR.
         status_cmd = [BIN, "status", "--min-age", "0"] + url
         tmux = Tmux(status_cmd)
@@ -159,7 +179,7 @@ def main():
         tmux.wait_for(lambda s: "OFFENDERS" in s)
         time.sleep(0.3)
         screen = tmux.screen(escapes=True)
-        check("CRITICAL" in screen and "31m" not in screen and "\033[1m" not in screen,
+        check("CRITICAL" in screen and "\033[" not in screen,
               "NO_COLOR=1 turns the colours off")
         tmux.close()
 
@@ -207,6 +227,11 @@ def main():
         check_eq(rc, 64, "a bad filter exits 64")
         check("nonsense" in err, "and names it: %r" % err)
     finally:
+        if hostile:
+            hostile.kill()
+            hostile.wait()
+        if listener:
+            listener.close()
         if tmux:
             tmux.close()
         if lab:

@@ -9,7 +9,7 @@
 #include <unistd.h>
 
 #include "limits.h"
-#include "view.h"
+#include "screen.h"
 
 #define MIN_AGE_DEFAULT 60.0
 
@@ -167,7 +167,7 @@ static int parse_opts(const char *cmd, int argc, char **argv, struct cli_opts *o
 			}
 			break;
 		case 's':
-			o->sort = view_sort_parse(optarg);
+			o->sort = screen_sort_parse(optarg);
 			if (o->sort < 0) {
 				fprintf(stderr, "lingerd top: --sort must be count, age or growth\n");
 				return CLI_EXIT_USAGE;
@@ -216,18 +216,18 @@ static int use_color(void)
 
 static int run_status(const struct client *c, const struct cli_opts *o)
 {
-	struct view_style st = { .color = use_color(), .max_offenders = LD_CLI_STATUS_OFFENDERS };
-	struct view v;
+	struct screen_style st = { .color = use_color(), .max_offenders = LD_CLI_STATUS_OFFENDERS };
+	struct screen v;
 	char why[320];
 	int err;
 
-	err = view_fetch(c, o->min_age, &v, why, sizeof(why));
+	err = screen_fetch(c, o->min_age, &v, why, sizeof(why));
 	if (err < 0) {
 		cli_report(c, err, why);
 		return CLI_EXIT_UNAVAILABLE;
 	}
 	if (o->json) {
-		cJSON *doc = view_json(c, &v);
+		cJSON *doc = screen_json(c, &v);
 		char *text = doc ? cJSON_PrintUnformatted(doc) : NULL;
 
 		if (text)
@@ -235,15 +235,15 @@ static int run_status(const struct client *c, const struct cli_opts *o)
 		free(text);
 		cJSON_Delete(doc);
 		if (!text) {
-			view_free(&v);
+			screen_free(&v);
 			fprintf(stderr, "lingerd status: out of memory\n");
 			return CLI_EXIT_UNAVAILABLE;
 		}
 	} else {
-		view_render(stdout, c, &v, &st);
+		screen_render(stdout, c, &v, &st);
 	}
-	err = view_critical(&v) > 0 ? CLI_EXIT_CRITICAL : 0;
-	view_free(&v);
+	err = screen_critical(&v) > 0 ? CLI_EXIT_CRITICAL : 0;
+	screen_free(&v);
 	return fflush(stdout) == 0 ? err : CLI_EXIT_UNAVAILABLE;
 }
 
@@ -304,7 +304,7 @@ static void socket_row(const cJSON *s, char *cell[SOCK_COLS])
 		 cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(s, "tx_queue")));
 	endpoint(cJSON_GetObjectItemCaseSensitive(s, "local"), family, buf[3], sizeof(buf[3]));
 	endpoint(cJSON_GetObjectItemCaseSensitive(s, "remote"), family, buf[4], sizeof(buf[4]));
-	view_format_age(isnan(age) ? -1 : age, buf[5], sizeof(buf[5]));
+	screen_format_age(isnan(age) ? -1 : age, buf[5], sizeof(buf[5]));
 	if (comm && cJSON_IsNumber(pid))
 		snprintf(buf[6], sizeof(buf[6]), "%s,pid=%.0f", comm, pid->valuedouble);
 	else if (owner && strcmp(owner, "orphan") == 0)
@@ -322,7 +322,7 @@ static void socket_row(const cJSON *s, char *cell[SOCK_COLS])
 		FILE *m = open_memstream(&p, &len);
 
 		if (m) {
-			view_put_text(m, buf[i]);
+			screen_put_text(m, buf[i]);
 			fclose(m);
 		}
 		cell[i] = p;

@@ -11,7 +11,7 @@
 
 #include "cli.h"
 #include "limits.h"
-#include "view.h"
+#include "screen.h"
 
 /* Alternate screen and hidden cursor on the way in; the reverse on the way out. */
 #define ENTER "\033[?1049h\033[?25l"
@@ -123,12 +123,12 @@ static void term_size(int *rows, int *cols)
 }
 
 /* One frame: the status screen fitted to the terminal, or what went wrong asking for it. */
-static char *frame(const struct client *c, double min_age, const struct view_style *st,
+static char *frame(const struct client *c, double min_age, const struct screen_style *st,
 		   int rows, double refresh)
 {
 	static const char *const keys = "c/a/g sort by count/age/growth  r redraw  q quit";
-	struct view v;
-	struct view_style fit = *st;
+	struct screen v;
+	struct screen_style fit = *st;
 	char *text = NULL, why[320], clock[16];
 	size_t len = 0;
 	time_t now = time(NULL);
@@ -140,20 +140,20 @@ static char *frame(const struct client *c, double min_age, const struct view_sty
 		return NULL;
 	localtime_r(&now, &tm);
 	strftime(clock, sizeof(clock), "%H:%M:%S", &tm);
-	err = view_fetch(c, min_age, &v, why, sizeof(why));
+	err = screen_fetch(c, min_age, &v, why, sizeof(why));
 	if (err < 0) {
 		fprintf(f, "lingerd top  %s  every %gs  %s\n\n", clock, refresh, keys);
 		fprintf(f, "%scannot ask the daemon at %s:%s ", st->color ? "\033[1;31m" : "",
 			c->url, st->color ? "\033[0m" : "");
-		view_put_text(f, why[0] ? why : strerror(-err));
+		screen_put_text(f, why[0] ? why : strerror(-err));
 		fprintf(f, "\nretrying every %gs\n", refresh);
 	} else {
 		/* The offenders get the rows the rest leaves: a 24-row terminal still shows a few. */
 		fit.max_findings = MAX_FINDINGS_SHOWN;
 		fit.max_offenders = rows > 22 ? (size_t)rows - 22 : 1;
 		fprintf(f, "lingerd top  %s  every %gs  %s\n", clock, refresh, keys);
-		view_render(f, c, &v, &fit);
-		view_free(&v);
+		screen_render(f, c, &v, &fit);
+		screen_free(&v);
 	}
 	fclose(f);
 	return text;
@@ -161,7 +161,7 @@ static char *frame(const struct client *c, double min_age, const struct view_sty
 
 int cli_top(const struct client *c, double min_age, double refresh, int sort)
 {
-	struct view_style st = { .sort = (enum view_sort)sort };
+	struct screen_style st = { .sort = (enum screen_sort)sort };
 	struct termios saved, raw;
 	struct sigaction sa = { 0 };
 	const char *nc = getenv("NO_COLOR");
@@ -229,15 +229,15 @@ int cli_top(const struct client *c, double min_age, double refresh, int sort)
 				stop_sig = -1;
 				break;
 			case 'c':
-				st.sort = VIEW_SORT_COUNT;
+				st.sort = SCREEN_SORT_COUNT;
 				redraw = 1;
 				break;
 			case 'a':
-				st.sort = VIEW_SORT_AGE;
+				st.sort = SCREEN_SORT_AGE;
 				redraw = 1;
 				break;
 			case 'g':
-				st.sort = VIEW_SORT_GROWTH;
+				st.sort = SCREEN_SORT_GROWTH;
 				redraw = 1;
 				break;
 			case 'r':

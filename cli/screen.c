@@ -1,5 +1,5 @@
-/* view.c - the status screen: what `lingerd status` and `lingerd top` ask and show. */
-#include "view.h"
+/* screen.c - the status screen: what `lingerd status` and `lingerd top` ask and show. */
+#include "screen.h"
 
 #include <errno.h>
 #include <math.h>
@@ -59,12 +59,12 @@ static int is_lingering(const char *state)
 	return 0;
 }
 
-static const char *sgr(const struct view_style *st, const char *code)
+static const char *sgr(const struct screen_style *st, const char *code)
 {
 	return st->color ? code : "";
 }
 
-void view_put_text(FILE *f, const char *s)
+void screen_put_text(FILE *f, const char *s)
 {
 	const unsigned char *p = (const unsigned char *)s;
 
@@ -81,7 +81,7 @@ void view_put_text(FILE *f, const char *s)
 	}
 }
 
-void view_format_age(double s, char *buf, size_t n)
+void screen_format_age(double s, char *buf, size_t n)
 {
 	long t;
 
@@ -100,18 +100,18 @@ void view_format_age(double s, char *buf, size_t n)
 		snprintf(buf, n, "%ldd%02ldh", t / 86400, t % 86400 / 3600);
 }
 
-int view_sort_parse(const char *s)
+int screen_sort_parse(const char *s)
 {
 	if (strcmp(s, "count") == 0)
-		return VIEW_SORT_COUNT;
+		return SCREEN_SORT_COUNT;
 	if (strcmp(s, "age") == 0)
-		return VIEW_SORT_AGE;
+		return SCREEN_SORT_AGE;
 	if (strcmp(s, "growth") == 0)
-		return VIEW_SORT_GROWTH;
+		return SCREEN_SORT_GROWTH;
 	return -EINVAL;
 }
 
-void view_free(struct view *v)
+void screen_free(struct screen *v)
 {
 	cJSON_Delete(v->health);
 	cJSON_Delete(v->snapshot);
@@ -121,7 +121,8 @@ void view_free(struct view *v)
 	memset(v, 0, sizeof(*v));
 }
 
-int view_fetch(const struct client *c, double min_age, struct view *v, char *why, size_t whylen)
+int screen_fetch(const struct client *c, double min_age, struct screen *v, char *why,
+		 size_t whylen)
 {
 	char path[256], states[160] = "", num_s[32];
 	const cJSON *counts, *x;
@@ -167,7 +168,7 @@ int view_fetch(const struct client *c, double min_age, struct view *v, char *why
 	}
 	return 0;
 fail:
-	view_free(v);
+	screen_free(v);
 	return err;
 }
 
@@ -175,7 +176,7 @@ fail:
  * The count of STATE at the start of the trends' hour, and when that was (the first point of
  * its series).  Returns 0 when the daemon has no history of it.
  */
-static int change_base(const struct view *v, const char *state, double *base, double *since)
+static int change_base(const struct screen *v, const char *state, double *base, double *since)
 {
 	const cJSON *s;
 
@@ -193,8 +194,8 @@ static int change_base(const struct view *v, const char *state, double *base, do
 	return 0;
 }
 
-static void render_health(FILE *f, const struct client *c, const struct view *v,
-			  const struct view_style *st)
+static void render_health(FILE *f, const struct client *c, const struct screen *v,
+			  const struct screen_style *st)
 {
 	const cJSON *h = v->health, *p;
 	const char *status = str(h, "status");
@@ -207,28 +208,28 @@ static void render_health(FILE *f, const struct client *c, const struct view *v,
 
 		clock_gettime(CLOCK_REALTIME, &now);
 		/* The daemon's clock is this host's: a difference below zero is rounding. */
-		view_format_age(fmax(0, (double)now.tv_sec + now.tv_nsec / 1e9 - last), ago,
+		screen_format_age(fmax(0, (double)now.tv_sec + now.tv_nsec / 1e9 - last), ago,
 				sizeof(ago));
 	}
 	fprintf(f, "%slingerd%s at %s: %s", sgr(st, SGR_BOLD), sgr(st, SGR_RESET), c->url,
 		sgr(st, ok ? SGR_GREEN : SGR_RED));
-	view_put_text(f, status ? status : "?");
+	screen_put_text(f, status ? status : "?");
 	fprintf(f, "%s  source %s  every %gs  last snapshot %s%s  db ", sgr(st, SGR_RESET),
 		str(h, "source") ? str(h, "source") : "?", num(h, "interval_s", 0), ago,
 		last > 0 ? " ago" : "");
-	view_put_text(f, str(h, "db") ? str(h, "db") : "?");
+	screen_put_text(f, str(h, "db") ? str(h, "db") : "?");
 	fprintf(f, "  attribution %s\n", str(h, "attribution") ? str(h, "attribution") : "?");
 	cJSON_ArrayForEach(p, get(h, "problems"))
 	{
 		if (cJSON_IsString(p)) {
 			fprintf(f, "  %sproblem:%s ", sgr(st, SGR_RED), sgr(st, SGR_RESET));
-			view_put_text(f, p->valuestring);
+			screen_put_text(f, p->valuestring);
 			fputc('\n', f);
 		}
 	}
 }
 
-static void render_counts(FILE *f, const struct view *v, const struct view_style *st)
+static void render_counts(FILE *f, const struct screen *v, const struct screen_style *st)
 {
 	const cJSON *x;
 	double oldest = INFINITY, now = num(v->snapshot, "taken_at", 0);
@@ -246,7 +247,7 @@ static void render_counts(FILE *f, const struct view *v, const struct view_style
 	if (isfinite(oldest)) {
 		char span[32];
 
-		view_format_age(now - oldest, span, sizeof(span));
+		screen_format_age(now - oldest, span, sizeof(span));
 		/* History reaching back (nearly) the whole hour is "1h", as on the page. */
 		fprintf(f, ", change over the last %s", now - oldest >= 3000 ? "1h" : span);
 	}
@@ -291,7 +292,7 @@ static void render_subject(FILE *f, const cJSON *subj, const char **name)
 
 	*name = comm;
 	if (cJSON_IsNumber(pid) && comm) {
-		view_put_text(f, comm);
+		screen_put_text(f, comm);
 		fprintf(f, " (pid %.0f)", pid->valuedouble);
 		parts++;
 	} else if (cJSON_IsNull(pid) && cJSON_IsNumber(get(subj, "uid"))) {
@@ -310,10 +311,10 @@ static void render_subject(FILE *f, const cJSON *subj, const char **name)
 		fprintf(f, "%s", parts++ ? ", " : "");
 		if (!*name && cJSON_IsString(x))
 			*name = x->valuestring;
-		view_put_text(f, x->string);
+		screen_put_text(f, x->string);
 		fputc(' ', f);
 		if (cJSON_IsString(x))
-			view_put_text(f, x->valuestring);
+			screen_put_text(f, x->valuestring);
 		else
 			fprintf(f, "%g", x->valuedouble);
 	}
@@ -329,17 +330,17 @@ static void render_first_remedy(FILE *f, const char *remedy)
 	char *first = strndup(remedy, n);
 
 	if (first) {
-		view_put_text(f, first);
+		screen_put_text(f, first);
 		free(first);
 	}
 }
 
-int view_critical(const struct view *v)
+int screen_critical(const struct screen *v)
 {
 	return (int)num(get(v->findings, "summary"), "critical", 0);
 }
 
-static void render_findings(FILE *f, const struct view *v, const struct view_style *st)
+static void render_findings(FILE *f, const struct screen *v, const struct screen_style *st)
 {
 	const cJSON *sum = get(v->findings, "summary"), *x;
 	size_t shown = 0, total = (size_t)cJSON_GetArraySize(get(v->findings, "findings"));
@@ -382,7 +383,7 @@ static void render_findings(FILE *f, const struct view *v, const struct view_sty
 		if (subject && !(name && strstr(title, name)))
 			fprintf(f, "%s: ", subject);
 		free(subject);
-		view_put_text(f, title);
+		screen_put_text(f, title);
 		fprintf(f, "\n           %sfix:%s ", sgr(st, SGR_DIM), sgr(st, SGR_RESET));
 		render_first_remedy(f, str(x, "remedy") ? str(x, "remedy") : "");
 		fputc('\n', f);
@@ -390,15 +391,15 @@ static void render_findings(FILE *f, const struct view *v, const struct view_sty
 	}
 }
 
-static double sort_key(const cJSON *g, enum view_sort sort)
+static double sort_key(const cJSON *g, enum screen_sort sort)
 {
 	switch (sort) {
-	case VIEW_SORT_AGE:
+	case SCREEN_SORT_AGE:
 		return num(g, "oldest_age_s", 0);
-	case VIEW_SORT_GROWTH:
+	case SCREEN_SORT_GROWTH:
 		/* No growth known yet (less than a few minutes of history) sorts last. */
 		return num(g, "growth_per_min", -INFINITY);
-	case VIEW_SORT_COUNT:
+	case SCREEN_SORT_COUNT:
 	default:
 		return num(g, "total", 0);
 	}
@@ -413,7 +414,7 @@ struct ranked {
 static int cmp_groups(const void *a, const void *b, void *arg)
 {
 	const struct ranked *x = a, *y = b;
-	enum view_sort sort = *(const enum view_sort *)arg;
+	enum screen_sort sort = *(const enum screen_sort *)arg;
 	double kx = sort_key(x->g, sort), ky = sort_key(y->g, sort);
 
 	if (kx != ky)
@@ -425,7 +426,7 @@ static int cmp_groups(const void *a, const void *b, void *arg)
 	return x->place < y->place ? -1 : x->place > y->place;
 }
 
-static void render_offenders(FILE *f, const struct view *v, const struct view_style *st)
+static void render_offenders(FILE *f, const struct screen *v, const struct screen_style *st)
 {
 	static const char *const sort_names[] = { "count", "age", "growth" };
 	const cJSON *groups = get(v->offenders, "groups"), *g;
@@ -465,13 +466,13 @@ static void render_offenders(FILE *f, const struct view *v, const struct view_st
 			snprintf(who, sizeof(who), "(orphans)");
 		else
 			snprintf(who, sizeof(who), "(uid %.0f)", num(o, "uid", -1));
-		view_format_age(num(o, "oldest_age_s", NAN), age, sizeof(age));
+		screen_format_age(num(o, "oldest_age_s", NAN), age, sizeof(age));
 		if (isnan(growth))
 			snprintf(growth_s, sizeof(growth_s), "-");
 		else
 			snprintf(growth_s, sizeof(growth_s), "%+.1f", growth);
 		fprintf(f, "  %-8s ", pid_s);
-		view_put_text(f, who);
+		screen_put_text(f, who);
 		fprintf(f, "%*s %6.0f %8s %s%10s%s  ", 16 - (int)columns(who), "", num(o, "total", 0),
 			age, sgr(st, growth > 0 ? SGR_RED : ""), growth_s,
 			sgr(st, growth > 0 ? SGR_RESET : ""));
@@ -489,8 +490,8 @@ static void render_offenders(FILE *f, const struct view *v, const struct view_st
 	free(order);
 }
 
-void view_render(FILE *f, const struct client *c, const struct view *v,
-		 const struct view_style *st)
+void screen_render(FILE *f, const struct client *c, const struct screen *v,
+		 const struct screen_style *st)
 {
 	render_health(f, c, v, st);
 	render_counts(f, v, st);
@@ -498,7 +499,7 @@ void view_render(FILE *f, const struct client *c, const struct view *v,
 	render_offenders(f, v, st);
 }
 
-cJSON *view_json(const struct client *c, const struct view *v)
+cJSON *screen_json(const struct client *c, const struct screen *v)
 {
 	cJSON *o = cJSON_CreateObject(), *change = cJSON_CreateObject();
 	const cJSON *x;

@@ -6,3 +6,5 @@ lingerd_it_test(it_package)
 # Three lingerd in three network namespaces, a real Prometheus with the shipped rules and a real
 # Alertmanager: about 130 s, most of it the 60 s a finding needs and the rule's one-minute `for:`.
 lingerd_it_test(it_fleet)
+# The findings on /metrics over snapshots built in memory: counts, the top-K, merged subjects.
+lingerd_unit_test(test_metrics_findings)

@@ -47,16 +47,15 @@ def cli(*args, env=None, timeout=30):
 class Tmux:
     """One tmux server of our own (its own socket and configuration) running one command."""
 
-    made = 0
-
     def __init__(self, cmd, env=None, cols=140, rows=45):
-        Tmux.made += 1
-        self.sock = "lingerd-cli-%d-%d" % (os.getpid(), Tmux.made)
-        self.conf = tempfile.NamedTemporaryFile("w", prefix="lingerd-cli-tmux-", suffix=".conf")
+        # Its socket in a folder of its own, gone with it (tmux leaves the file behind).
+        self.dir = tempfile.mkdtemp(prefix="lingerd-cli-tmux-")
+        self.sock = os.path.join(self.dir, "socket")
+        self.conf = os.path.join(self.dir, "tmux.conf")
         # remain-on-exit keeps the pane (and its exit status) after a quick command ends.
-        self.conf.write("set -g remain-on-exit on\n")
-        self.conf.flush()
-        self.base = ["tmux", "-L", self.sock, "-f", self.conf.name]
+        with open(self.conf, "w") as f:
+            f.write("set -g remain-on-exit on\n")
+        self.base = ["tmux", "-S", self.sock, "-f", self.conf]
         envs = ["%s=%s" % kv for kv in (env or {}).items()]
         subprocess.run(self.base + ["new-session", "-d", "-s", "t", "-x", str(cols), "-y",
                                     str(rows), "env"] + envs + ["TERM=xterm-256color"] + cmd,
@@ -94,7 +93,7 @@ class Tmux:
 
     def close(self):
         subprocess.run(self.base + ["kill-server"], capture_output=True)
-        self.conf.close()
+        shutil.rmtree(self.dir, ignore_errors=True)
 
 
 def main():

@@ -69,10 +69,14 @@ def main():
     check(p.returncode == 0 and m, "--version: %r" % p.stdout)
     if m and version:
         check_eq(m.group(1), version.group(1), "--version prints project(VERSION)")
-        head = subprocess.run(["git", "-C", ROOT, "rev-parse", "HEAD"], capture_output=True, text=True)
-        if head.returncode == 0:
-            check(head.stdout.startswith(m.group(2).split("-")[0]),
-                  "--version names this checkout's commit (%s, HEAD %s)" % (m.group(2), head.stdout.strip()))
+        # A commit of this checkout (the binary may be older than HEAD, never made up).
+        inside = subprocess.run(["git", "-C", ROOT, "rev-parse", "--git-dir"], capture_output=True)
+        if inside.returncode == 0:
+            commit = m.group(2).split("-")[0]
+            known = subprocess.run(["git", "-C", ROOT, "cat-file", "-e", commit + "^{commit}"],
+                                   capture_output=True)
+            check(commit != "unknown" and known.returncode == 0,
+                  "--version names a commit of this checkout: %s" % m.group(2))
     done()
 
 

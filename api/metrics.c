@@ -8,8 +8,11 @@
 #include <unistd.h>
 
 #include "feed.h"
+#include "findings.h"
 #include "kstat.h"
+#include "limits.h"
 #include "util.h"
+#include "view.h"
 
 static const int lingering[] = { SOCK_FIN_WAIT1, SOCK_FIN_WAIT2, SOCK_TIME_WAIT,
 				 SOCK_CLOSE_WAIT, SOCK_LAST_ACK, SOCK_CLOSING };
@@ -252,6 +255,97 @@ static void self(struct jw *w, const struct feed_status *st)
 		 st->attribution_last_ms / 1e3);
 }
 
+/* One label set of lingerd_finding_active and how many standing findings share it. */
+struct active {
+	enum finding_kind kind;
+	enum finding_severity severity;
+	char subject[160];
+	unsigned n;
+};
+
+/*
+ * What names a finding's subject in a label: the process name (never a pid, so a series
+ * outlives a restart), else the finding's key (a uid, a destination, a port), after the
+ * namespace's name for a finding in another namespace.
+ */
+static void subject_of(const struct snap *s, const struct finding *f, char *buf, size_t n)
+{
+	const char *what = f->proc ? f->proc->comm : f->key;
+
+	if (f->netns)
+		snprintf(buf, n, "%s%s%s", api_netns_name(s, f->netns), what[0] ? "/" : "", what);
+	else
+		snprintf(buf, n, "%s", what);
+}
+
+/*
+ * The findings /api/v1/findings gives with its defaults (what the page shows), as bounded
+ * series: a count per severity, and one series per kind, severity and subject for the
+ * LD_METRICS_FINDINGS_MAX most severe.  Returns 0 or -ENOMEM.
+ */
+static int findings(struct jw *w, struct feed *smp, const struct snap *s)
+{
+	struct findings_input in = {
+		.snap = s, .history = feed_history(smp), .min_age = LD_FINDINGS_MIN_AGE_DEFAULT,
+	};
+	struct active act[LD_METRICS_FINDINGS_MAX];
+	size_t counts[FINDING_SEVERITY_MAX] = { 0 }, cap = 64, n_act = 0;
+	struct finding *v;
+	ssize_t n;
+
+	for (;;) {
+		v = malloc(cap * sizeof(*v));
+		if (!v)
+			return -ENOMEM;
+		n = findings_decide(&in, v, cap);
+		if (n < 0 || (size_t)n <= cap)
+			break;
+		free(v);
+		cap = (size_t)n;
+	}
+	if (n < 0) {
+		free(v);
+		return (int)n;
+	}
+	for (ssize_t i = 0; i < n; i++)
+		counts[v[i].severity]++;
+	family(w, "lingerd_findings", "gauge",
+	       "Findings standing now, by severity: what /api/v1/findings reports with its defaults.");
+	for (int sev = 0; sev < FINDING_SEVERITY_MAX; sev++)
+		jw_textf(w, "lingerd_findings{severity=\"%s\"} %zu\n", findings_severity_name(sev),
+			 counts[sev]);
+	/* Most severe first, as the endpoint lists them; equal label sets add up. */
+	for (int sev = 0; sev < FINDING_SEVERITY_MAX; sev++) {
+		for (ssize_t i = 0; i < n; i++) {
+			struct active a = { .kind = v[i].kind, .severity = v[i].severity, .n = 1 };
+			size_t k;
+
+			if (v[i].severity != (enum finding_severity)sev)
+				continue;
+			subject_of(s, &v[i], a.subject, sizeof(a.subject));
+			for (k = 0; k < n_act; k++)
+				if (act[k].kind == a.kind && act[k].severity == a.severity &&
+				    strcmp(act[k].subject, a.subject) == 0)
+					break;
+			if (k < n_act)
+				act[k].n++;
+			else if (n_act < LD_METRICS_FINDINGS_MAX)
+				act[n_act++] = a;
+		}
+	}
+	free(v);
+	family(w, "lingerd_finding_active", "gauge",
+	       "Standing findings by kind, severity and subject (a process name, a uid, a "
+	       "destination, a port or a setting), the most severe only.");
+	for (size_t k = 0; k < n_act; k++) {
+		jw_textf(w, "lingerd_finding_active{kind=\"%s\",severity=\"%s\",subject=\"",
+			 findings_kind_name(act[k].kind), findings_severity_name(act[k].severity));
+		metrics_label_value(w, act[k].subject);
+		jw_textf(w, "\"} %u\n", act[k].n);
+	}
+	return 0;
+}
+
 int metrics_render(struct feed *smp, const struct metrics_config *cfg, struct jw *w)
 {
 	struct feed_status st;
@@ -262,8 +356,11 @@ int metrics_render(struct feed *smp, const struct metrics_config *cfg, struct jw
 	lingering_by_owner(w, s);
 	per_port(w, s, cfg);
 	per_netns(w, s, cfg);
-	if (s)
+	if (s) {
 		kernel(w, &s->kstat);
+		if (findings(w, smp, s) < 0 && !w->err)
+			w->err = -ENOMEM;
+	}
 	self(w, &st);
 	snap_put(s);
 	if (w->err)

@@ -108,4 +108,16 @@
 #define LD_TRENDS_TOP_DEFAULT 5 /* groups per state with by= */
 #define LD_TRENDS_TOP_MAX 20
 
+/* /metrics: standing findings itemized as lingerd_finding_active, most severe first */
+#define LD_METRICS_FINDINGS_MAX 20
+
+/* Terminal view (lingerd status, top, sockets): a client of a running daemon */
+#define LD_CLI_DEFAULT_URL "http://127.0.0.1:9471"
+#define LD_CLI_TIMEOUT_S 10                 /* connect, send and each receive */
+#define LD_CLI_MAX_REPLY (32u * 1024 * 1024) /* an answer larger than this is refused */
+#define LD_CLI_REFRESH_DEFAULT 2.0          /* lingerd top: seconds between redraws */
+#define LD_CLI_REFRESH_MIN 0.2
+#define LD_CLI_OFFENDERS 50                 /* groups asked for; status shows the first few */
+#define LD_CLI_STATUS_OFFENDERS 5
+
 #endif

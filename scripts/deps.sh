@@ -5,9 +5,9 @@
 set -euo pipefail
 . "$(dirname "$0")/apt-lib.sh"
 
-want=(gcc make cmake pkg-config libmicrohttpd-dev libcjson-dev libsqlite3-dev iproute2 nodejs npm)
+want=(gcc make cmake pkg-config libmicrohttpd-dev libcjson-dev libsqlite3-dev iproute2 nodejs npm scdoc)
 if [ "${1:-build}" = test ]; then
-  want+=(python3 curl procps util-linux sqlite3 cppcheck)
+  want+=(python3 curl procps util-linux sqlite3 cppcheck tmux lintian)
 fi
 mapfile -t missing < <(missing_of "${want[@]}")
 apt_install "${missing[@]}"

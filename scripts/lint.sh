@@ -3,7 +3,7 @@
 # the banned-function list and the one-way flow of includes.  Prints every finding as FILE:LINE: message and exits 1 when there is any, 0 when clean.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-dirs=(common capture db feed api server)
+dirs=(common capture db feed api cli server)
 status=0
 
 if ! command -v cppcheck >/dev/null; then

@@ -13,6 +13,8 @@
 #include <unistd.h>
 
 #include "api.h"
+#include "cli.h"
+#include "commit.h"
 #include "http.h"
 #include "lab.h"
 #include "limits.h"
@@ -53,6 +55,10 @@ static void usage(FILE *f)
 		"       lingerd lab [--count N] [--port BASE] [--hold SECONDS]   (lingerd lab --help)\n"
 		"       lingerd demo [--lab-port BASE] [--json] [daemon options]\n"
 		"                      the service (its own port and a fresh database) and the lab\n"
+		"       lingerd status [--url URL] [--json]  health, findings and offenders on one screen\n"
+		"       lingerd top [--url URL]              the same, redrawn in place\n"
+		"       lingerd sockets [--url URL] [filters] [--csv]   the sockets, like ss\n"
+		"       (each subcommand takes --help)\n"
 		"\n"
 		"  --listen ADDR:PORT  where to serve HTTP (default %s; port 0 picks one)\n"
 		"  --db PATH           SQLite database (default ./lingerd.db)\n"
@@ -251,7 +257,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 			usage(stdout);
 			exit(0);
 		case 'V':
-			printf("lingerd %s\n", LINGERD_VERSION);
+			printf("lingerd %s (commit %s)\n", LINGERD_VERSION, LINGERD_COMMIT);
 			exit(0);
 		default:
 			fprintf(stderr, "lingerd: unknown or incomplete option '%s'\n",
@@ -669,6 +675,8 @@ int main(int argc, char **argv)
 		return lab_main(argc - 1, argv + 1);
 	if (argc > 1 && strcmp(argv[1], "demo") == 0)
 		return run_demo(argc - 1, argv + 1);
+	if (argc > 1 && cli_is_command(argv[1]))
+		return cli_main(argc - 1, argv + 1);
 	rc = parse_args(argc, argv, &o);
 	if (rc)
 		return rc;

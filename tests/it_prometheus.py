@@ -68,7 +68,10 @@ def series_of(text):
 
 
 def metric_names(text):
-    return {s.split("{", 1)[0] for s in series_of(text)}
+    """Names with samples, and families declared with # TYPE: lingerd_finding_active has a
+    sample only while a finding stands."""
+    declared = {l.split()[2] for l in text.splitlines() if l.startswith("# TYPE ")}
+    return {s.split("{", 1)[0] for s in series_of(text)} | declared
 
 
 def exprs_names(expr):

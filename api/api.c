@@ -67,16 +67,18 @@ static const struct route *route_find(const char *path, const char **arg)
 }
 
 /*
- * The page's files ignore their query string: the page reads its own (/?lang=ko), and a link
- * that carries one must not turn into a JSON error.
+ * The page ignores its query string: it reads its own (/?lang=ko), and a link that carries one
+ * must not turn into a JSON error.  Every other file (the API document, scripts) takes none.
  */
-static int serve_asset(const struct api_ctx *ctx, const struct asset *a, struct api_response *resp,
-		       struct api_error *e)
+static int serve_asset(const struct api_ctx *ctx, const struct asset *a, struct query *q,
+		       struct api_response *resp, struct api_error *e)
 {
 	unsigned char *data;
 	size_t len;
 	int err;
 
+	if (strcmp(a->url, "/index.html") != 0 && query_check_unused(q, e) < 0)
+		return -EINVAL;
 	resp->status = 200;
 	resp->content_type = a->type;
 	resp->csp = PAGE_CSP;
@@ -125,7 +127,7 @@ int api_handle(const struct api_ctx *ctx, const char *method, const char *path,
 		goto error;
 	}
 	if (asset) {
-		if (serve_asset(ctx, asset, resp, &e) < 0)
+		if (serve_asset(ctx, asset, q, resp, &e) < 0)
 			goto error;
 		return 0;
 	}

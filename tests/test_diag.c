@@ -460,13 +460,29 @@ static void test_hostile(void)
 	sock_vec_free(&sv);
 }
 
+/*
+ * The test's own sockets among a dump: the listener on 127.0.0.1:port and the two ends of its
+ * one connection.  Other sockets of the host may use the same port number (a TIME_WAIT of
+ * another test, say), so the loopback address must match too, and only one connection counts.
+ */
 static int count_port(const struct sock_vec *sv, unsigned port)
 {
-	int n = 0;
+	int listen = 0, server = 0, client = 0;
 
-	for (size_t i = 0; i < sv->n; i++)
-		n += sv->v[i].lport == port || sv->v[i].rport == port;
-	return n;
+	for (size_t i = 0; i < sv->n; i++) {
+		const struct sock_rec *r = &sv->v[i];
+
+		if (r->family != AF_INET || memcmp(r->laddr, LOOP4, 4) != 0)
+			continue;
+		if (r->lport == port && r->state == SOCK_LISTEN)
+			listen++;
+		else if (r->lport == port && r->state == SOCK_ESTABLISHED)
+			server++;
+		else if (r->rport == port && r->state == SOCK_ESTABLISHED &&
+			 memcmp(r->raddr, LOOP4, 4) == 0)
+			client++;
+	}
+	return listen + server + client;
 }
 
 /* Checks one live record against what the socket itself says. */

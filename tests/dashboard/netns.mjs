@@ -56,6 +56,9 @@ await withPage(out, async (page) => {
 
   for (const ns of names) {
     await step('switch:' + ns, async () => {
+      // The sockets table is fetched only while it is in view: keep it there.
+      await page.$eval('#sockets-section', (el) => el.scrollIntoView());
+      await page.waitForTimeout(300);
       await page.selectOption('#netns', ns);
       const from = requests.length;
       const seen = await cardFor(page, ns);

@@ -4,8 +4,9 @@ A client process makes N connections and closes first: every resulting TIME_WAIT
 that client's pid and comm (it has exited by then), and group_by=process groups them under it. A
 server process that closes first gets its own TIME_WAITs. A scripted sequence moves the state-change
 counters by exactly the known counts. A CLOSE_WAIT closed after 2 s lands in the CLOSE_WAIT
-histogram's 2 s bucket. SO_LINGER {1,0} closes are resets sent by that process. A named namespace's
-sockets carry its name (--netns all). Then lingerd with --events off, and as nobody without
+histogram's 2 s bucket. SO_LINGER {1,0} closes are resets sent by that process. The TIME_WAIT
+pressure finding names the process behind a destination. A named namespace's sockets carry its
+name (--netns all). Then lingerd with --events off, and as nobody without
 capabilities, says why it is off and answers as before. Skipped, with the reason, where the kernel
 or the build cannot load the tracer."""
 import http.client
@@ -199,6 +200,37 @@ def linger_resets(d, api):
           "/metrics has resets sent and nothing lost")
 
 
+def time_wait_pressure(d):
+    """20 ephemeral ports (this namespace's own setting), 12 TIME_WAITs to one destination:
+    the finding names the process that made them."""
+    path = "/proc/sys/net/ipv4/ip_local_port_range"
+    with open(path) as f:
+        was = f.read().strip()
+    try:
+        with open(path, "w") as f:
+            f.write("40000 40019")
+        l, port = listener()
+        p = helper("ld-tw-maker", "client", port, N)
+        accepted = [l.accept()[0] for _ in range(N)]
+        p.wait(10)
+        for s in accepted:
+            s.close()
+        l.close()
+        found = []
+        deadline = time.time() + 10
+        while time.time() < deadline and not found:
+            d.wait_snapshots(1)
+            found = [f for f in d.json("/api/v1/findings")["findings"]
+                     if f["id"].startswith("time_wait_pressure/") and
+                     f["subject"].get("destination_port") == port]
+        ev = found[0]["evidence"] if found else {}
+        check_eq((ev.get("closed_by_pid"), ev.get("closed_by_comm"), ev.get("closed_by_time_wait")),
+                 (p.pid, "ld-tw-maker", N), "the TIME_WAIT pressure finding names the process behind it")
+    finally:
+        with open(path, "w") as f:
+            f.write(was)
+
+
 def named_namespace(d):
     if subprocess.run(["ip", "netns", "add", NS], capture_output=True).returncode != 0:
         skip("cannot create a named namespace here")
@@ -275,6 +307,7 @@ def main():
             exact_counts(d, api)
             close_wait_2s(d, api)
             linger_resets(d, api)
+            time_wait_pressure(d)
             named_namespace(d)
     finally:
         d.close()

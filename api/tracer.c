@@ -180,7 +180,7 @@ int api_h_socket(const struct api_ctx *ctx, const char *arg, struct query *q, st
 	if (x) {
 		jw_kstr(w, "state", sock_state_name(x->r.state));
 		jw_kstr(w, "netns", api_netns_name(s, x->r.netns));
-		jw_kdouble(w, "state_since", x->state_since, 3);
+		jw_kdouble(w, "state_since", snap_wall(s, x->state_since), 3);
 	} else {
 		jw_knull(w, "state");
 		jw_kstr(w, "netns", known ? netns_name(s, r.netns) : "unknown");

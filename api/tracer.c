@@ -136,7 +136,8 @@ void api_events_metrics(struct feed *f, struct jw *w)
 		    "lingerd_tcp_resets_received_total %llu\n",
 		 (unsigned long long)st.k.rst_recv);
 	jw_textf(w, "# HELP lingerd_bpf_lost_total Teardown records or steps the tracer could not "
-		    "store (map full, no memory, timeline full).\n"
+		    "store (map full, no memory, timeline full), and program runs the kernel "
+		    "skipped (a run nested in another on the same CPU).\n"
 		    "# TYPE lingerd_bpf_lost_total counter\nlingerd_bpf_lost_total %llu\n",
 		 (unsigned long long)st.k.lost);
 }

@@ -16,10 +16,9 @@ const char *events_how_name(int how)
 		[TD_HOW_NONE] = "none",
 		[TD_HOW_ACTIVE] = "active",
 		[TD_HOW_PASSIVE] = "passive",
-		[TD_HOW_ABORT] = "abort",
 	};
 
-	return how >= 0 && how <= TD_HOW_ABORT ? names[how] : "none";
+	return how >= 0 && how <= TD_HOW_PASSIVE ? names[how] : "none";
 }
 
 const char *events_state_name(int state)
@@ -145,6 +144,12 @@ void events_close(struct events *ev)
 	(void)ev;
 }
 
+void events_forget(struct events *ev, uint64_t cookie)
+{
+	(void)ev;
+	(void)cookie;
+}
+
 int events_lookup(struct events *ev, uint64_t cookie, struct td_sock *out)
 {
 	(void)ev;
@@ -182,6 +187,7 @@ const char *events_reason_name(struct events *ev, unsigned reason)
 
 #else
 
+#include <bpf/bpf.h>
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include <stdarg.h>
@@ -323,6 +329,27 @@ void events_close(struct events *ev)
 	free(ev);
 }
 
+void events_forget(struct events *ev, uint64_t cookie)
+{
+	__u64 key = cookie;
+
+	if (ev)
+		bpf_map__delete_elem(ev->skel->maps.socks, &key, sizeof(key), 0);
+}
+
+/* Runs the kernel skipped because the program was already running on that CPU. */
+static uint64_t missed_runs(const struct bpf_program *p)
+{
+	struct bpf_prog_info info;
+	__u32 len = sizeof(info);
+	int fd = bpf_program__fd(p);
+
+	memset(&info, 0, sizeof(info));
+	if (fd < 0 || bpf_obj_get_info_by_fd(fd, &info, &len) < 0)
+		return 0;
+	return info.recursion_misses;
+}
+
 int events_lookup(struct events *ev, uint64_t cookie, struct td_sock *out)
 {
 	__u64 key = cookie;
@@ -380,6 +407,10 @@ int events_stats(struct events *ev, uint64_t netns, int all, struct events_stats
 	err = sum_cpus(ev, ev->skel->maps.stats, &zero, sizeof(zero), &out->k, sizeof(out->k), 0);
 	if (err < 0)
 		return err;
+	/* A state change the program never saw is lost too (a softirq nested in a run). */
+	out->k.lost += missed_runs(ev->skel->progs.on_state) +
+		       missed_runs(ev->skel->progs.on_send_reset) +
+		       missed_runs(ev->skel->progs.on_receive_reset);
 	if (!all) {
 		key = (__u32)(netns ? netns : ev->self_netns);
 		err = sum_cpus(ev, m, &key, sizeof(key), &out->n, sizeof(out->n), 1);

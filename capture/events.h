@@ -77,10 +77,16 @@ int events_procs(struct events *ev, struct events_proc *out, size_t max, size_t 
  */
 int events_join(struct events *ev, struct snap *snap, const struct snap *prev);
 
+/*
+ * Drops the record of a socket that is gone for good (a TIME_WAIT that expired), so that the
+ * map's bound goes to the sockets still there.  Cookies are never reused.  ev NULL is fine.
+ */
+void events_forget(struct events *ev, uint64_t cookie);
+
 /* Unix seconds of a step's monotonic time stamp (struct td_step.ns). */
 double events_wall(uint64_t mono_ns);
 
-/* "active", "passive", "abort" or "none" for enum td_how. */
+/* "active", "passive" or "none" for enum td_how. */
 const char *events_how_name(int how);
 
 /* Name of a kernel reset reason (enum sk_rst_reason) from the kernel's BTF, or NULL. */

@@ -45,7 +45,7 @@ struct snap_closer {
 	int32_t tid;      /* the thread that closed */
 	uint64_t cgroup;  /* cgroup v2 id */
 	uint64_t netns;   /* namespace inode the tracer saw */
-	uint8_t how;      /* enum td_how of events.h: active, passive or abort */
+	uint8_t how;      /* enum td_how of events.h: active or passive */
 	uint8_t rst_sent; /* a reset was sent on it */
 	char comm[17];
 };

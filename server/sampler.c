@@ -158,6 +158,8 @@ static int on_vanished(void *arg, const struct snap_sock *old)
 {
 	struct sampler *s = arg;
 
+	if (old->closer || old->closer_tried)
+		events_forget(s->events, old->r.cookie);
 	if (!old->row_id)
 		return 0;
 	if (s->n_vanished == s->cap_vanished) {

@@ -110,8 +110,13 @@ def client_closes_first(d):
           "group_by=process groups the %d TIME_WAITs under the client: %r" % (N, mine))
     one = d.json("/api/v1/sockets/" + tw[0]["cookie"])
     steps = [(s["from"], s["to"], s["pid"]) for s in one["timeline"]]
-    check_eq(steps, [("ESTABLISHED", "FIN_WAIT_1", p.pid), ("FIN_WAIT_1", "FIN_WAIT_2", None),
-                     ("FIN_WAIT_2", "CLOSED", None)], "the teardown timeline of one TIME_WAIT")
+    full = [("ESTABLISHED", "FIN_WAIT_1", p.pid), ("FIN_WAIT_1", "FIN_WAIT_2", None),
+            ("FIN_WAIT_2", "CLOSED", None)]
+    # The close itself runs in the process and is never skipped; a later step, run in a
+    # softirq, may be (counted in "lost").
+    check(steps == full or (steps[:1] == full[:1] and set(steps) < set(full)
+                            and d.json("/api/v1/events")["lost"] > 0),
+          "the teardown timeline of one TIME_WAIT: %r" % steps)
     print("client pid %d: %d TIME_WAITs attributed; timeline %r" % (p.pid, len(tw), steps))
 
 
@@ -132,7 +137,8 @@ def server_closes_first(d):
 
 
 def exact_counts(d, api):
-    before = transitions(api.get("/api/v1/events"))
+    ev = api.get("/api/v1/events")
+    before, lost0 = transitions(ev), ev["lost"]
     l, port = listener()
     p = helper("ld-count", "client", port, N)
     accepted = [l.accept()[0] for _ in range(N)]
@@ -141,14 +147,26 @@ def exact_counts(d, api):
         s.close()
     l.close()
     time.sleep(0.3)  # the last ACKs land
-    got = delta(transitions(api.get("/api/v1/events")), before)
+    ev = api.get("/api/v1/events")
+    got, lost = delta(transitions(ev), before), ev["lost"] - lost0
     want = {("CLOSED", "LISTEN"): 1, ("LISTEN", "CLOSED"): 1,
             ("CLOSED", "SYN_SENT"): N, ("SYN_SENT", "ESTABLISHED"): N,
             ("LISTEN", "SYN_RECV"): N, ("SYN_RECV", "ESTABLISHED"): N,
             ("ESTABLISHED", "FIN_WAIT_1"): N, ("FIN_WAIT_1", "FIN_WAIT_2"): N,
             ("FIN_WAIT_2", "CLOSED"): N, ("ESTABLISHED", "CLOSE_WAIT"): N,
             ("CLOSE_WAIT", "LAST_ACK"): N, ("LAST_ACK", "CLOSED"): N}
-    check_eq(got, want, "state changes of %d scripted connections, exactly" % N)
+    if lost:
+        # The kernel skips a run nested in another on the same CPU (a softirq landing in a
+        # run) and lingerd counts it as lost: then each pair may fall short, by no more.
+        short = sum(want.values()) - sum(got.values())
+        check(all(got.get(k, 0) <= v for k, v in want.items()) and set(got) <= set(want)
+              and 0 <= short <= lost,
+              "state changes of %d scripted connections: %r, %d short, %d runs lost host-wide"
+              % (N, got, short, lost))
+        skip("%d program runs were skipped host-wide meanwhile: counts checked as lower bounds"
+             % lost)
+    else:
+        check_eq(got, want, "state changes of %d scripted connections, exactly" % N)
 
 
 def close_wait_2s(d, api):
@@ -196,8 +214,9 @@ def linger_resets(d, api):
           "%d SO_LINGER {1,0} closes are resets sent by pid %d: %r" % (N, p.pid, mine))
     l.close()
     m = d.get("/metrics", raw=True)[2].decode()
-    check("\nlingerd_tcp_resets_sent_total " in m and "\nlingerd_bpf_lost_total 0\n" in m,
-          "/metrics has resets sent and nothing lost")
+    lost = [x for x in m.splitlines() if x.startswith("lingerd_bpf_lost_total ")]
+    check("\nlingerd_tcp_resets_sent_total " in m and lost, "/metrics has resets sent and losses")
+    print("host-wide since start: %s" % lost)
 
 
 def time_wait_pressure(d):

@@ -261,6 +261,14 @@ int BPF_PROG(on_state, const struct sock *sk, int from, int to)
 	owned = owned_by_caller(sk);
 	if (owned)
 		tgid = bpf_get_current_pid_tgid() >> 32;
+	/*
+	 * Records are for the sockets a snapshot can find without an owner: those that leave
+	 * ESTABLISHED by a FIN.  One that ends here without a TIME_WAIT after it (a reset, the
+	 * last ACK) leaves nothing to name, so its record goes at once and the LRU bound is
+	 * spent on the ones that linger.
+	 */
+	if (from == TCP_ESTABLISHED_ && to != TCP_FIN_WAIT1_ && to != TCP_CLOSE_WAIT_)
+		return 0;
 	cookie = bpf_get_socket_cookie(s);
 	if (from == TCP_ESTABLISHED_) {
 		struct td_sock n = {};
@@ -268,18 +276,20 @@ int BPF_PROG(on_state, const struct sock *sk, int from, int to)
 		n.netns = netns;
 		if (to == TCP_FIN_WAIT1_ && owned)
 			name_owner(&n, sk, TD_HOW_ACTIVE);
-		else if (to == TCP_CLOSE_ && owned)
-			name_owner(&n, sk, TD_HOW_ABORT);
 		add_step(&n, now, from, to, tgid);
 		if (bpf_map_update_elem(&socks, &cookie, &n, BPF_ANY) < 0)
 			lost();
 		return 0;
 	}
+	if (to == TCP_CLOSE_ && from != TCP_FIN_WAIT2_ && from != TCP_CLOSING_) {
+		bpf_map_delete_elem(&socks, &cookie);
+		return 0;
+	}
 	r = bpf_map_lookup_elem(&socks, &cookie);
 	if (!r)
 		return 0; /* it started tearing down before the tracer, or was evicted */
-	if (from == TCP_CLOSE_WAIT_ && owned && r->how == TD_HOW_NONE)
-		name_owner(r, sk, to == TCP_LAST_ACK_ ? TD_HOW_PASSIVE : TD_HOW_ABORT);
+	if (from == TCP_CLOSE_WAIT_ && to == TCP_LAST_ACK_ && owned && r->how == TD_HOW_NONE)
+		name_owner(r, sk, TD_HOW_PASSIVE);
 	add_step(r, now, from, to, tgid);
 	return 0;
 }

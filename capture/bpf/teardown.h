@@ -31,12 +31,12 @@ enum td_hist {
  * process's own system call (the socket lock held by the caller, so the current task is
  * the closer) name a process:
  *   TD_HOW_ACTIVE  ESTABLISHED->FIN_WAIT1 in close()/shutdown(): this side closed first;
- *   TD_HOW_PASSIVE CLOSE_WAIT->LAST_ACK in close()/shutdown(): the peer closed first;
- *   TD_HOW_ABORT   ESTABLISHED/CLOSE_WAIT->CLOSE in close() (SO_LINGER {1,0}, unread data).
+ *   TD_HOW_PASSIVE CLOSE_WAIT->LAST_ACK in close()/shutdown(): the peer closed first.
  * TD_HOW_NONE: the record exists (the socket entered CLOSE_WAIT in softirq) but no process
- * has closed it yet.
+ * has closed it yet.  A close() that sends a reset leaves no socket to name: it is counted
+ * in "procs" instead.
  */
-enum td_how { TD_HOW_NONE, TD_HOW_ACTIVE, TD_HOW_PASSIVE, TD_HOW_ABORT };
+enum td_how { TD_HOW_NONE, TD_HOW_ACTIVE, TD_HOW_PASSIVE };
 
 /* One state change of a socket being torn down. */
 struct td_step {

@@ -38,6 +38,8 @@ static const struct route routes[] = {
 	{ "/healthz", 0, api_h_healthz, NULL },
 	{ "/api/v1/snapshot", 0, api_h_snapshot, NULL },
 	{ "/api/v1/sockets", 0, api_h_sockets, NULL },
+	{ "/api/v1/sockets/", 1, api_h_socket, NULL },
+	{ "/api/v1/events", 0, api_h_events, NULL },
 	{ "/api/v1/states", 0, api_h_states, NULL },
 	{ "/api/v1/states/", 1, api_h_state, NULL },
 	{ "/api/v1/lingering", 0, api_h_lingering, NULL },

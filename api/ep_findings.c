@@ -222,6 +222,16 @@ static void write_ports(const struct render *r, const struct finding *f, const c
 	jw_kdouble(w, "ratio", f->u.ports.ratio, 4);
 	jw_kint(w, "tcp_tw_reuse", f->u.ports.tw_reuse);
 	jw_kdouble(w, "arrivals_per_min", f->u.ports.arrivals_per_min, 3);
+	/* Who makes them, when the teardown tracer saw the closes (null otherwise). */
+	if (f->u.ports.closer_pid) {
+		jw_kint(w, "closed_by_pid", f->u.ports.closer_pid);
+		jw_kstr(w, "closed_by_comm", f->u.ports.closer_comm);
+		jw_kuint(w, "closed_by_time_wait", f->u.ports.closer_time_wait);
+	} else {
+		jw_knull(w, "closed_by_pid");
+		jw_knull(w, "closed_by_comm");
+		jw_knull(w, "closed_by_time_wait");
+	}
 	jw_obj_end(w);
 }
 

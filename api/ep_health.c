@@ -27,6 +27,7 @@ int api_h_healthz(const struct api_ctx *ctx, const char *arg, struct query *q, s
 	jw_kdouble(w, "interval_s", st.interval_s, 3);
 	jw_kstr(w, "db", st.db_ok ? "ok" : st.db_error);
 	jw_kstr(w, "attribution", st.attribution < 0 ? "off" : st.attribution ? "partial" : "full");
+	jw_kstr(w, "events", st.events);
 	if (st.netns_failed) {
 		jw_kuint(w, "netns_failed", st.netns_failed);
 		jw_kstr(w, "netns_error", st.netns_error);

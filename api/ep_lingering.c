@@ -25,8 +25,11 @@ static void group_key(const struct snap *s, const struct snap_sock *x, int by, c
 
 	switch (by) {
 	case BY_PROCESS:
+		/* An orphan is grouped by the process that closed it, when the tracer saw it. */
 		if (p)
 			snprintf(key, len, "%d", p->pid);
+		else if (x->closer)
+			snprintf(key, len, "closed_by:%d", s->closers[x->closer - 1].pid);
 		else if (!x->r.inode)
 			snprintf(key, len, "orphan");
 		else
@@ -71,8 +74,12 @@ static void write_group(struct jw *w, const struct api_ctx *ctx, const struct sn
 	jw_kstr(w, "key", g->key);
 	switch (by) {
 	case BY_PROCESS:
-		jw_kstr(w, "owner", p ? "process" : x->r.inode ? "unknown" : "orphan");
-		if (p) {
+		jw_kstr(w, "owner", p ? "process" : x->closer ? "closed_by" : x->r.inode ? "unknown"
+										       : "orphan");
+		if (!p && x->closer) {
+			jw_kint(w, "pid", s->closers[x->closer - 1].pid);
+			jw_kstr(w, "comm", s->closers[x->closer - 1].comm);
+		} else if (p) {
 			jw_kint(w, "pid", p->pid);
 			jw_kstr(w, "comm", p->comm);
 			jw_kstr(w, "cmdline", p->cmdline);

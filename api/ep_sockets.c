@@ -10,6 +10,7 @@
 #include "handlers.h"
 #include "limits.h"
 #include "params.h"
+#include "tracer.h"
 #include "view.h"
 
 /* ---- filters shared by /snapshot and /sockets ---- */
@@ -298,6 +299,7 @@ static void write_socket(struct jw *w, const struct snap *snap, const struct sna
 		jw_knull(w, "comm");
 		jw_knull(w, "cmdline");
 	}
+	api_events_closed_by(w, snap, s);
 	jw_obj_end(w);
 }
 

@@ -243,6 +243,53 @@ static int listeners(struct decide *d)
 	return 0;
 }
 
+#define TOP_CLOSERS 8 /* distinct closing processes tallied per destination */
+
+/* Whether two sockets go from the same address to the same destination and port. */
+static int same_route(const struct snap_sock *a, const struct snap_sock *b)
+{
+	return a->r.netns == b->r.netns && a->r.family == b->r.family &&
+	       a->r.rport == b->r.rport && !memcmp(a->r.laddr, b->r.laddr, 16) &&
+	       !memcmp(a->r.raddr, b->r.raddr, 16);
+}
+
+/*
+ * Names the process that closed most of the TIME_WAITs towards f's destination, from the
+ * teardown tracer's closers; runs only for the destinations that fire.
+ */
+static void name_closer(const struct snap *s, struct finding *f)
+{
+	struct { const struct snap_closer *c; uint32_t n; } top[TOP_CLOSERS];
+	size_t k = 0, best = 0;
+
+	for (size_t i = 0; i < s->n; i++) {
+		const struct snap_sock *x = &s->socks[i];
+		const struct snap_closer *c;
+		size_t j;
+
+		if (x->r.state != SOCK_TIME_WAIT || !x->closer || !same_route(x, f->sock))
+			continue;
+		c = &s->closers[x->closer - 1];
+		for (j = 0; j < k && top[j].c->pid != c->pid; j++)
+			;
+		if (j == k) {
+			if (k == TOP_CLOSERS)
+				continue;
+			top[k].c = c;
+			top[k++].n = 0;
+		}
+		top[j].n++;
+	}
+	for (size_t j = 1; j < k; j++)
+		if (top[j].n > top[best].n)
+			best = j;
+	if (!k)
+		return;
+	f->u.ports.closer_pid = top[best].c->pid;
+	f->u.ports.closer_time_wait = top[best].n;
+	memcpy(f->u.ports.closer_comm, top[best].c->comm, sizeof(f->u.ports.closer_comm));
+}
+
 /*
  * Sockets that hold an ephemeral port towards one destination, in namespace ns against that
  * namespace's port range (k): TIME_WAIT taking half the range is a warning, 80% critical.
@@ -299,6 +346,7 @@ static int time_wait_pressure(struct decide *d, uint64_t ns, const struct kstat 
 		f->u.ports.tw_reuse =
 			k->have_setting[KSTAT_TW_REUSE] ? (int)k->setting[KSTAT_TW_REUSE] : 0;
 		f->u.ports.arrivals_per_min = gr->arrivals / (LD_RATE_WINDOW_S / 60.0);
+		name_closer(s, f);
 	}
 	groups_free(&g);
 	return 0;

@@ -89,6 +89,11 @@ struct finding {
 			double ratio;       /* in_use over the size of the range */
 			int64_t tw_reuse;   /* tcp_tw_reuse (0 when unknown) */
 			double arrivals_per_min;
+			/* The process that closed most of its TIME_WAITs (teardown tracer), pid 0
+			   when the tracer named none. */
+			int32_t closer_pid;
+			uint32_t closer_time_wait;
+			char closer_comm[17];
 		} ports;
 		struct {
 			int64_t time_wait, max_tw_buckets;

@@ -44,5 +44,11 @@ int api_h_system(const struct api_ctx *ctx, const char *arg, struct query *q, st
 		 struct api_error *e);
 int api_h_trends(const struct api_ctx *ctx, const char *arg, struct query *q, struct jw *w,
 		 struct api_error *e);
+/* tracer.c: /api/v1/sockets/{cookie} (one socket's teardown) and /api/v1/events (the tracer's
+   counters, histograms and resets by process) */
+int api_h_socket(const struct api_ctx *ctx, const char *arg, struct query *q, struct jw *w,
+		 struct api_error *e);
+int api_h_events(const struct api_ctx *ctx, const char *arg, struct query *q, struct jw *w,
+		 struct api_error *e);
 
 #endif

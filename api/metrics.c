@@ -11,6 +11,7 @@
 #include "findings.h"
 #include "kstat.h"
 #include "limits.h"
+#include "tracer.h"
 #include "util.h"
 #include "view.h"
 
@@ -362,6 +363,7 @@ int metrics_render(struct feed *smp, const struct metrics_config *cfg, struct jw
 			w->err = -ENOMEM;
 	}
 	self(w, &st);
+	api_events_metrics(smp, w);
 	snap_put(s);
 	if (w->err)
 		return w->err;

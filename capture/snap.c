@@ -296,6 +296,7 @@ void snap_put(struct snap *s)
 	for (size_t i = 0; i < s->nprocs; i++)
 		free(s->procs[i].cmdline);
 	free(s->procs);
+	free(s->closers);
 	free(s->netns);
 	big_free(s->from, s->from_mapped);
 	big_free(s->index, s->index_mapped);
@@ -487,6 +488,8 @@ int snap_build(struct snap **out, const struct sock_vec *recs, const struct snap
 		e->key = key;
 		e->proc = 0;
 		e->proc_tried = 0;
+		e->closer = 0;
+		e->closer_tried = 0;
 		if (!patch) {
 			if (index_add(s, kept) < 0)
 				continue; /* reported twice */

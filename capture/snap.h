@@ -31,6 +31,23 @@ struct snap_sock {
 	uint32_t proc;      /* owner: index + 1 into snap.procs, 0 when unknown */
 	uint8_t proc_tried; /* looked for the owner in this state and found none */
 	uint8_t lower_bound; /* SNAP_LB_* bits: which of the two times are lower bounds */
+	uint8_t closer_tried; /* asked the teardown tracer in this state and it knew nothing */
+	uint32_t closer;    /* who closed it: index + 1 into snap.closers, 0 when unknown */
+};
+
+/*
+ * The process that closed a socket, as the teardown tracer (events.c) recorded it inside
+ * that process's close() or shutdown(): set for orphaned sockets (TIME_WAIT, FIN_WAIT_1/2,
+ * CLOSING, LAST_ACK with inode 0), which no process holds any more.
+ */
+struct snap_closer {
+	int32_t pid;      /* process (thread group) id */
+	int32_t tid;      /* the thread that closed */
+	uint64_t cgroup;  /* cgroup v2 id */
+	uint64_t netns;   /* namespace inode the tracer saw */
+	uint8_t how;      /* enum td_how of events.h: active or passive */
+	uint8_t rst_sent; /* a reset was sent on it */
+	char comm[17];
 };
 
 /*
@@ -93,6 +110,8 @@ struct snap {
 	size_t socks_mapped, index_mapped, from_mapped; /* bytes mapped, 0 when malloc'd */
 	struct snap_proc *procs;
 	size_t nprocs, cap_procs;
+	struct snap_closer *closers; /* malloc'd, owned; see snap_sock.closer */
+	size_t n_closers, cap_closers;
 	int attribution; /* enum procmap_mode of the last walk, -1 when attribution is off */
 	struct kstat kstat; /* kernel counters and settings read with this snapshot */
 	uint64_t self_netns;        /* lingerd's own namespace id (its sockets carry netns 0) */

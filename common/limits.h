@@ -29,6 +29,11 @@
 #define LD_RETENTION_BATCH 5000
 #define LD_RETENTION_BUDGET_S 0.05 /* /healthz turns 503 after this many missed intervals */
 
+/* Teardown tracer (capture/events.c): kernel map bounds.  A record is about 120 bytes. */
+#define LD_EVENTS_MAX_SOCKS 131072 /* sockets' owners and timelines, least recently used out */
+#define LD_EVENTS_MAX_PROCS 4096   /* processes with resets sent */
+#define LD_EVENTS_MAX_NETNS 1024   /* namespaces counted apart; about 3 KB each per CPU */
+
 /* HTTP */
 #define LD_DEFAULT_LISTEN "127.0.0.1:9471"
 #define LD_HTTP_THREADS 2

@@ -13,6 +13,7 @@ struct feed {
 	struct feed_status status;
 	struct history *history;
 	char *db_path;
+	struct events *events;
 };
 
 int feed_open(struct feed **out, struct history *h, const char *db_path)
@@ -86,4 +87,14 @@ struct history *feed_history(struct feed *f)
 const char *feed_db_path(const struct feed *f)
 {
 	return f->db_path;
+}
+
+void feed_set_events(struct feed *f, struct events *ev)
+{
+	f->events = ev;
+}
+
+struct events *feed_events(struct feed *f)
+{
+	return f->events;
 }

@@ -31,6 +31,7 @@ struct feed_status {
 	char db_error[160];         /* why not, when db_ok is 0 */
 	uint32_t netns_failed;      /* followed namespaces whose last open or dump failed */
 	char netns_error[160];      /* the first of them and why, when netns_failed > 0 */
+	char events[128];           /* teardown tracer: "bpf", or "off: <why>" */
 };
 
 /*
@@ -71,6 +72,14 @@ void feed_status(struct feed *f, struct feed_status *out);
 
 /* The in-memory rollups (for growth rates); it has its own lock. */
 struct history *feed_history(struct feed *f);
+
+/*
+ * The teardown tracer (NULL when off), set by the sampler before the HTTP threads start and
+ * closed after they stop; its functions are safe from any thread.
+ */
+struct events;
+void feed_set_events(struct feed *f, struct events *ev);
+struct events *feed_events(struct feed *f);
 
 /* The database path, for read-only connections. */
 const char *feed_db_path(const struct feed *f);

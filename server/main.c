@@ -41,6 +41,7 @@ struct options {
 	size_t n_hosts;
 	const char *token_file;
 	int netns_all;
+	int events; /* --events auto (1) or off (0) */
 };
 
 static void usage(FILE *f)
@@ -50,7 +51,7 @@ static void usage(FILE *f)
 		"               [--source auto|netlink|proc] [--attribution-interval SECONDS]\n"
 		"               [--persist-after SECONDS] [--retention DURATION] [--netns self|all]\n"
 		"               [--metrics-ports LIST] [--metrics-netns] [--allow-host NAME]...\n"
-		"               [--token-file PATH]\n"
+		"               [--token-file PATH] [--events auto|off]\n"
 		"               [--web-root DIR] [--once] [--help] [--version]\n"
 		"       lingerd lab [--count N] [--port BASE] [--hold SECONDS]   (lingerd lab --help)\n"
 		"       lingerd demo [--lab-port BASE] [--json] [daemon options]\n"
@@ -75,6 +76,9 @@ static void usage(FILE *f)
 		"                      rows are kept at most a day, rollups for the whole duration)\n"
 		"  --netns self|all    capture only lingerd's own network namespace (default), or\n"
 		"                      every namespace of the host (containers; needs CAP_SYS_ADMIN)\n"
+		"  --events auto|off   trace TCP teardowns in the kernel with eBPF (default auto: on\n"
+		"                      when the build, kernel and privileges allow): who closed each\n"
+		"                      TIME_WAIT, exact state changes, time per teardown step, resets\n"
 		"  --metrics-netns     add per-namespace series to /metrics (one set per namespace)\n"
 		"  --metrics-ports LIST\n"
 		"                      comma list of local ports that get their own /metrics series\n"
@@ -156,6 +160,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 		{ "token-file", required_argument, NULL, 'T' },
 		{ "netns", required_argument, NULL, 'N' },
 		{ "metrics-netns", no_argument, NULL, 'X' },
+		{ "events", required_argument, NULL, 'E' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -175,6 +180,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 	o->n_hosts = 0;
 	o->token_file = NULL;
 	o->netns_all = 0;
+	o->events = 1;
 	optind = 1;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
@@ -231,6 +237,13 @@ static int parse_args(int argc, char **argv, struct options *o)
 			break;
 		case 'X':
 			o->metrics.netns = 1;
+			break;
+		case 'E':
+			if (strcmp(optarg, "auto") != 0 && strcmp(optarg, "off") != 0) {
+				fprintf(stderr, "lingerd: --events must be auto or off\n");
+				return EXIT_USAGE;
+			}
+			o->events = strcmp(optarg, "auto") == 0;
 			break;
 		case 'N':
 			if (strcmp(optarg, "self") != 0 && strcmp(optarg, "all") != 0) {
@@ -367,6 +380,7 @@ static int run_daemon(const struct options *o)
 		.attribute_every_s = o->attribute_every,
 		.persist_after_s = o->persist_after,
 		.netns_all = o->netns_all,
+		.events = o->events,
 		.retention_s = o->retention,
 		.raw_retention_s = o->retention < LD_RAW_RETENTION_MAX ? o->retention
 								: LD_RAW_RETENTION_MAX,

@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "clock.h"
+#include "events.h"
 #include "feed.h"
 #include "history.h"
 #include "limits.h"
@@ -32,6 +33,7 @@ struct sampler {
 	struct capture *capture;
 	struct store *store;
 	struct procmap *procmap;
+	struct events *events; /* teardown tracer, NULL when off */
 	struct history *history;
 	double last_retention;
 	int lock_fd; /* flock()ed: one writer per database file */
@@ -156,6 +158,8 @@ static int on_vanished(void *arg, const struct snap_sock *old)
 {
 	struct sampler *s = arg;
 
+	if (old->closer || old->closer_tried)
+		events_forget(s->events, old->r.cookie);
 	if (!old->row_id)
 		return 0;
 	if (s->n_vanished == s->cap_vanished) {
@@ -522,6 +526,11 @@ int sampler_step(struct sampler *s)
 			return err;
 		}
 	}
+	err = events_join(s->events, snap, s->current);
+	if (err < 0) {
+		snap_put(snap);
+		return err;
+	}
 	kstat_read(&snap->kstat, s->cfg.proc_root);
 	t1 = clock_mono();
 	snap->duration_ms = (t1 - t0) * 1e3;
@@ -724,6 +733,28 @@ static int quarantine(struct sampler *s, const char *path)
 	return err;
 }
 
+/* The teardown tracer is optional: without it lingerd works as before and says why. */
+static void open_events(struct sampler *s)
+{
+	char why[96] = "";
+	struct feed_status *st;
+	int err = -ECANCELED;
+
+	if (s->cfg.events)
+		err = events_open(&s->events, why, sizeof(why));
+	else
+		snprintf(why, sizeof(why), "turned off (--events off)");
+	if (err < 0 && s->cfg.events)
+		log_info("teardown tracing off: %s", why);
+	feed_set_events(s->feed, s->events);
+	st = feed_lock(s->feed);
+	if (err < 0)
+		snprintf(st->events, sizeof(st->events), "off: %s", why);
+	else
+		snprintf(st->events, sizeof(st->events), "bpf");
+	feed_unlock(s->feed);
+}
+
 int sampler_open(struct sampler **out, const struct sampler_config *cfg)
 {
 	struct sampler *s = calloc(1, sizeof(*s));
@@ -805,6 +836,7 @@ int sampler_open(struct sampler **out, const struct sampler_config *cfg)
 	err = feed_open(&s->feed, s->history, cfg->db_path);
 	if (err < 0)
 		goto fail;
+	open_events(s);
 	st = feed_lock(s->feed);
 	st->interval_s = cfg->interval_s;
 	st->source = capture_source_name(capture_source(s->capture));
@@ -917,6 +949,7 @@ void sampler_close(struct sampler *s)
 	snap_put(s->committed);
 	snap_put(s->current);
 	feed_close(s->feed);
+	events_close(s->events);
 	sock_vec_free(&s->recs);
 	free(s->appeared.v);
 	free(s->changed.v);

@@ -19,6 +19,7 @@ struct sampler_config {
 	double retention_s;         /* keep rollups and ended sockets this long */
 	double raw_retention_s;     /* keep per-snapshot rows this long */
 	int netns_all;              /* also capture every other network namespace of the host */
+	int events;                 /* load the teardown tracer when the kernel allows (events.h) */
 };
 
 struct sampler;

@@ -109,8 +109,11 @@ def template_matches(tpl, route, prefix):
     return tpl == route
 
 
+COOKIE = ["1"]  # a live socket's cookie, found by representative()
+
+
 def concrete(tpl):
-    return tpl.replace("{state}", "CLOSE_WAIT")
+    return tpl.replace("{state}", "CLOSE_WAIT").replace("{cookie}", COOKIE[0])
 
 
 class Recorder:
@@ -218,6 +221,18 @@ def representative(rec, doc, lab):
               "CSV rows all have the header's columns")
         if js and js["json"]:
             check_eq(len(rows) - 1, len(js["json"]["sockets"]), "CSV data rows = JSON sockets on the same page")
+
+    cw = G("/api/v1/sockets?state=CLOSE_WAIT&limit=1")
+    if cw and cw["json"] and cw["json"]["sockets"] and cw["json"]["sockets"][0]["cookie"]:
+        COOKIE[0] = cw["json"]["sockets"][0]["cookie"]
+    T = "/api/v1/sockets/{cookie}"
+    rec.record("GET", "/api/v1/sockets/" + COOKIE[0], 200, template=T)
+    rec.record("GET", "/api/v1/sockets/abc", 404, template=T)
+    rec.record("GET", "/api/v1/sockets/18446744073709551615", 404, template=T)
+    rec.record("GET", "/api/v1/sockets/%s?x=1" % COOKIE[0], 400, template=T)
+    G("/api/v1/events")
+    G("/api/v1/events?netns=all")
+    G("/api/v1/events?x=1", 400)
 
     G("/api/v1/states")
     G("/api/v1/states?lang=ko")

@@ -1,0 +1,338 @@
+"""Teardown tracer (eBPF), end to end, in a private network namespace so counts are exact.
+
+A client process makes N connections and closes first: every resulting TIME_WAIT is attributed to
+that client's pid and comm (it has exited by then), and group_by=process groups them under it. A
+server process that closes first gets its own TIME_WAITs. A scripted sequence moves the state-change
+counters by exactly the known counts. A CLOSE_WAIT closed after 2 s lands in the CLOSE_WAIT
+histogram's 2 s bucket. SO_LINGER {1,0} closes are resets sent by that process. The TIME_WAIT
+pressure finding names the process behind a destination. A named namespace's sockets carry its
+name (--netns all). Then lingerd with --events off, and as nobody without
+capabilities, says why it is off and answers as before. Skipped, with the reason, where the kernel
+or the build cannot load the tracer."""
+import http.client
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
+from lingerd_test import Daemon, check, check_eq, done, run_in_private_netns, skip  # noqa: E402
+
+N = 12
+INTERVAL = 0.3
+NS = "ld-events-%d" % os.getpid()
+
+# A helper process with its own comm: client (connect N, close first), linger (SO_LINGER {1,0}
+# close), server (accept N, close first, print its port), sink (accept N, close after the peer).
+HELPER = r"""
+import ctypes, socket, struct, sys
+ctypes.CDLL(None).prctl(15, sys.argv[1].encode(), 0, 0, 0)
+mode, n = sys.argv[2], int(sys.argv[4])
+if mode in ("server", "sink"):
+    l = socket.socket(); l.bind(("127.0.0.1", 0)); l.listen(64)
+    print(l.getsockname()[1], flush=True)
+    for _ in range(n):
+        s, _ = l.accept()
+        if mode == "sink":
+            s.recv(1)
+        s.close()
+    sys.stdin.read()
+    sys.exit(0)
+port = int(sys.argv[3])
+for _ in range(n):
+    c = socket.create_connection(("127.0.0.1", port))
+    if mode == "linger":
+        c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    c.close()
+"""
+
+
+def helper(comm, mode, port, n, prefix=()):
+    return subprocess.Popen(list(prefix) + [sys.executable, "-c", HELPER, comm, mode, str(port), str(n)],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+
+
+class Api:
+    """One keep-alive connection, so that reading the counters adds no TCP state changes."""
+
+    def __init__(self, d):
+        self.c = http.client.HTTPConnection(d.host, d.port, timeout=10)
+
+    def get(self, path):
+        self.c.request("GET", path)
+        r = self.c.getresponse()
+        body = r.read()
+        check_eq(r.status, 200, "GET %s" % path)
+        return json.loads(body)
+
+
+def transitions(ev):
+    return {(t["from"], t["to"]): t["count"] for t in ev["transitions"]}
+
+
+def delta(after, before):
+    out = {k: v - before.get(k, 0) for k, v in after.items()}
+    return {k: v for k, v in out.items() if v}
+
+
+def listener():
+    l = socket.socket()
+    l.bind(("127.0.0.1", 0))
+    l.listen(64)
+    return l, l.getsockname()[1]
+
+
+def time_waits(d, query):
+    return d.json("/api/v1/sockets?state=TIME_WAIT&limit=1000&" + query)["sockets"]
+
+
+def client_closes_first(d):
+    l, port = listener()
+    p = helper("ld-client", "client", port, N)
+    accepted = [l.accept()[0] for _ in range(N)]
+    check_eq(p.wait(10), 0, "the client exits")
+    for s in accepted:
+        s.close()
+    l.close()
+    d.wait_snapshots(2)
+    tw = time_waits(d, "remote_port=%d" % port)
+    check_eq(len(tw), N, "the client's %d TIME_WAITs are in the snapshot" % N)
+    by = [(s["closed_by"] or {}).get("pid") for s in tw]
+    check_eq(by, [p.pid] * N, "every TIME_WAIT is attributed to the client's pid after it exited")
+    check_eq({(s["closed_by"] or {}).get("comm") for s in tw}, {"ld-client"}, "and its comm")
+    check_eq({(s["closed_by"] or {}).get("how") for s in tw}, {"active"}, "closed actively")
+    groups = d.json("/api/v1/lingering?group_by=process&states=TIME_WAIT")["groups"]
+    mine = [g for g in groups if g["key"] == "closed_by:%d" % p.pid]
+    check(mine and mine[0]["total"] == N and mine[0]["comm"] == "ld-client",
+          "group_by=process groups the %d TIME_WAITs under the client: %r" % (N, mine))
+    one = d.json("/api/v1/sockets/" + tw[0]["cookie"])
+    steps = [(s["from"], s["to"], s["pid"]) for s in one["timeline"]]
+    full = [("ESTABLISHED", "FIN_WAIT_1", p.pid), ("FIN_WAIT_1", "FIN_WAIT_2", None),
+            ("FIN_WAIT_2", "CLOSED", None)]
+    # The close itself runs in the process and is never skipped; a later step, run in a
+    # softirq, may be (counted in "lost").
+    check(steps == full or (steps[:1] == full[:1] and set(steps) < set(full)
+                            and d.json("/api/v1/events")["lost"] > 0),
+          "the teardown timeline of one TIME_WAIT: %r" % steps)
+    print("client pid %d: %d TIME_WAITs attributed; timeline %r" % (p.pid, len(tw), steps))
+
+
+def server_closes_first(d):
+    p = helper("ld-server", "server", 0, N)
+    port = int(p.stdout.readline())
+    conns = [socket.create_connection(("127.0.0.1", port)) for _ in range(N)]
+    for c in conns:
+        c.recv(1)  # EOF: the server closed first
+        c.close()
+    d.wait_snapshots(2)
+    tw = time_waits(d, "local_port=%d" % port)
+    check_eq(len(tw), N, "the server's %d TIME_WAITs are in the snapshot" % N)
+    check_eq({((s["closed_by"] or {}).get("pid"), (s["closed_by"] or {}).get("comm")) for s in tw},
+             {(p.pid, "ld-server")}, "the server's TIME_WAITs are its own")
+    p.stdin.close()
+    p.wait(10)
+
+
+def exact_counts(d, api):
+    ev = api.get("/api/v1/events")
+    before, lost0 = transitions(ev), ev["lost"]
+    l, port = listener()
+    p = helper("ld-count", "client", port, N)
+    accepted = [l.accept()[0] for _ in range(N)]
+    p.wait(10)
+    for s in accepted:
+        s.close()
+    l.close()
+    time.sleep(0.3)  # the last ACKs land
+    ev = api.get("/api/v1/events")
+    got, lost = delta(transitions(ev), before), ev["lost"] - lost0
+    want = {("CLOSED", "LISTEN"): 1, ("LISTEN", "CLOSED"): 1,
+            ("CLOSED", "SYN_SENT"): N, ("SYN_SENT", "ESTABLISHED"): N,
+            ("LISTEN", "SYN_RECV"): N, ("SYN_RECV", "ESTABLISHED"): N,
+            ("ESTABLISHED", "FIN_WAIT_1"): N, ("FIN_WAIT_1", "FIN_WAIT_2"): N,
+            ("FIN_WAIT_2", "CLOSED"): N, ("ESTABLISHED", "CLOSE_WAIT"): N,
+            ("CLOSE_WAIT", "LAST_ACK"): N, ("LAST_ACK", "CLOSED"): N}
+    if lost:
+        # The kernel skips a run nested in another on the same CPU (a softirq landing in a
+        # run) and lingerd counts it as lost: then each pair may fall short, by no more.
+        short = sum(want.values()) - sum(got.values())
+        check(all(got.get(k, 0) <= v for k, v in want.items()) and set(got) <= set(want)
+              and 0 <= short <= lost,
+              "state changes of %d scripted connections: %r, %d short, %d runs lost host-wide"
+              % (N, got, short, lost))
+        skip("%d program runs were skipped host-wide meanwhile: counts checked as lower bounds"
+             % lost)
+    else:
+        check_eq(got, want, "state changes of %d scripted connections, exactly" % N)
+
+
+def close_wait_2s(d, api):
+    def hist(ev):
+        h = ev["durations"]["CLOSE_WAIT"]
+        return h["count"], h["sum_s"], h["log2_us_buckets"]
+
+    before = hist(api.get("/api/v1/events"))
+    l, port = listener()
+    c = socket.create_connection(("127.0.0.1", port))
+    s = l.accept()[0]
+    t0 = time.monotonic()
+    c.close()
+    t1 = time.monotonic()
+    s.recv(1)  # the FIN has arrived: CLOSE_WAIT
+    time.sleep(2.0)
+    t2 = time.monotonic()
+    s.close()
+    t3 = time.monotonic()
+    l.close()
+    time.sleep(0.2)
+    after = hist(api.get("/api/v1/events"))
+    n, secs = after[0] - before[0], after[1] - before[1]
+    buckets = [a - b for a, b in zip(after[2], before[2])]
+    # A busy host sleeps longer than asked: bound it by what this process measured.
+    check(t2 - t1 - 0.005 <= secs <= t3 - t0 + 0.005 and secs >= 1.995,
+          "the CLOSE_WAIT histogram's sum grew by about 2 s: %.4f in [%.4f, %.4f]"
+          % (secs, t2 - t1, t3 - t0))
+    b = int(secs * 1e6).bit_length()  # bucket b holds [2^(b-1), 2^b) us
+    check_eq((n, buckets[b], sum(buckets)), (1, 1, 1),
+             "one CLOSE_WAIT, in its log2 bucket %d ([%.2f s, %.2f s))" % (b, 2 ** (b - 1) / 1e6, 2 ** b / 1e6))
+    m = d.get("/metrics", raw=True)[2].decode()
+    check('lingerd_tcp_state_duration_seconds_count{state="CLOSE_WAIT"}' in m,
+          "/metrics has the CLOSE_WAIT duration histogram")
+
+
+def linger_resets(d, api):
+    l, port = listener()
+    p = helper("ld-linger", "linger", port, N)
+    check_eq(p.wait(10), 0, "the SO_LINGER client exits")
+    time.sleep(0.2)
+    rs = api.get("/api/v1/events")["resets"]["sent_by_process"]
+    mine = [r for r in rs if r["pid"] == p.pid]
+    check(mine and mine[0]["sent"] == N and mine[0]["comm"] == "ld-linger",
+          "%d SO_LINGER {1,0} closes are resets sent by pid %d: %r" % (N, p.pid, mine))
+    l.close()
+    m = d.get("/metrics", raw=True)[2].decode()
+    lost = [x for x in m.splitlines() if x.startswith("lingerd_bpf_lost_total ")]
+    check("\nlingerd_tcp_resets_sent_total " in m and lost, "/metrics has resets sent and losses")
+    print("host-wide since start: %s" % lost)
+
+
+def time_wait_pressure(d):
+    """20 ephemeral ports (this namespace's own setting), 12 TIME_WAITs to one destination:
+    the finding names the process that made them."""
+    path = "/proc/sys/net/ipv4/ip_local_port_range"
+    with open(path) as f:
+        was = f.read().strip()
+    try:
+        with open(path, "w") as f:
+            f.write("40000 40019")
+        l, port = listener()
+        p = helper("ld-tw-maker", "client", port, N)
+        accepted = [l.accept()[0] for _ in range(N)]
+        p.wait(10)
+        for s in accepted:
+            s.close()
+        l.close()
+        found = []
+        deadline = time.time() + 10
+        while time.time() < deadline and not found:
+            d.wait_snapshots(1)
+            found = [f for f in d.json("/api/v1/findings")["findings"]
+                     if f["id"].startswith("time_wait_pressure/") and
+                     f["subject"].get("destination_port") == port]
+        ev = found[0]["evidence"] if found else {}
+        check_eq((ev.get("closed_by_pid"), ev.get("closed_by_comm"), ev.get("closed_by_time_wait")),
+                 (p.pid, "ld-tw-maker", N), "the TIME_WAIT pressure finding names the process behind it")
+    finally:
+        with open(path, "w") as f:
+            f.write(was)
+
+
+def named_namespace(d):
+    if subprocess.run(["ip", "netns", "add", NS], capture_output=True).returncode != 0:
+        skip("cannot create a named namespace here")
+        return
+    try:
+        ex = ["ip", "netns", "exec", NS]
+        subprocess.run(ex + ["ip", "link", "set", "lo", "up"], check=True)
+        srv = helper("ld-ns-server", "sink", 0, N, prefix=ex)
+        port = int(srv.stdout.readline())
+        check_eq(helper("ld-ns-client", "client", port, N, prefix=ex).wait(10), 0, "client in %s" % NS)
+        srv.stdin.close()
+        srv.wait(10)
+        deadline = time.time() + 10
+        tw = []
+        while time.time() < deadline and len(tw) < N:
+            d.wait_snapshots(1)
+            tw = [s for s in time_waits(d, "netns=%s&remote_port=%d" % (NS, port)) if s["closed_by"]]
+        check_eq(len(tw), N, "the client's TIME_WAITs in %s are attributed" % NS)
+        check_eq({(s["netns"], s["closed_by"]["netns"], s["closed_by"]["comm"]) for s in tw},
+                 {(NS, NS, "ld-ns-client")}, "their events carry the namespace's name")
+        ev = d.json("/api/v1/events?netns=%s" % NS)
+        t = transitions(ev)
+        check_eq((t.get(("ESTABLISHED", "FIN_WAIT_1")), t.get(("CLOSE_WAIT", "LAST_ACK"))), (N, N),
+                 "the namespace's own counters: %d connections closed by the client" % N)
+    finally:
+        subprocess.run(["ip", "netns", "delete", NS], capture_output=True)
+
+
+def events_off():
+    d = Daemon("--interval", str(INTERVAL), "--events", "off")
+    try:
+        check_eq(d.json("/healthz")["events"], "off: turned off (--events off)", "--events off says so")
+        ev = d.json("/api/v1/events")
+        check_eq((ev["transitions"], ev["durations"], ev["records"]), ([], {}, 0),
+                 "/api/v1/events answers empty when off")
+        check("lingerd_tcp_transitions_total" not in d.get("/metrics", raw=True)[2].decode(),
+              "/metrics has no tracer series when off")
+        l, port = listener()
+        c = socket.create_connection(("127.0.0.1", port))
+        s = l.accept()[0]
+        c.close()
+        s.recv(1)
+        s.close()
+        d.wait_snapshots(2)
+        tw = time_waits(d, "remote_port=%d" % port)
+        check(tw and tw[0]["closed_by"] is None, "closed_by is null when off")
+        l.close()
+    finally:
+        d.close()
+    # As nobody without capabilities: the kernel refuses, lingerd says why and keeps going.
+    tmp = tempfile.mkdtemp(prefix="lingerd-events-")
+    os.chmod(tmp, 0o777)
+    d = Daemon("--interval", str(INTERVAL), db=os.path.join(tmp, "db"),
+               prefix=["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+                       "--inh-caps=-all", "--bounding-set=-all"])
+    try:
+        h = d.json("/healthz")
+        check(h["events"].startswith("off: ") and h["status"] == "ok",
+              "without privileges: healthy, events %r" % h["events"])
+    finally:
+        d.close()
+
+
+def main():
+    d = Daemon("--interval", str(INTERVAL), "--netns", "all")
+    try:
+        state = d.json("/healthz")["events"]
+        if state != "bpf":
+            skip("the teardown tracer cannot load here: %s" % state)
+        else:
+            api = Api(d)
+            client_closes_first(d)
+            server_closes_first(d)
+            exact_counts(d, api)
+            close_wait_2s(d, api)
+            linger_resets(d, api)
+            time_wait_pressure(d)
+            named_namespace(d)
+    finally:
+        d.close()
+    events_off()
+    done()
+
+
+if __name__ == "__main__":
+    run_in_private_netns(__file__, main, "the state-change counts must be this test's own")

@@ -53,16 +53,16 @@
  * its hard limit at start) with LD_HTTP_FD_RESERVE left for the sampler's netlink and
  * namespace fds, the database and the reader pool.
  */
-#define LD_HTTP_CONN_LIMIT 2048
+#define LD_HTTP_CONN_LIMIT 3072
 #define LD_HTTP_EVICT_MARGIN 16
 #define LD_HTTP_FD_RESERVE 256
-#define LD_HTTP_BACKLOG 1024
+#define LD_HTTP_BACKLOG 4096 /* capped by net.core.somaxconn; a deep queue rides out a reconnect flood */
 #define LD_NOFILE_WANT 65536 /* soft RLIMIT_NOFILE asked for (never above the hard limit) */
 /*
  * Memory pool of one connection (request head, parsed headers, the answer's header).  It
  * bounds a request head to about half of it (431 past that).  Measured: see README.
  */
-#define LD_HTTP_CONN_MEMORY (16 * 1024)
+#define LD_HTTP_CONN_MEMORY (12 * 1024)
 /*
  * Answers built at once: any /api/ answer, and of them the expensive ones (the whole
  * snapshot, more than LD_HTTP_HEAVY_ROWS sockets) whose megabytes stay in memory until the

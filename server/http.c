@@ -258,12 +258,20 @@ static void list_append(struct conn *head, struct conn *c)
  * connection's own worker thread; our CLOSED callback unlinks the connection under h->lock.
  * So while we hold h->lock and the connection is still linked, its fd is still open and
  * still that connection's.  Callers hold h->lock.
+ *
+ * abort (a connection that owes us a request, or will not read its answer) also sets
+ * SO_LINGER {1, 0}: libmicrohttpd's close() then resets it instead of leaving a TIME_WAIT
+ * for each, which a flood of evictions would pile up by the hundred thousand.
  */
-static void conn_shut(struct conn *c)
+static void conn_shut(struct conn *c, int abort)
 {
+	static const struct linger rst = { 1, 0 };
+
 	if (c->shut)
 		return;
 	c->shut = 1;
+	if (abort)
+		setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &rst, sizeof(rst));
 	shutdown(c->fd, SHUT_RDWR);
 }
 
@@ -317,7 +325,7 @@ static void lane_evict(struct http *h, struct lane *l, const struct conn *keep, 
 			goto found;
 	return;
 found:
-	conn_shut(c);
+	conn_shut(c, 1);
 	atomic_fetch_add(&h->evicted, 1);
 }
 
@@ -359,7 +367,7 @@ static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_
 	list_append(&l->idle, c);
 	l->n++;
 	if (h->draining)
-		conn_shut(c);
+		conn_shut(c, 1);
 	else if (l->n > h->lane_soft)
 		lane_evict(h, l, c, now);
 	pthread_mutex_unlock(&h->lock);
@@ -405,12 +413,15 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
 	c->since_ms = now_ms();
 	list_append(&c->lane->idle, c);
 	if (h->draining)
-		conn_shut(c);
+		conn_shut(c, 0); /* its answer may still be unread: a FIN, not a reset */
 	pthread_mutex_unlock(&h->lock);
 }
 
-/* Shuts every connection of the list whose `since` is older than deadline_ms (0: all). */
-static unsigned long reap_list(struct conn *head, int64_t now, int64_t deadline_ms)
+/*
+ * Shuts every connection of the list whose `since` is older than deadline_ms (0: all);
+ * abort as for conn_shut.
+ */
+static unsigned long reap_list(struct conn *head, int64_t now, int64_t deadline_ms, int abort)
 {
 	unsigned long n = 0;
 
@@ -418,7 +429,7 @@ static unsigned long reap_list(struct conn *head, int64_t now, int64_t deadline_
 		if (deadline_ms && now - c->since_ms < deadline_ms)
 			break; /* ordered by since: the rest are younger */
 		if (!c->shut) {
-			conn_shut(c);
+			conn_shut(c, abort);
 			n++;
 		}
 	}
@@ -442,9 +453,10 @@ static void *reaper_main(void *arg)
 		unsigned long n = 0;
 
 		for (unsigned int i = 0; i < LD_HTTP_THREADS; i++) {
+			/* Draining, an idle connection may be one whose answer was just sent. */
 			n += reap_list(&h->lanes[i].idle, now,
-				       h->draining ? 0 : LD_HTTP_REQUEST_DEADLINE_MS);
-			n += reap_list(&h->lanes[i].busy, now, LD_HTTP_ANSWER_DEADLINE_MS);
+				       h->draining ? 0 : LD_HTTP_REQUEST_DEADLINE_MS, !h->draining);
+			n += reap_list(&h->lanes[i].busy, now, LD_HTTP_ANSWER_DEADLINE_MS, 1);
 		}
 		if (n)
 			atomic_fetch_add(&h->reaped, n);
@@ -656,6 +668,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 
 	(void)upload_data;
 	conn_busy(h, c);
+
 	MHD_get_connection_values(conn, MHD_HEADER_KIND, count_header, &f);
 	/*
 	 * The first call only announces the headers; answering on the second keeps

@@ -3,6 +3,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <malloc.h>
 #include <microhttpd.h>
 #include <netdb.h>
 #include <pthread.h>
@@ -446,12 +447,27 @@ static void *reaper_main(void *arg)
 	unsigned long logged = 0;
 	int64_t last_log = now_ms();
 
+	unsigned int high = 0;
+
 	pthread_mutex_lock(&h->lock);
 	while (!h->stopping) {
 		struct timespec ts;
 		int64_t now = now_ms();
 		unsigned long n = 0;
+		unsigned int open = 0;
 
+		for (unsigned int i = 0; i < LD_HTTP_THREADS; i++)
+			open += h->lanes[i].n;
+		/*
+		 * After a flood, hand the connections' memory back: the workers' malloc arenas
+		 * otherwise keep it, and each flood would start from the last one's peak.
+		 */
+		if (open > high)
+			high = open;
+		if (high > h->lane_soft && open < h->lane_soft / 8) {
+			malloc_trim(0);
+			high = open;
+		}
 		for (unsigned int i = 0; i < LD_HTTP_THREADS; i++) {
 			/* Draining, an idle connection may be one whose answer was just sent. */
 			n += reap_list(&h->lanes[i].idle, now,

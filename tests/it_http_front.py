@@ -1,14 +1,13 @@
 """The HTTP front against a hostile local user (issue 15), fast versions of
 tests/stress/http_front.py: strict framing and every refusal in JSON with the security headers,
 the request deadline, floods of slow and idle connections and of expensive queries while an
-honest client polls, SIGTERM under load many times, the bounded shutdown, and CSV cells a
+honest client polls, SIGTERM under load many times, and CSV cells a
 spreadsheet or a terminal would run."""
 import csv
 import http.client
 import io
 import os
 import socket
-import sqlite3
 import subprocess
 import sys
 import threading
@@ -275,22 +274,6 @@ def sigterm_under_load(rounds):
     check_eq(bad, [], "SIGTERM under a flood at the connection limit exits 0, promptly, %d times" % rounds)
 
 
-def bounded_shutdown():
-    d = Daemon("--interval", "0.2")
-    try:
-        d.wait_snapshots(2)
-        con = sqlite3.connect(d.db, timeout=10, isolation_level=None)
-        con.execute("BEGIN EXCLUSIVE")
-        time.sleep(1.0)  # the sampler is now waiting for the lock
-        rc, took = d.stop(timeout=15)
-        con.execute("ROLLBACK")
-        con.close()
-        check(took < 5.5, "SIGTERM with the database locked by another process ends in %.2f s" % took)
-        check(rc == 0 or "did not finish" in d.log(), "exit %s; a forced exit says why: %s" % (rc, d.log()[-300:]))
-    finally:
-        d.close()
-
-
 CHILD = r"""
 import ctypes, socket, sys, time
 libc = ctypes.CDLL(None)
@@ -338,5 +321,4 @@ finally:
 csv_cells()
 floods(sanitized_binary())
 sigterm_under_load(8)
-bounded_shutdown()
 done()

@@ -34,8 +34,9 @@
 /*
  * Worker threads.  A worker that builds an answer serves none of its other connections
  * meanwhile, but a busy worker accepts nothing either: new connections go to an idle one.
+ * Under a keep-alive flood on 2 busy cores, 8 halved the honest client's p99 against 4.
  */
-#define LD_HTTP_THREADS 4
+#define LD_HTTP_THREADS 8
 #define LD_HTTP_TIMEOUT_S 10 /* libmicrohttpd's inactivity timeout */
 /*
  * A connection must deliver a whole request head within this long of starting to wait for

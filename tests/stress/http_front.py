@@ -79,6 +79,7 @@ class Watch(threading.Thread):
         self.peak = 0
         self.seen = {}  # inode -> first seen
         self.held = set()
+        self.example = ""  # one held socket as ss printed it
         self.stopping = threading.Event()
 
     def run(self):
@@ -87,7 +88,7 @@ class Watch(threading.Thread):
                 self.peak = max(self.peak, rss_kb(self.pid, "VmHWM"))
             except OSError:
                 pass
-            out = subprocess.run(["ss", "-Htane", "state", "close-wait", "sport", "=",
+            out = subprocess.run(["ss", "-Htaneo", "state", "close-wait", "sport", "=",
                                   ":%d" % self.port], capture_output=True, text=True).stdout
             now = time.monotonic()
             for line in out.splitlines():
@@ -96,6 +97,7 @@ class Watch(threading.Thread):
                         first = self.seen.setdefault(tok, now)
                         if now - first >= 1.0:
                             self.held.add(tok)
+                            self.example = self.example or " ".join(line.split())
             self.stopping.wait(0.5)
 
     def stop(self):
@@ -132,6 +134,7 @@ def attack(d, name, procs, seconds):
         f.write("5")  # resets VmHWM, so the peak is this attack's
     time.sleep(0.5)
     fds_before = fd_count(pid)
+    rss_before = rss_kb(pid)
     watch = Watch(pid, d.port)
     honest = [Honest(d, "/healthz"), Honest(d, "/metrics")]
     watch.start()
@@ -165,6 +168,8 @@ def attack(d, name, procs, seconds):
         "p50": pct(lat, 0.50), "p99": pct(lat, 0.99),
         "by_path": {h.path: (len(h.lat), h.missed, round(pct(h.lat, 0.99), 1)) for h in honest},
         "rss_peak_mb": watch.peak / 1024.0,
+        "rss_before_mb": rss_before / 1024.0,
+        "close_wait_example": watch.example,
         "fds": (fds_before, fds_after),
         "close_wait_held": len(watch.held),
         "attackers": outs,
@@ -214,7 +219,10 @@ def main():
                       r["attack"], "ok  " if r["ok"] else "FAIL", r["answered"], r["asked"], r["p50"],
                       r["p99"], r["rss_peak_mb"], r["fds"][0], r["fds"][1], r["close_wait_held"]),
                   flush=True)
-            print("    honest by path (answered, missed, p99 ms): %s" % r["by_path"])
+            print("    honest by path (answered, missed, p99 ms): %s; RSS before %.1f MiB" % (
+                r["by_path"], r["rss_before_mb"]))
+            if r["close_wait_example"]:
+                print("    a CLOSE_WAIT held: %s" % r["close_wait_example"])
             print("    attackers: %s" % "; ".join(r["attackers"])[:600], flush=True)
         rc, took = d.stop()
         print("SIGTERM after the attacks: exit %s in %.2f s" % (rc, took))

@@ -740,19 +740,19 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 			 "this server does not answer for that Host; see --allow-host");
 		goto error;
 	}
-	if (strcmp(method, MHD_HTTP_METHOD_GET) != 0 && strcmp(method, MHD_HTTP_METHOD_HEAD) != 0) {
-		/* Every path, CONNECT's "host:port" included: no method but GET and HEAD exists. */
-		ar.allow = "GET, HEAD";
-		api_fail(&e, 405, "method_not_allowed", NULL, "%.16s is not allowed; use GET or HEAD",
-			 method);
-		goto error;
-	}
 	if (h->acc && h->acc->token && strcmp(url, "/healthz") != 0 && !assets_find(url) &&
 	    !http_token_ok(MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
 						       MHD_HTTP_HEADER_AUTHORIZATION),
 			   h->acc->token)) {
 		api_fail(&e, 401, "unauthorized", NULL,
 			 "send the token from --token-file as 'Authorization: Bearer TOKEN'");
+		goto error;
+	}
+	if (strcmp(method, MHD_HTTP_METHOD_GET) != 0 && strcmp(method, MHD_HTTP_METHOD_HEAD) != 0) {
+		/* Every path, CONNECT's "host:port" included: no method but GET and HEAD exists. */
+		ar.allow = "GET, HEAD";
+		api_fail(&e, 405, "method_not_allowed", NULL, "%.16s is not allowed; use GET or HEAD",
+			 method);
 		goto error;
 	}
 	if (*req_cls == &marker_raw_bad) {

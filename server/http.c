@@ -710,7 +710,6 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 
 	(void)upload_data;
 	conn_busy(h, c);
-
 	MHD_get_connection_values(conn, MHD_HEADER_KIND, count_header, &f);
 	/*
 	 * The first call only announces the headers; answering on the second keeps

@@ -304,24 +304,55 @@ static void write_socket(struct jw *w, const struct snap *snap, const struct sna
 }
 
 /*
- * One CSV field (RFC 4180): quoted when it holds a comma, quote or line break; a leading
- * = + - @ is defused with a quote so a spreadsheet never runs a process name as a formula.
+ * One CSV field (RFC 4180), defused for the programs that open it: a leading = + - @ TAB or
+ * CR (what spreadsheets read as a formula) gets a quote in front, and every control
+ * character (C0, DEL, and C1 as UTF-8, such as U+009B, a terminal's CSI) becomes U+FFFD, so
+ * neither a spreadsheet nor a terminal that shows the file runs a process name.  Quoted when
+ * it holds a comma or a quote.
  */
 static const char *csv_escape(char c)
 {
-	return c == '"' ? "\"\"" : NULL;
+	if (c == '"')
+		return "\"\"";
+	if ((unsigned char)c < 0x20 || c == 0x7f)
+		return "\xef\xbf\xbd";
+	return NULL;
 }
 
 static void csv_field(struct jw *w, const char *v, int last)
 {
-	int quote = strpbrk(v, ",\"\r\n") != NULL;
+	int quote = strpbrk(v, ",\"") != NULL || (v[0] && strchr("=+-@\t\r", v[0]));
+	char *copy = NULL;
+	const char *c1;
 
 	if (quote)
 		jw_text(w, "\"", 1);
-	if (strchr("=+-@", v[0]) && v[0])
+	if (v[0] && strchr("=+-@\t\r", v[0]))
 		jw_text(w, "'", 1);
+	/* C1 controls are two bytes in UTF-8 (C2 80..C2 9F): spelled as U+FFFD's three. */
+	for (c1 = v; (c1 = strchr(c1, 0xc2)) && !((unsigned char)c1[1] >= 0x80 &&
+						  (unsigned char)c1[1] <= 0x9f); c1++)
+		;
+	if (c1 && (copy = malloc(strlen(v) / 2 * 3 + 4))) {
+		size_t o = 0;
+
+		for (const unsigned char *p = (const unsigned char *)v; *p; p++) {
+			if (p[0] == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f) {
+				memcpy(copy + o, "\xef\xbf\xbd", 3);
+				o += 3;
+				p++;
+			} else {
+				copy[o++] = (char)*p;
+			}
+		}
+		copy[o] = '\0';
+		v = copy;
+	} else if (c1) {
+		v = ""; /* out of memory: an empty field rather than an unsafe one */
+	}
 	/* The body is declared UTF-8: a byte that is not becomes U+FFFD, as in JSON. */
 	jw_text_utf8(w, v, csv_escape);
+	free(copy);
 	if (quote)
 		jw_text(w, "\"", 1);
 	jw_text(w, last ? "\r\n" : ",", last ? 2 : 1);

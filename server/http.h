@@ -40,13 +40,20 @@ int http_host_allowed(const char *host, const struct http_access *acc);
  */
 int http_raw_path_suspect(const char *uri);
 
-/* Constant-time check of an Authorization header against "Bearer <token>". */
+/*
+ * Constant-time check of an Authorization header against "Bearer <token>"; the scheme is
+ * compared case-insensitively, the token exactly.
+ */
 int http_token_ok(const char *authorization, const char *token);
 
 /*
- * Starts serving on the address with a small thread pool, a connection timeout, a global
- * and per-IP connection limit and a memory limit.  ctx and acc must outlive the server.  Returns
- * 0 and *out, or -errno (-EADDRINUSE when the port is taken).
+ * Starts serving on the address with a small thread pool and the limits of common/limits.h:
+ * a request deadline (a whole request head within LD_HTTP_REQUEST_DEADLINE_MS of waiting for
+ * it, however slowly it trickles) and an answer deadline, a connection limit at which the
+ * connection that has waited longest for a request is closed to make room, a memory pool
+ * per connection, and a cap on /api/ answers in flight (JSON 503 with Retry-After past it).
+ * ctx and acc must outlive the server.  Returns 0 and *out, or -errno (-EADDRINUSE when the
+ * port is taken).
  */
 int http_start(struct http **out, const struct sockaddr_storage *ss, socklen_t len,
 	       const struct api_ctx *ctx, const struct http_access *acc);
@@ -54,10 +61,17 @@ int http_start(struct http **out, const struct sockaddr_storage *ss, socklen_t l
 /* The port actually bound (useful with port 0). */
 uint16_t http_port(const struct http *h);
 
-/* Stops accepting new connections; requests in flight finish. */
+/*
+ * Starts draining: from now on a connection is closed as soon as it waits for a request
+ * (new ones at once); answers in flight finish.  Never calls MHD_quiesce_daemon (see
+ * http_start).  NULL is fine.
+ */
 void http_quiesce(struct http *h);
 
-/* Stops the server, closes every socket it owns and frees *h.  NULL is fine. */
+/*
+ * Stops the server, closes every socket it owns and frees *h.  After http_quiesce it first
+ * waits up to LD_SHUTDOWN_GRACE_MS for the connections to go.  NULL is fine.
+ */
 void http_stop(struct http *h);
 
 #endif

@@ -42,8 +42,10 @@ def token_and_binding():
         check_eq(body["error"]["code"], "unauthorized", "401 code")
         st, _, _ = d.get("/api/v1/snapshot", headers={"Authorization": "Bearer " + secret})
         check_eq(st, 200, "API with the token is 200")
-        for bad in ("Bearer " + secret[:-1], "Bearer " + secret + "x", "bearer " + secret, secret,
-                    "Basic " + secret, "Bearer "):
+        st, _, _ = d.get("/metrics", headers={"Authorization": "bearer " + secret})
+        check_eq(st, 200, "the auth scheme is case-insensitive")
+        for bad in ("Bearer " + secret[:-1], "Bearer " + secret + "x", "Bearer " + secret.upper(),
+                    secret, "Basic " + secret, "Bearer ", "Bearer" + secret):
             st, _, _ = d.get("/metrics", headers={"Authorization": bad})
             check_eq(st, 401, "metrics with a wrong token %r" % bad[:12])
         st, _, body = d.get("/healthz")

@@ -64,15 +64,13 @@ static void check_host(const char *host)
 
 static void check_token(const char *auth, const char *token)
 {
-	char *want = malloc(strlen(token) + 8);
+	/* credentials = auth-scheme 1*SP token68, the scheme case-insensitive (RFC 9110 11.4). */
+	int want = strncasecmp(auth, "Bearer ", 7) == 0 &&
+		   strcmp(auth + 7 + strspn(auth + 7, " "), token) == 0;
 
-	if (!want)
-		abort();
-	snprintf(want, strlen(token) + 8, "Bearer %s", token);
-	FUZZ_CHECK_INT(http_token_ok(auth, token), ==, strcmp(auth, want) == 0);
+	FUZZ_CHECK_INT(http_token_ok(auth, token), ==, want);
 	FUZZ_CHECK_INT(http_token_ok(NULL, token), ==, 0);
 	FUZZ_CHECK_INT(http_token_ok(auth, NULL), ==, 0);
-	free(want);
 }
 
 static void check_asset(const char *path)

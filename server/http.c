@@ -60,6 +60,9 @@ struct http {
 	int reaper_started;
 	pthread_cond_t wake;
 	int stopping, draining;
+	/* The bearer token (a copy of acc->token, replaced by http_set_token), or NULL. */
+	pthread_rwlock_t token_lock;
+	char *token;
 };
 
 /*
@@ -196,6 +199,35 @@ int http_host_allowed(const char *host, const struct http_access *acc)
 	for (size_t i = 0; acc && i < acc->n_hosts; i++)
 		if (strcasecmp(name, acc->hosts[i]) == 0)
 			return 1;
+	return 0;
+}
+
+/* Non-zero when no token is set or authorization carries the current one. */
+static int token_ok(struct http *h, const char *authorization)
+{
+	int ok;
+
+	pthread_rwlock_rdlock(&h->token_lock);
+	ok = !h->token || http_token_ok(authorization, h->token);
+	pthread_rwlock_unlock(&h->token_lock);
+	return ok;
+}
+
+int http_set_token(struct http *h, const char *token)
+{
+	char *copy = strdup(token);
+	char *old;
+
+	if (!copy)
+		return -ENOMEM;
+	pthread_rwlock_wrlock(&h->token_lock);
+	old = h->token;
+	h->token = copy;
+	pthread_rwlock_unlock(&h->token_lock);
+	if (old) {
+		explicit_bzero(old, strlen(old));
+		free(old);
+	}
 	return 0;
 }
 
@@ -739,10 +771,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 			 "this server does not answer for that Host; see --allow-host");
 		goto error;
 	}
-	if (h->acc && h->acc->token && strcmp(url, "/healthz") != 0 && !assets_find(url) &&
-	    !http_token_ok(MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
-						       MHD_HTTP_HEADER_AUTHORIZATION),
-			   h->acc->token)) {
+	if (strcmp(url, "/healthz") != 0 && !assets_find(url) &&
+	    !token_ok(h, MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+						     MHD_HTTP_HEADER_AUTHORIZATION))) {
 		api_fail(&e, 401, "unauthorized", NULL,
 			 "send the token from --token-file as 'Authorization: Bearer TOKEN'");
 		goto error;
@@ -826,6 +857,12 @@ int http_start(struct http **out, const struct sockaddr_storage *ss, socklen_t l
 		return -ENOMEM;
 	h->ctx = ctx;
 	h->acc = acc;
+	pthread_rwlock_init(&h->token_lock, NULL);
+	if (acc && acc->token && !(h->token = strdup(acc->token))) {
+		pthread_rwlock_destroy(&h->token_lock);
+		free(h);
+		return -ENOMEM;
+	}
 	share = limit / LD_HTTP_THREADS;
 	h->lane_soft = share - (share / 4 < LD_HTTP_EVICT_MARGIN ? share / 4 : LD_HTTP_EVICT_MARGIN);
 	for (unsigned int i = 0; i < LD_HTTP_THREADS; i++) {
@@ -901,6 +938,11 @@ int http_start(struct http **out, const struct sockaddr_storage *ss, socklen_t l
 fail:
 	pthread_cond_destroy(&h->wake);
 	pthread_mutex_destroy(&h->lock);
+	if (h->token) {
+		explicit_bzero(h->token, strlen(h->token));
+		free(h->token);
+	}
+	pthread_rwlock_destroy(&h->token_lock);
 	free(h);
 	return err;
 }
@@ -959,5 +1001,10 @@ void http_stop(struct http *h)
 		MHD_stop_daemon(h->daemon);
 	pthread_cond_destroy(&h->wake);
 	pthread_mutex_destroy(&h->lock);
+	if (h->token) {
+		explicit_bzero(h->token, strlen(h->token));
+		free(h->token);
+	}
+	pthread_rwlock_destroy(&h->token_lock);
 	free(h);
 }

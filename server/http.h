@@ -58,6 +58,12 @@ int http_token_ok(const char *authorization, const char *token);
 int http_start(struct http **out, const struct sockaddr_storage *ss, socklen_t len,
 	       const struct api_ctx *ctx, const struct http_access *acc);
 
+/*
+ * Replaces the bearer token (a copy is kept; requests in flight finish with the old one).
+ * Only for a server started with a token.  Returns 0 or -ENOMEM (the old token stays).
+ */
+int http_set_token(struct http *h, const char *token);
+
 /* The port actually bound (useful with port 0). */
 uint16_t http_port(const struct http *h);
 

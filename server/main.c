@@ -354,11 +354,38 @@ static const char *signal_name(int sig)
 }
 
 /*
- * Waits for SIGTERM or SIGINT and returns it.  The others are logged and otherwise ignored:
- * SIGHUP, which daemons take as "re-read your configuration", has nothing to re-read beyond
- * what a restart does; SIGUSR1, SIGUSR2 and SIGALRM mean nothing to lingerd.
+ * SIGHUP, which daemons take as "re-read your configuration": lingerd re-reads its token
+ * file, so a token can be rotated without a restart (logging goes to stderr, which the
+ * service manager owns: there is no log file to reopen).  A token that does not read
+ * well leaves the old one in place.
  */
-static int wait_for_stop(const sigset_t *set)
+static void reload(const struct options *o, struct http *h)
+{
+	char *token;
+
+	if (!o->token_file) {
+		log_info("SIGHUP: nothing to re-read (no --token-file)");
+		return;
+	}
+	token = read_token(o->token_file);
+	if (!token) {
+		log_info("SIGHUP: keeping the current token");
+		return;
+	}
+	if (http_set_token(h, token) == 0)
+		log_info("SIGHUP: token re-read from %s", o->token_file);
+	else
+		log_info("SIGHUP: out of memory, keeping the current token");
+	explicit_bzero(token, strlen(token));
+	free(token);
+}
+
+/*
+ * Waits for SIGTERM or SIGINT and returns it.  SIGHUP re-reads the token file; SIGUSR1,
+ * SIGUSR2 and SIGALRM mean nothing to lingerd and are logged, instead of killing it as
+ * their default actions would.
+ */
+static int wait_for_stop(const sigset_t *set, const struct options *o, struct http *h)
 {
 	int sig;
 
@@ -367,7 +394,10 @@ static int wait_for_stop(const sigset_t *set)
 			continue;
 		if (sig == SIGTERM || sig == SIGINT)
 			return sig;
-		log_info("%s ignored (SIGTERM or SIGINT stops lingerd)", signal_name(sig));
+		if (sig == SIGHUP)
+			reload(o, h);
+		else
+			log_info("%s ignored (SIGTERM or SIGINT stops lingerd)", signal_name(sig));
 	}
 }
 
@@ -469,7 +499,7 @@ static int run_daemon(const struct options *o)
 		log_info("sampling every %gs from %s into %s", o->interval, st.source, o->db);
 	}
 
-	sig = wait_for_stop(&set);
+	sig = wait_for_stop(&set, o, h);
 	log_info("%s: shutting down", signal_name(sig));
 	http_quiesce(h);
 	if (sampler_stop_within(s, LD_SHUTDOWN_DB_WAIT_S) < 0) {

@@ -85,10 +85,39 @@ class Signals(unittest.TestCase):
             self.assertIsNone(d.proc.poll(), "%s killed lingerd" % sig.name)
             self.assertEqual(d.get("/healthz")[0], 200)
         log = d.log()
-        for name in ("SIGHUP", "SIGUSR1", "SIGUSR2", "SIGALRM"):
+        for name in ("SIGUSR1", "SIGUSR2", "SIGALRM"):
             self.assertIn("%s ignored" % name, log)
+        self.assertIn("SIGHUP: nothing to re-read", log)
         rc, took = d.stop()
         self.assertEqual(rc, 0)
+
+    def test_sighup_rotates_the_token(self):
+        tmp = tempfile.mkdtemp(prefix="lingerd-token-")
+        path = os.path.join(tmp, "token")
+        old, new = "a" * 24, "b" * 24
+        with open(path, "w") as f:
+            f.write(old + "\n")
+        d = Daemon("--interval", str(INTERVAL), "--token-file", path)
+        self.addCleanup(d.close)
+
+        def status(token):
+            return d.get("/api/v1/snapshot", headers={"Authorization": "Bearer " + token})[0]
+        self.assertEqual((status(old), status(new)), (200, 401))
+        with open(path, "w") as f:
+            f.write(new + "\n")
+        d.proc.send_signal(signal.SIGHUP)
+        end = time.monotonic() + 5
+        while status(new) != 200:
+            self.assertLess(time.monotonic(), end, "the new token was not taken: " + d.log())
+            time.sleep(0.1)
+        self.assertEqual(status(old), 401, "the old token no longer opens the API")
+        with open(path, "w") as f:
+            f.write("short\n")  # unusable: the current token stays
+        d.proc.send_signal(signal.SIGHUP)
+        time.sleep(0.5)
+        self.assertEqual(status(new), 200)
+        self.assertIn("keeping the current token", d.log())
+        self.assertIsNone(d.proc.poll())
 
     def test_closed_stdio_keeps_logs_out_of_the_database(self):
         tmp = tempfile.mkdtemp(prefix="lingerd-stdio-")

@@ -62,6 +62,8 @@
 #define LD_HTTP_CONN_LIMIT 3072
 #define LD_HTTP_EVICT_MARGIN 16
 #define LD_HTTP_FD_RESERVE 256
+#define LD_MMAP_THRESHOLD (128 * 1024) /* fixed: large answers always mmapped */
+#define LD_MALLOC_ARENAS 2
 #define LD_HTTP_BACKLOG 4096 /* capped by net.core.somaxconn; a deep queue rides out a reconnect flood */
 #define LD_NOFILE_WANT 65536 /* soft RLIMIT_NOFILE asked for (never above the hard limit) */
 /*

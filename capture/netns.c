@@ -359,7 +359,8 @@ static uint64_t content(const struct sock_rec *v, size_t n)
 }
 
 /* Dumps one namespace into out; 0, or its error (out unchanged), or -ENOMEM. */
-static int dump_one(struct netns *ns, struct sock_vec *out, int *partial, double now)
+static int dump_one(struct netns *ns, struct sock_vec *out, int *partial, double now,
+		    unsigned max_every)
 {
 	size_t base = out->n;
 	double t0 = clock_mono();
@@ -377,8 +378,12 @@ static int dump_one(struct netns *ns, struct sock_vec *out, int *partial, double
 	sig = content(out->v + base, out->n - base);
 	ns->dumped = 1;
 	ns->dumped_at = now;
+	/* Quiet: the next turn is twice this one, which the budget may have made longer. */
+	ns->every = ns->changed || sig != ns->content ? 1 :
+		    2 * (ns->waited > ns->every ? ns->waited : ns->every);
+	if (ns->every > max_every)
+		ns->every = max_every;
 	ns->waited = 0;
-	ns->every = ns->changed || sig != ns->content ? 1 : ns->every * 2;
 	ns->content = sig;
 	ns->changed = 0;
 	ns->have_kstat = kstat_files_read(&ns->kf, &ns->kstat) == 0;
@@ -428,21 +433,19 @@ int netns_dump(struct netns_set *set, struct sock_vec *out, int *partial, double
 		if (!ns->diag)
 			continue;
 		ns->waited++;
-		if (ns->every > max_every)
-			ns->every = max_every;
 		sig = activity(ns);
 		if (!sig || sig != ns->activity)
 			ns->changed = 1;
 		ns->activity = sig;
 		if (!ns->dumped_at || ns->error || ns->changed || ns->waited >= max_every) {
-			err = dump_one(ns, out, partial, now);
+			err = dump_one(ns, out, partial, now, max_every);
 			if (err == -ENOMEM)
 				return err;
 		}
 	}
 	/* Then quiet ones past their turn, spread: the longest-waiting first, within budget. */
 	while (budget-- > 0 && (ns = longest_waiting(set))) {
-		err = dump_one(ns, out, partial, now);
+		err = dump_one(ns, out, partial, now, max_every);
 		if (err == -ENOMEM)
 			return err;
 	}
@@ -450,14 +453,13 @@ int netns_dump(struct netns_set *set, struct sock_vec *out, int *partial, double
 		ns = &set->v[i];
 		if (!ns->diag)
 			continue;
-		if (ns->dumped && !ns->error) {
+		if (ns->dumped && !ns->error)
 			r->dumped++;
-			if (ns->dump_ms > r->slowest_ms) {
-				r->slowest_ms = ns->dump_ms;
-				r->slowest = ns->name;
-			}
-		} else if (!ns->error) {
+		else if (!ns->error)
 			r->carried++;
+		if (ns->dump_ms > r->slowest_ms) {
+			r->slowest_ms = ns->dump_ms;
+			r->slowest = ns->name;
 		}
 		r->full_ms += ns->dump_ms;
 		r->shared += ns->ehash < 0;

@@ -53,7 +53,7 @@ struct netns_round {
 	size_t carried;   /* namespaces not due: their last known sockets stand */
 	double full_ms;   /* the last dump of every namespace added up: a round without stagger */
 	size_t shared;    /* namespaces known to share the host's connection hash */
-	const char *slowest; /* name of the namespace whose dump took longest this round, or NULL */
+	const char *slowest; /* name of the namespace whose last dump took longest, or NULL */
 	double slowest_ms;
 };
 

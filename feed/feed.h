@@ -41,7 +41,7 @@ struct feed_status {
 	double netns_full_ms;       /* every namespace's last dump added up: a round unstaggered */
 	uint64_t netns_dumps;       /* namespace dumps since start */
 	uint64_t netns_rounds_slow; /* rounds that took longer than the interval */
-	char netns_slow[160];       /* the last round, and its slowest dump, when it was slow */
+	char netns_slow[256];       /* the last round, and its slowest dump, when it was slow */
 };
 
 /*

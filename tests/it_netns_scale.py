@@ -73,7 +73,7 @@ def metric(d, name):
 
 def main():
     names = {k: "%s-%s" % (PREFIX, k) for k in "abcd"}
-    extra = ["%s-x%d" % (PREFIX, i) for i in range(30)]
+    extra = ["%s-x%d" % (PREFIX, i) for i in range(40)]
     procs, made, daemons = [], [], []
     probe = subprocess.run(["ip", "netns", "add", names["a"]], capture_output=True, text=True)
     if probe.returncode != 0:
@@ -171,7 +171,7 @@ def main():
         for n in extra:
             subprocess.run(["ip", "netns", "add", n], check=True)
             made.append(n)
-        hold(ex["b"], 4000, procs)  # the host's hash grows by 8000 sockets: every dump walks them
+        hold(ex["b"], 8000, procs)  # the host's hash grows by 16000 sockets: every dump walks them
         d = Daemon("--netns", "all", "--interval", "0.1")
         daemons.append(d)
         d.wait_snapshots(5)

@@ -9,7 +9,8 @@
 # each holding a listener and one connected pair (one small process enters them all), then for
 # each K runs each build at --interval 1 for a warm-up and a measured window: CPU from
 # /proc/PID/stat, snapshot latency from /metrics (lingerd_snapshot_duration_seconds, once a
-# second, median and max), RSS at the end.  Needs root (namespaces).  Prints a Markdown table
+# second, median and max), RSS at the end (and once before any load, for the per-socket cost).
+# Needs root (namespaces).  Prints a Markdown table
 # and writes it with the raw numbers under the work folder.
 set -euo pipefail
 
@@ -59,27 +60,10 @@ build() { # name rev-or-empty
 rev_before=$(git -C "$repo" rev-parse --short "$before")
 rev_after="$(git -C "$repo" rev-parse --short HEAD)$(git -C "$repo" diff --quiet HEAD || echo +dirty)"
 log "building $before ($rev_before) and the working tree ($rev_after)"
-bin_before=$(build before "$before")
-bin_after=$(build after "")
+# BIN_BEFORE and BIN_AFTER name builds already made, to skip building.
+bin_before=${BIN_BEFORE:-$(build before "$before")}
+bin_after=${BIN_AFTER:-$(build after "")}
 cc -std=c11 -O2 -o "$W/loadgen" "$here/loadgen.c" -lm
-
-# Before any load: the "after" build's RSS with lingerd's own namespace only, for the per-socket cost.
-measure "$bin_after" idle 0
-
-# The busy namespace.
-busy=$tag-busy
-ip netns add "$busy"; made+=("$busy")
-mkfifo "$W/lg.ctl"
-exec {lgfd}<>"$W/lg.ctl"
-nsenter --net="/run/netns/$busy" -- nice -n 10 "$W/loadgen" --count "$count" --max-runtime 1800 \
-	<"$W/lg.ctl" >"$W/lg.out" 2>"$W/lg.err" &
-pids+=($!)
-for _ in $(seq 600); do
-	grep -q '"event":"\(ready\|error\)"' "$W/lg.out" 2>/dev/null && break
-	sleep 0.5
-done
-grep -q '"event":"ready"' "$W/lg.out" || { cat "$W/lg.out" "$W/lg.err" >&2; exit 1; }
-log "loadgen: $(grep '"event":"ready"' "$W/lg.out" | head -1)"
 
 # One process holds a listener and a connected pair in each quiet namespace (setns per socket).
 cat >"$W/holder.py" <<'EOF'
@@ -138,6 +122,24 @@ print(json.dumps(r), file=sys.stderr)
 EOF
 	kill "$pid"; wait "$pid" || true
 }
+
+# Before any load: the "after" build's RSS with lingerd's own namespace only, for the per-socket cost.
+measure "$bin_after" idle 0
+
+# The busy namespace.
+busy=$tag-busy
+ip netns add "$busy"; made+=("$busy")
+mkfifo "$W/lg.ctl"
+exec {lgfd}<>"$W/lg.ctl"
+nsenter --net="/run/netns/$busy" -- nice -n 10 "$W/loadgen" --count "$count" --max-runtime 1800 \
+	<"$W/lg.ctl" >"$W/lg.out" 2>"$W/lg.err" &
+pids+=($!)
+for _ in $(seq 600); do
+	grep -q '"event":"\(ready\|error\)"' "$W/lg.out" 2>/dev/null && break
+	sleep 0.5
+done
+grep -q '"event":"ready"' "$W/lg.out" || { cat "$W/lg.out" "$W/lg.err" >&2; exit 1; }
+log "loadgen: $(grep '"event":"ready"' "$W/lg.out" | head -1)"
 
 have=0
 for k in $ks; do

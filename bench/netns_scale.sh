@@ -129,6 +129,7 @@ measure "$bin_after" idle 0
 # The busy namespace.
 busy=$tag-busy
 ip netns add "$busy"; made+=("$busy")
+ip -n "$busy" link set lo up
 mkfifo "$W/lg.ctl"
 exec {lgfd}<>"$W/lg.ctl"
 nsenter --net="/run/netns/$busy" -- nice -n 10 "$W/loadgen" --count "$count" --max-runtime 1800 \

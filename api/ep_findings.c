@@ -29,6 +29,7 @@
  *   ORPHANS_NEAR_LIMIT               orphans %lld, percent of tcp_max_orphans %f
  *   LISTEN_OVERFLOWS                 overflows %llu, dropped SYNs %llu, seconds %f
  *   RST_ON_CLOSE                     per minute %f
+ *   NETNS_SHARED_HASH                sharing %u, followed %u, host's buckets %lld
  */
 struct finding_text {
 	const char *title, *explanation, *remedy;
@@ -313,6 +314,32 @@ static void write_rst(const struct render *r, const struct finding *f, const cha
 	jw_obj_end(w);
 }
 
+static void write_shared_hash(const struct render *r, const struct finding *f, const char *fmt)
+{
+	struct jw *w = r->w;
+	char title[320];
+
+	snprintf(title, sizeof(title), fmt, f->u.shared_hash.shared, f->u.shared_hash.followed,
+		 (long long)f->u.shared_hash.buckets);
+	jw_kstr(w, "title", title);
+	jw_key(w, "subject");
+	jw_obj(w);
+	jw_kstr(w, "setting", "net.ipv4.tcp_child_ehash_entries");
+	jw_obj_end(w);
+	jw_key(w, "evidence");
+	jw_obj(w);
+	jw_kuint(w, "namespaces_sharing", f->u.shared_hash.shared);
+	jw_kuint(w, "namespaces_followed", f->u.shared_hash.followed);
+	jw_kint(w, "host_ehash_entries", f->u.shared_hash.buckets);
+	if (f->u.shared_hash.child_ehash >= 0)
+		jw_kint(w, "tcp_child_ehash_entries", f->u.shared_hash.child_ehash);
+	else
+		jw_knull(w, "tcp_child_ehash_entries");
+	jw_kdouble(w, "their_dumps_ms", f->u.shared_hash.dump_ms, 3);
+	jw_kstr(w, "example", f->u.shared_hash.example);
+	jw_obj_end(w);
+}
+
 static void (*const writers[])(const struct render *r, const struct finding *f,
 			       const char *fmt) = {
 	[FINDING_CLOSE_WAIT_LEAK] = write_held,
@@ -326,6 +353,7 @@ static void (*const writers[])(const struct render *r, const struct finding *f,
 	[FINDING_ORPHANS_NEAR_LIMIT] = write_orphans,
 	[FINDING_LISTEN_OVERFLOWS] = write_listen,
 	[FINDING_RST_ON_CLOSE] = write_rst,
+	[FINDING_NETNS_SHARED_HASH] = write_shared_hash,
 };
 _Static_assert(ARRAY_SIZE(writers) == FINDING_KIND_MAX, "a writer for every finding kind");
 

@@ -32,6 +32,12 @@ int api_h_healthz(const struct api_ctx *ctx, const char *arg, struct query *q, s
 		jw_kuint(w, "netns_failed", st.netns_failed);
 		jw_kstr(w, "netns_error", st.netns_error);
 	}
+	/* A slow round is said, not degraded: quiet namespaces are still served, with their age. */
+	if (st.netns_all) {
+		jw_kdouble(w, "netns_round_ms", st.netns_round_ms, 3);
+		if (st.netns_slow[0])
+			jw_kstr(w, "netns_round_slow", st.netns_slow);
+	}
 	jw_kuint(w, "snapshots", st.snapshots);
 	jw_kdouble(w, "last_duration_ms", st.last_duration_ms, 3);
 	jw_key(w, "problems");
@@ -42,6 +48,8 @@ int api_h_healthz(const struct api_ctx *ctx, const char *arg, struct query *q, s
 		jw_str(w, "database_failing");
 	if (st.netns_failed)
 		jw_str(w, "netns_unreadable");
+	if (st.netns_all && st.netns_slow[0])
+		jw_str(w, "netns_round_slow");
 	jw_arr_end(w);
 	jw_obj_end(w);
 	return ok ? 200 : 503;

@@ -5,6 +5,35 @@
 #include "handlers.h"
 #include "view.h"
 
+/* The schedule's part of an entry: when its sockets were dumped and whether it shares the hash. */
+static void write_schedule(struct jw *w, const struct snap *s, const struct snap_netns *n,
+			   int64_t ehash)
+{
+	if (!n) {
+		jw_kbool(w, "dumped", 1);
+		jw_kdouble(w, "dumped_at", s->taken_at, 3);
+		jw_kdouble(w, "age_s", 0, 3);
+		jw_kuint(w, "dump_every", 1);
+	} else {
+		jw_kbool(w, "dumped", n->dumped);
+		if (n->age_s >= 0) {
+			jw_kdouble(w, "dumped_at", s->taken_at - n->age_s, 3);
+			jw_kdouble(w, "age_s", n->age_s, 3);
+		} else {
+			jw_knull(w, "dumped_at");
+			jw_knull(w, "age_s");
+		}
+		jw_kuint(w, "dump_every", n->every ? n->every : 1);
+	}
+	if (ehash) {
+		jw_kbool(w, "shares_host_hash", ehash < 0);
+		jw_kint(w, "ehash_entries", ehash < 0 ? -ehash : ehash);
+	} else {
+		jw_knull(w, "shares_host_hash");
+		jw_knull(w, "ehash_entries");
+	}
+}
+
 static void write_ns(struct jw *w, const char *name, const char *kind, uint64_t id, int32_t pid,
 		     const char *comm, int error, int stale, const uint32_t *counts)
 {
@@ -36,7 +65,6 @@ static void write_ns(struct jw *w, const char *name, const char *kind, uint64_t 
 	jw_kuint(w, "lingering", lingering);
 	jw_key(w, "counts");
 	api_write_counts(w, counts, ~0u);
-	jw_obj_end(w);
 }
 
 int api_h_netns(const struct api_ctx *ctx, const char *arg, struct query *q, struct jw *w,
@@ -73,11 +101,15 @@ int api_h_netns(const struct api_ctx *ctx, const char *arg, struct query *q, str
 	jw_key(w, "namespaces");
 	jw_arr(w);
 	write_ns(w, "self", "self", s->self_netns, 0, NULL, 0, 0, s->counts);
+	write_schedule(w, s, NULL, s->self_ehash);
+	jw_obj_end(w);
 	for (size_t i = 0; i < s->n_netns; i++) {
 		const struct snap_netns *n = &s->netns[i];
 
 		write_ns(w, n->name, n->kind, n->id, n->pid, n->comm, n->error, n->stale,
 			 counts[i + 1]);
+		write_schedule(w, s, n, n->ehash);
+		jw_obj_end(w);
 	}
 	jw_arr_end(w);
 	jw_obj_end(w);

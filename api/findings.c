@@ -26,6 +26,7 @@ static const char *const kind_names[] = {
 	[FINDING_ORPHANS_NEAR_LIMIT] = "orphans_near_limit",
 	[FINDING_LISTEN_OVERFLOWS] = "listen_overflows",
 	[FINDING_RST_ON_CLOSE] = "rst_on_close",
+	[FINDING_NETNS_SHARED_HASH] = "netns_shared_hash",
 };
 _Static_assert(ARRAY_SIZE(kind_names) == FINDING_KIND_MAX, "a name for every finding kind");
 
@@ -431,6 +432,44 @@ static void kernel_findings(struct decide *d, uint64_t ns, const struct kstat *k
 	}
 }
 
+/*
+ * Followed namespaces that share the host's connection hash (tcp_ehash_entries negative
+ * inside): each dump of one walks every socket of the host.  A warning once their dumps
+ * together take LD_NETNS_SHARED_WARN_MS, else information.  Host-wide: judged when lingerd's
+ * own namespace is among those asked for.
+ */
+static void netns_shared_hash(struct decide *d)
+{
+	const struct snap *s = d->s;
+	struct finding *f;
+	uint32_t shared = 0;
+	double ms = 0;
+	const char *example = NULL;
+	int64_t buckets = 0;
+
+	for (size_t i = 0; i < s->n_netns; i++) {
+		const struct snap_netns *n = &s->netns[i];
+
+		if (n->ehash >= 0)
+			continue;
+		shared++;
+		ms += n->dump_ms;
+		buckets = -n->ehash;
+		if (!example)
+			example = n->name;
+	}
+	if (!shared)
+		return;
+	f = add(d, FINDING_NETNS_SHARED_HASH,
+		ms >= LD_NETNS_SHARED_WARN_MS ? FINDING_WARNING : FINDING_INFO);
+	f->u.shared_hash.shared = shared;
+	f->u.shared_hash.followed = (uint32_t)s->n_netns;
+	f->u.shared_hash.buckets = buckets;
+	f->u.shared_hash.child_ehash = s->child_ehash;
+	f->u.shared_hash.dump_ms = ms;
+	f->u.shared_hash.example = example;
+}
+
 ssize_t findings_decide(const struct findings_input *in, struct finding *out, size_t max)
 {
 	const struct snap *s = in->snap;
@@ -461,5 +500,7 @@ ssize_t findings_decide(const struct findings_input *in, struct finding *out, si
 		err = time_wait_pressure(&d, n->id, &n->kstat);
 		kernel_findings(&d, n->id, &n->kstat);
 	}
+	if (!err && (in->ns.all || !in->ns.id))
+		netns_shared_hash(&d);
 	return err ? err : (ssize_t)d.n;
 }

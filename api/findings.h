@@ -25,6 +25,7 @@ enum finding_kind {
 	FINDING_ORPHANS_NEAR_LIMIT, /* orphaned sockets near tcp_max_orphans */
 	FINDING_LISTEN_OVERFLOWS,   /* accept queues overflowed during the window */
 	FINDING_RST_ON_CLOSE,       /* connections ended with a RST on close during the window */
+	FINDING_NETNS_SHARED_HASH,  /* followed namespaces share the host's connection hash */
 	FINDING_KIND_MAX,
 };
 
@@ -113,6 +114,13 @@ struct finding {
 			uint64_t on_close, on_data; /* TCPAbortOnClose, TCPAbortOnData */
 			double per_min, window_s;
 		} rst;
+		struct { /* NETNS_SHARED_HASH: host-wide, netns 0, key "" */
+			uint32_t shared, followed; /* namespaces sharing, of those followed */
+			int64_t buckets;     /* the host's hash (tcp_ehash_entries' magnitude) */
+			int64_t child_ehash; /* tcp_child_ehash_entries here, -1 unknown */
+			double dump_ms;      /* the sharing namespaces' last dumps added up */
+			const char *example; /* name of one sharing namespace */
+		} shared_hash;
 	} u;
 };
 

@@ -254,6 +254,29 @@ static void self(struct jw *w, const struct feed_status *st)
 	       "Time the last /proc/PID/fd walk took.");
 	jw_textf(w, "lingerd_attribution_walk_duration_seconds %.6f\n",
 		 st->attribution_last_ms / 1e3);
+	if (!st->netns_all)
+		return;
+	family(w, "lingerd_netns_followed", "gauge",
+	       "Network namespaces followed besides lingerd's own (--netns all).");
+	jw_textf(w, "lingerd_netns_followed %u\n", st->netns_followed);
+	family(w, "lingerd_netns_dumped", "gauge",
+	       "Namespaces dumped in the last round; the others were quiet and kept their last dump.");
+	jw_textf(w, "lingerd_netns_dumped %u\n", st->netns_dumped);
+	family(w, "lingerd_netns_shared_hash", "gauge",
+	       "Namespaces sharing the host's connection hash: each dump walks the host's sockets.");
+	jw_textf(w, "lingerd_netns_shared_hash %u\n", st->netns_shared);
+	family(w, "lingerd_netns_round_duration_seconds", "gauge",
+	       "Time the last round of other namespaces took (scan and the dumps due).");
+	jw_textf(w, "lingerd_netns_round_duration_seconds %.6f\n", st->netns_round_ms / 1e3);
+	family(w, "lingerd_netns_full_round_seconds", "gauge",
+	       "Every namespace's last dump added up: what a round without staggering would take.");
+	jw_textf(w, "lingerd_netns_full_round_seconds %.6f\n", st->netns_full_ms / 1e3);
+	family(w, "lingerd_netns_dumps_total", "counter", "Dumps of other namespaces since start.");
+	jw_textf(w, "lingerd_netns_dumps_total %llu\n", (unsigned long long)st->netns_dumps);
+	family(w, "lingerd_netns_rounds_slow_total", "counter",
+	       "Rounds of other namespaces that took longer than the interval.");
+	jw_textf(w, "lingerd_netns_rounds_slow_total %llu\n",
+		 (unsigned long long)st->netns_rounds_slow);
 }
 
 /* One label set of lingerd_finding_active and how many standing findings share it. */

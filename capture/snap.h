@@ -17,6 +17,11 @@ struct snap_netns {
 	char comm[17];
 	int error; /* -errno of its last open or dump, 0 when it was dumped */
 	int stale; /* its dump failed: its sockets are the last known ones, carried over */
+	int dumped; /* dumped for this snapshot; else (not due, or failed) its sockets are carried */
+	double age_s;   /* since its last good dump (monotonic), -1 when never dumped */
+	double dump_ms; /* how long that dump took */
+	unsigned every; /* dumped every this many intervals while quiet (netns_dump) */
+	int64_t ehash;  /* tcp_ehash_entries inside: < 0 shares the host's hash, 0 unknown */
 	struct kstat kstat; /* its own counters and sysctls (have_kstat: counters were read) */
 	int have_kstat;
 };
@@ -117,6 +122,8 @@ struct snap {
 	uint64_t self_netns;        /* lingerd's own namespace id (its sockets carry netns 0) */
 	struct snap_netns *netns;   /* the other namespaces followed, malloc'd, owned */
 	size_t n_netns;
+	int64_t self_ehash;         /* tcp_ehash_entries of lingerd's own namespace, 0 unknown */
+	int64_t child_ehash;        /* its tcp_child_ehash_entries, -1 unknown; --netns all only */
 };
 
 /*

@@ -15,6 +15,8 @@
 #define LD_INTERVAL_MAX 86400.0
 #define LD_ATTRIBUTION_DEFAULT 10.0 /* seconds between /proc fd walks at most */
 #define LD_STALE_INTERVALS 3
+/* Namespaces sharing the host's connection hash: a warning once their dumps take this long. */
+#define LD_NETNS_SHARED_WARN_MS 250.0
 #define LD_RUN_STARTS_KEPT 32 /* restarts after which a remembered socket's age stays a lower bound */
 #define LD_CLOCK_STEP_S 2.0 /* a wall-clock jump against the boot clock larger than this is logged */
 /*

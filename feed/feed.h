@@ -32,6 +32,16 @@ struct feed_status {
 	uint32_t netns_failed;      /* followed namespaces whose last open or dump failed */
 	char netns_error[160];      /* the first of them and why, when netns_failed > 0 */
 	char events[128];           /* teardown tracer: "bpf", or "off: <why>" */
+	/* With --netns all (netns_all 1): the last round of other namespaces (netns_dump()). */
+	int netns_all;
+	uint32_t netns_followed;    /* namespaces followed besides lingerd's own */
+	uint32_t netns_dumped;      /* of them, dumped in the last round; the others carried */
+	uint32_t netns_shared;      /* of them, sharing the host's connection hash */
+	double netns_round_ms;      /* the last round's time */
+	double netns_full_ms;       /* every namespace's last dump added up: a round unstaggered */
+	uint64_t netns_dumps;       /* namespace dumps since start */
+	uint64_t netns_rounds_slow; /* rounds that took longer than the interval */
+	char netns_slow[256];       /* the last round, and its slowest dump, when it was slow */
 };
 
 /*

@@ -295,34 +295,52 @@ static void retention(struct sampler *s, double wall, double boot)
 }
 
 /*
- * A namespace whose dump failed keeps the sockets it had in the last snapshot: dropping them
- * would end their lifetimes and reset their ages as if they had all closed.  Marks such a
- * namespace stale (in failed[], by position in s->netns).  Returns 0 or -ENOMEM.
+ * A namespace not dumped this time keeps the sockets it had in the last snapshot: one whose
+ * dump failed (dropping them would end their lifetimes and reset their ages as if they had all
+ * closed), and one that was not due (netns_dump() staggers quiet namespaces).  Marks in
+ * carried[] (by position in s->netns) 1 for not due, 2 for failed (stale).  The carried
+ * namespaces are looked up in a sorted list: the cost grows with the previous snapshot's
+ * length times log of their number.  Returns 0 or -ENOMEM.
  */
-static int keep_failed_netns(struct sampler *s, uint8_t *failed)
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static int keep_carried_netns(struct sampler *s, uint8_t *carried)
 {
 	const struct snap *prev = s->current;
-	size_t nfailed = 0;
+	uint64_t *ids;
+	size_t ncarried = 0;
 
 	for (size_t i = 0; i < s->netns.n; i++) {
-		failed[i] = s->netns.v[i].error != 0 && s->netns.v[i].diag != NULL;
-		nfailed += failed[i];
+		const struct netns *ns = &s->netns.v[i];
+
+		carried[i] = !ns->diag || (ns->dumped && !ns->error) ? 0 : ns->error ? 2 : 1;
+		ncarried += carried[i] != 0;
 	}
-	if (!nfailed || !prev)
+	if (!ncarried || !prev)
 		return 0;
+	ids = malloc(ncarried * sizeof(*ids));
+	if (!ids)
+		return -ENOMEM;
+	for (size_t i = 0, k = 0; i < s->netns.n; i++)
+		if (carried[i])
+			ids[k++] = s->netns.v[i].id;
+	qsort(ids, ncarried, sizeof(*ids), cmp_u64);
 	for (size_t k = 0; k < prev->n; k++) {
 		const struct sock_rec *r = &prev->socks[k].r;
 
-		if (!r->netns)
+		if (!r->netns || !bsearch(&r->netns, ids, ncarried, sizeof(*ids), cmp_u64))
 			continue;
-		for (size_t i = 0; i < s->netns.n; i++) {
-			if (failed[i] && s->netns.v[i].id == r->netns) {
-				if (sock_vec_push(&s->recs, r) < 0)
-					return -ENOMEM;
-				break;
-			}
+		if (sock_vec_push(&s->recs, r) < 0) {
+			free(ids);
+			return -ENOMEM;
 		}
 	}
+	free(ids);
 	return 0;
 }
 
@@ -366,6 +384,44 @@ static void report_netns(struct sampler *s, const struct snap *snap, struct feed
 			fresh, fresh == 1 ? "" : "s", first_fresh->name,
 			first_fresh->error == -EPERM ? " (--netns all needs CAP_SYS_ADMIN)" :
 			first_fresh->stale ? "; keeping its last known sockets" : "");
+	if (!s->cfg.netns_all)
+		return;
+	/*
+	 * Slow: the last round took longer than the interval (the sampler falls behind), or a full
+	 * round, every namespace's last dump added up, would (only the stagger keeps up).  Logged
+	 * when it turns slow, said in the status while it stays so.
+	 */
+	{
+		const struct netns_round *r = &s->netns.round;
+		double limit = s->cfg.interval_s * 1e3;
+		int over = r->ms > limit, slow = over || r->full_ms > limit;
+		int was = st->netns_slow[0] != '\0';
+
+		st->netns_all = 1;
+		st->netns_followed = (uint32_t)s->netns.n;
+		st->netns_dumped = (uint32_t)r->dumped;
+		st->netns_shared = (uint32_t)r->shared;
+		st->netns_round_ms = r->ms;
+		st->netns_full_ms = r->full_ms;
+		st->netns_dumps += r->dumped;
+		st->netns_slow[0] = '\0';
+		st->netns_rounds_slow += over;
+		if (!slow)
+			return;
+		if (over)
+			snprintf(st->netns_slow, sizeof(st->netns_slow),
+				 "the last round (%zu of %zu namespaces dumped) took %.0f ms, over the "
+				 "%g s interval; slowest %.40s (%.0f ms)", r->dumped, s->netns.n, r->ms,
+				 s->cfg.interval_s, r->slowest ? r->slowest : "-", r->slowest_ms);
+		else
+			snprintf(st->netns_slow, sizeof(st->netns_slow),
+				 "a full round of %zu namespaces takes %.0f ms, over the %g s interval: "
+				 "quiet ones are dumped less often; slowest %.40s (%.0f ms)", s->netns.n,
+				 r->full_ms, s->cfg.interval_s, r->slowest ? r->slowest : "-",
+				 r->slowest_ms);
+		if (!was)
+			log_info("the round of network namespaces is slow: %s", st->netns_slow);
+	}
 }
 
 struct resume {
@@ -454,7 +510,7 @@ int sampler_step(struct sampler *s)
 	double now = clock_wall(), boot = clock_boot(), t0 = clock_mono(), t1;
 	uint64_t rows = 0;
 	struct feed_status *st;
-	uint8_t *failed = NULL;
+	uint8_t *carried = NULL;
 	int partial = 0, err, db_err;
 
 	err = capture_take(s->capture, &s->recs, &partial);
@@ -464,15 +520,20 @@ int sampler_step(struct sampler *s)
 		return err;
 	}
 	if (s->cfg.netns_all) {
+		double tn = clock_mono();
+
 		err = netns_scan(&s->netns, s->cfg.proc_root);
+		s->netns.max_every = (unsigned)(NETNS_QUIET_MAX_S / s->cfg.interval_s);
 		if (err == 0)
 			err = netns_dump(&s->netns, &s->recs, &partial, t0);
+		/* The round is the namespaces' whole cost: the scan of /proc as well as the dumps. */
+		s->netns.round.ms = (clock_mono() - tn) * 1e3;
 		if (err == 0) {
-			failed = calloc(s->netns.n + 1, 1);
-			err = failed ? keep_failed_netns(s, failed) : -ENOMEM;
+			carried = calloc(s->netns.n + 1, 1);
+			err = carried ? keep_carried_netns(s, carried) : -ENOMEM;
 		}
 		if (err < 0) {
-			free(failed);
+			free(carried);
 			feed_lock(s->feed)->capture_errors++;
 			feed_unlock(s->feed);
 			return err;
@@ -481,7 +542,7 @@ int sampler_step(struct sampler *s)
 	s->appeared.n = s->changed.n = s->n_vanished = 0;
 	err = snap_build(&snap, &s->recs, s->committed, boot, &change_ops, s);
 	if (err < 0) {
-		free(failed);
+		free(carried);
 		feed_lock(s->feed)->capture_errors++;
 		feed_unlock(s->feed);
 		return err;
@@ -496,7 +557,7 @@ int sampler_step(struct sampler *s)
 	if (s->netns.n) {
 		snap->netns = calloc(s->netns.n, sizeof(*snap->netns));
 		if (!snap->netns) {
-			free(failed);
+			free(carried);
 			snap_put(snap);
 			return -ENOMEM;
 		}
@@ -507,7 +568,12 @@ int sampler_step(struct sampler *s)
 			d->id = ns->id;
 			d->pid = ns->pid;
 			d->error = ns->error;
-			d->stale = failed && failed[i];
+			d->stale = carried && carried[i] == 2;
+			d->dumped = carried && !carried[i] && ns->diag;
+			d->age_s = ns->dumped_at ? t0 - ns->dumped_at : -1;
+			d->dump_ms = ns->dump_ms;
+			d->every = ns->every;
+			d->ehash = ns->ehash;
 			d->kstat = ns->kstat;
 			d->have_kstat = ns->have_kstat;
 			memcpy(d->name, ns->name, sizeof(d->name));
@@ -516,7 +582,11 @@ int sampler_step(struct sampler *s)
 		}
 		snap->n_netns = s->netns.n;
 	}
-	free(failed);
+	if (s->cfg.netns_all) {
+		snap->self_ehash = s->netns.self_ehash;
+		snap->child_ehash = s->netns.child_ehash;
+	}
+	free(carried);
 	snap->attribution = -1;
 	if (s->procmap) {
 		err = procmap_attribute(s->procmap, snap, s->current, clock_mono(),

@@ -633,6 +633,58 @@ static void test_namespaces(void)
 	history_close(sc.history);
 }
 
+/* Namespaces sharing the host's connection hash: one host-wide finding, severity by cost. */
+static void test_shared_hash(void)
+{
+	static struct scene sc;
+	struct findings_input in = { .min_age = 60 };
+	struct finding v[4];
+	struct snap *s;
+	ssize_t n;
+
+	memset(&sc, 0, sizeof(sc));
+	sc.n_netns = 2;
+	sc.netns[0].id = NS1;
+	snprintf(sc.netns[0].name, sizeof(sc.netns[0].name), "blue");
+	sc.netns[0].ehash = -262144; /* shares the host's */
+	sc.netns[0].dump_ms = 30;
+	sc.netns[1].id = NS1 + 1;
+	snprintf(sc.netns[1].name, sizeof(sc.netns[1].name), "green");
+	sc.netns[1].ehash = 1024; /* its own */
+	sc.netns[1].dump_ms = 1;
+	s = build(&sc);
+	s->child_ehash = 0;
+	in.snap = s;
+	n = findings_decide(&in, v, 4);
+	CHECK_INT(n, ==, 1);
+	CHECK(n == 1 && v[0].kind == FINDING_NETNS_SHARED_HASH && v[0].severity == FINDING_INFO &&
+	      v[0].netns == 0 && v[0].key[0] == '\0' && v[0].u.shared_hash.shared == 1 &&
+	      v[0].u.shared_hash.followed == 2 && v[0].u.shared_hash.buckets == 262144 &&
+	      v[0].u.shared_hash.child_ehash == 0 && v[0].u.shared_hash.dump_ms == 30 &&
+	      strcmp(v[0].u.shared_hash.example, "blue") == 0);
+	/* Host-wide: not when another namespace alone is asked for. */
+	in.ns.id = NS1;
+	CHECK_INT(findings_decide(&in, v, 4), ==, 0);
+	in.ns.id = 0;
+	snap_put(s);
+
+	/* Their dumps add up to the warning's threshold. */
+	sc.netns[1].ehash = -262144;
+	sc.netns[1].dump_ms = LD_NETNS_SHARED_WARN_MS - 30;
+	s = build(&sc);
+	in.snap = s;
+	n = findings_decide(&in, v, 4);
+	CHECK(n == 1 && v[0].severity == FINDING_WARNING && v[0].u.shared_hash.shared == 2);
+	snap_put(s);
+
+	/* Unknown (the sysctl unread) is no finding. */
+	sc.netns[0].ehash = sc.netns[1].ehash = 0;
+	s = build(&sc);
+	in.snap = s;
+	CHECK_INT(findings_decide(&in, v, 4), ==, 0);
+	snap_put(s);
+}
+
 /*
  * Every kind at once, through the endpoint in both languages: each finding has its texts,
  * the summary adds up, and the most severe come first.
@@ -668,7 +720,12 @@ static void test_rendered(void)
 	set_setting(&sc.kstat_now, KSTAT_MAX_ORPHANS, 10);
 	set_counter(&sc, KSTAT_LISTEN_OVERFLOWS, 0, 1);
 	set_counter(&sc, KSTAT_ABORT_ON_CLOSE, 0, 1);
+	sc.n_netns = 1;
+	sc.netns[0].id = NS1;
+	snprintf(sc.netns[0].name, sizeof(sc.netns[0].name), "blue");
+	sc.netns[0].ehash = -262144;
 	s = build(&sc);
+	s->child_ehash = -1;
 	feed_lock(feed);
 	feed_publish_locked(feed, s);
 	feed_unlock(feed);
@@ -739,6 +796,7 @@ int main(void)
 	test_time_wait_pressure();
 	test_kernel();
 	test_namespaces();
+	test_shared_hash();
 	test_rendered();
 	return CHECK_DONE();
 }

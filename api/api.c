@@ -93,7 +93,7 @@ static int serve_asset(const struct api_ctx *ctx, const struct asset *a, struct 
 	}
 	if (err != -ENODATA)
 		return api_fail(e, 500, "internal", NULL, "cannot read %s from --web-root: %s",
-				a->file, strerror(-err));
+				a->file, util_strerror(-err));
 	resp->body = (char *)a->data;
 	resp->len = a->len;
 	resp->body_static = 1;
@@ -148,7 +148,7 @@ int api_handle(const struct api_ctx *ctx, const char *method, const char *path,
 	if (status == 0)
 		return 0;
 	api_fail(&e, 500, "internal", NULL, "the response could not be built (%s)",
-		 strerror(-status));
+		 util_strerror(-status));
 error:
 	if (resp->body && !resp->body_static)
 		free(resp->body);

@@ -244,7 +244,7 @@ int api_h_trends(const struct api_ctx *ctx, const char *arg, struct query *q, st
 		if (err == -ENOMEM)
 			return err;
 		return api_fail(e, 503, "database_unavailable", NULL,
-				"the history query failed (%s)", strerror(-err));
+				"the history query failed (%s)", util_strerror(-err));
 	}
 	if (err == -E2BIG)
 		return api_fail(e, 400, "bad_parameter", "step",

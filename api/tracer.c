@@ -11,6 +11,7 @@
 #include "metrics.h"
 #include "params.h"
 #include "view.h"
+#include "util.h"
 
 #define TOP_RESET_PROCS 20 /* processes listed by resets sent */
 /* Prometheus buckets: every other power of two of microseconds, 1 us to 2^30 us (18 min);
@@ -255,7 +256,7 @@ int api_h_events(const struct api_ctx *ctx, const char *arg, struct query *q, st
 		err = events_procs(ev, top, TOP_RESET_PROCS, &n);
 	if (err < 0)
 		return api_fail(e, 503, "events_failed", NULL, "cannot read the tracer's maps: %s",
-				strerror(-err));
+				util_strerror(-err));
 	jw_obj(w);
 	jw_kstr(w, "events", fs.events);
 	jw_kstr(w, "netns", ns_param ? ns_param : "self");

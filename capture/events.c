@@ -195,6 +195,7 @@ const char *events_reason_name(struct events *ev, unsigned reason)
 #include <unistd.h>
 
 #include "teardown.skel.h"
+#include "util.h"
 
 struct events {
 	struct teardown *skel;
@@ -264,7 +265,7 @@ int events_open(struct events **out, char *why, size_t why_len)
 	ev->vmlinux = btf__load_vmlinux_btf();
 	if (!ev->vmlinux) {
 		err = -errno;
-		snprintf(why, why_len, "cannot read the kernel's BTF: %s", strerror(-err));
+		snprintf(why, why_len, "cannot read the kernel's BTF: %s", util_strerror(-err));
 		goto fail;
 	}
 	if (!has_tp(ev->vmlinux, "inet_sock_set_state")) {
@@ -287,7 +288,7 @@ int events_open(struct events **out, char *why, size_t why_len)
 	ev->skel = teardown__open();
 	if (!ev->skel) {
 		err = -errno;
-		snprintf(why, why_len, "cannot open the BPF object: %s", strerror(-err));
+		snprintf(why, why_len, "cannot open the BPF object: %s", util_strerror(-err));
 		goto fail;
 	}
 	have_reason = read_reasons(ev);
@@ -305,12 +306,12 @@ int events_open(struct events **out, char *why, size_t why_len)
 			snprintf(why, why_len, "needs CAP_BPF and CAP_PERFMON (or root)");
 		else
 			snprintf(why, why_len, "the kernel refused the BPF program: %s",
-				 strerror(-err));
+				 util_strerror(-err));
 		goto fail;
 	}
 	err = teardown__attach(ev->skel);
 	if (err) {
-		snprintf(why, why_len, "cannot attach to the tracepoints: %s", strerror(-err));
+		snprintf(why, why_len, "cannot attach to the tracepoints: %s", util_strerror(-err));
 		goto fail;
 	}
 	*out = ev;

@@ -10,6 +10,7 @@
 
 #include "limits.h"
 #include "screen.h"
+#include "util.h"
 
 #define MIN_AGE_DEFAULT 60.0
 
@@ -86,7 +87,7 @@ void cli_report(const struct client *c, int err, const char *why)
 	else if (why && why[0])
 		fprintf(stderr, "lingerd: %s: %s\n", c->url, why);
 	else
-		fprintf(stderr, "lingerd: cannot ask the daemon at %s: %s%s\n", c->url, strerror(-err),
+		fprintf(stderr, "lingerd: cannot ask the daemon at %s: %s%s\n", c->url, util_strerror(-err),
 			err == -ECONNREFUSED ? " (is lingerd running? see --url)" : "");
 }
 
@@ -462,7 +463,7 @@ int cli_main(int argc, char **argv)
 				cmd, o.token_file);
 		else
 			fprintf(stderr, "lingerd %s: cannot read --token-file %s: %s\n", cmd,
-				o.token_file, strerror(-err));
+				o.token_file, util_strerror(-err));
 		return CLI_EXIT_USAGE;
 	}
 	if (strcmp(cmd, "status") == 0)

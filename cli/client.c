@@ -171,12 +171,31 @@ out:
 	return err;
 }
 
+/* The status of a response's first line "HTTP/1.x NNN ...", or -1 when it is not one. */
+static int status_code(const char *raw)
+{
+	const char *p = raw;
+	int code = 0;
+
+	if (strncmp(p, "HTTP/1.", 7) != 0 || p[7] < '0' || p[7] > '9' || p[8] != ' ')
+		return -1;
+	p += 9;
+	for (int i = 0; i < 3; i++, p++) {
+		if (*p < '0' || *p > '9')
+			return -1;
+		code = code * 10 + (*p - '0');
+	}
+	if ((*p != ' ' && *p != '\r') || code < 100 || code > 599)
+		return -1;
+	return code;
+}
+
 int client_get(const struct client *c, const char *path, struct client_reply *r)
 {
 	struct timeval tv = { .tv_sec = LD_CLI_TIMEOUT_S };
 	char req[4096], *raw = NULL, *body;
 	size_t rawlen = 0;
-	int fd, n, err, major, minor, status;
+	int fd, n, err, status;
 
 	memset(r, 0, sizeof(*r));
 	/*
@@ -206,8 +225,8 @@ int client_get(const struct client *c, const char *path, struct client_reply *r)
 	err = recv_all(fd, &raw, &rawlen);
 	if (err < 0)
 		goto out;
-	if (sscanf(raw, "HTTP/%d.%d %3d", &major, &minor, &status) != 3 || status < 100 ||
-	    status > 599) {
+	status = status_code(raw);
+	if (status < 0) {
 		err = -EPROTO;
 		goto out;
 	}

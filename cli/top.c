@@ -12,6 +12,7 @@
 #include "cli.h"
 #include "limits.h"
 #include "screen.h"
+#include "util.h"
 
 /* Alternate screen and hidden cursor on the way in; the reverse on the way out. */
 #define ENTER "\033[?1049h\033[?25l"
@@ -145,7 +146,7 @@ static char *frame(const struct client *c, double min_age, const struct screen_s
 		fprintf(f, "lingerd top  %s  every %gs  %s\n\n", clock, refresh, keys);
 		fprintf(f, "%scannot ask the daemon at %s:%s ", st->color ? "\033[1;31m" : "",
 			c->url, st->color ? "\033[0m" : "");
-		screen_put_text(f, why[0] ? why : strerror(-err));
+		screen_put_text(f, why[0] ? why : util_strerror(-err));
 		fprintf(f, "\nretrying every %gs\n", refresh);
 	} else {
 		/* The offenders get the rows the rest leaves: a 24-row terminal still shows a few. */
@@ -174,7 +175,7 @@ int cli_top(const struct client *c, double min_age, double refresh, int sort)
 	st.color = !(nc && nc[0]);
 	if (tcgetattr(STDIN_FILENO, &saved) < 0) {
 		fprintf(stderr, "lingerd top: cannot read the terminal's settings: %s\n",
-			strerror(errno));
+			util_strerror(errno));
 		return CLI_EXIT_USAGE;
 	}
 	/* Keys one at a time without echo; ISIG stays, so ^C still interrupts. */

@@ -1,5 +1,6 @@
 /* log.c - one-line messages on stderr. */
 #include "log.h"
+#include "util.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -19,7 +20,7 @@ static void log_line(int err, const char *fmt, va_list ap)
 
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	if (err < 0)
-		fprintf(stderr, "lingerd: %s: %s\n", msg, strerror(-err));
+		fprintf(stderr, "lingerd: %s: %s\n", msg, util_strerror(-err));
 	else
 		fprintf(stderr, "lingerd: %s\n", msg);
 }

@@ -21,6 +21,7 @@
 #include "netns.h"
 #include "procmap.h"
 #include "store.h"
+#include "util.h"
 
 /* Growable list of pointers to the changes of one snapshot. */
 struct change_list {
@@ -376,7 +377,7 @@ static void report_netns(struct sampler *s, const struct snap *snap, struct feed
 	st->netns_error[0] = '\0';
 	if (first)
 		snprintf(st->netns_error, sizeof(st->netns_error), "%s: %s%s", first->name,
-			 strerror(-first->error),
+			 util_strerror(-first->error),
 			 first->error == -EPERM ? " (--netns all needs CAP_SYS_ADMIN)" :
 			 first->stale ? " (its last known sockets are kept)" : "");
 	if (first_fresh)
@@ -648,7 +649,7 @@ int sampler_step(struct sampler *s)
 	st->db_ok = db_err == 0;
 	if (db_err < 0) {
 		st->db_errors++;
-		snprintf(st->db_error, sizeof(st->db_error), "%s (%s)", strerror(-db_err),
+		snprintf(st->db_error, sizeof(st->db_error), "%s (%s)", util_strerror(-db_err),
 			 s->db_msg);
 	} else {
 		st->db_error[0] = '\0';

@@ -116,6 +116,15 @@ struct store_rollup {
 int store_rollup_put(struct store *s, const struct store_rollup *r);
 
 /*
+ * Walks the rows stored for one bucket (res STORE_RES_MINUTE or STORE_RES_HOUR, start t):
+ * the host's (kind 0, grp NULL), then every group's (grp valid during the callback).  Inside
+ * a snapshot's transaction it sees that transaction's writes.  Returns 0, the callback's
+ * non-zero value, -EINVAL, or -errno like store_sock_*.
+ */
+typedef int (*store_rollup_cb)(void *arg, const struct store_rollup *r);
+int store_rollup_walk(struct store *s, int res, int64_t t, store_rollup_cb cb, void *arg);
+
+/*
  * v3: the counts per state of one other network namespace in one snapshot (only with
  * lingerd --netns all), keyed by the namespace's name so that its history outlives it.
  * Only inside that snapshot's transaction.  Returns 0 or -errno like store_sock_*.
@@ -175,7 +184,10 @@ int store_reader_trend(struct store_reader *r, int res, uint32_t state_mask, dou
 /*
  * The same for grouped rollups (res STORE_RES_MINUTE or STORE_RES_HOUR): only the top
  * groups, ranked by their largest max over [from, to] summed over the states asked for,
- * at most top of them.  Points come in order of group rank, then state, then t.
+ * at most top of them.  Points come in order of group rank, then state, then t.  A group
+ * counts as 0 in the snapshots it was absent from: a series (a group and a state with any
+ * row in the range) has a point in every bucket that the host has snapshots in, and its
+ * mean divides by the host's snapshot count there (0 and 0 where the group had no row).
  */
 int store_reader_group_trend(struct store_reader *r, int res, int kind, uint32_t state_mask,
 			     double from, double to, int64_t step, uint32_t top,

@@ -107,7 +107,24 @@ static int persist_lingering(struct sampler *s, struct snap *snap)
 	return 0;
 }
 
-static int flush_bucket(void *arg, const struct hist_bucket *b)
+/* A stored rollup row into the bucket being loaded. */
+static int seed_row(void *arg, const struct store_rollup *r)
+{
+	struct hist_acc a = { r->min, r->max, r->last, r->sum, r->n };
+
+	hist_bucket_seed(arg, r->kind, r->grp, r->state, &a);
+	return 0;
+}
+
+/* What is stored of a bucket met for the first time since start (or a failed write). */
+static int load_bucket(void *arg, struct hist_bucket *b)
+{
+	struct sampler *s = arg;
+
+	return store_rollup_walk(s->store, b->res, b->t, seed_row, b);
+}
+
+static int put_bucket(void *arg, const struct hist_bucket *b)
 {
 	struct sampler *s = arg;
 	int err;
@@ -203,7 +220,8 @@ static int record(struct sampler *s, struct snap *snap, uint64_t *rows)
 		snprintf(s->db_msg, sizeof(s->db_msg), "%s", store_errmsg(s->store));
 		return err;
 	}
-	err = history_add(s->history, snap, flush_bucket, s);
+	err = history_add(s->history, snap,
+			  &(struct history_io){ .load = load_bucket, .put = put_bucket, .arg = s });
 	if (err < 0)
 		goto fail;
 	{
@@ -256,6 +274,8 @@ fail:
 	/* SQLite's message is the failed statement's: keep it before the rollback replaces it. */
 	snprintf(s->db_msg, sizeof(s->db_msg), "%s", store_errmsg(s->store));
 	store_rollback(s->store);
+	/* The rollups in memory may hold this snapshot: the next one reloads what is stored. */
+	history_discard(s->history);
 	for (size_t i = 0; i < s->appeared.n; i++)
 		s->appeared.v[i]->row_id = 0;
 	snap->id = 0;

@@ -34,14 +34,21 @@ struct store_sock {
 };
 
 /*
- * Opens (creating if needed) the database at path as the only writer: WAL,
- * synchronous=NORMAL, secure_delete=OFF, foreign keys on, a busy timeout, and migrates the
- * schema forward from any earlier version.  Returns 0 and *out, -EPROTONOSUPPORT when the
- * file has a newer schema than this build, -ENOTSUP when the file is a database that is not
- * lingerd's (tables it does not know and no user_version), -EIO for a corrupt file or other
- * SQLite failure, -ENOMEM.
+ * Opens (creating if needed) the database at path as the only writer: checks every page
+ * (PRAGMA quick_check), then WAL, synchronous=NORMAL, secure_delete=OFF, foreign keys on, a
+ * busy timeout, and migrates the schema forward from any earlier version.  Returns 0 and
+ * *out, -EPROTONOSUPPORT when the file has a newer schema than this build, -ENOTSUP when the
+ * file is a database that is not lingerd's (tables it does not know and no user_version),
+ * -EUCLEAN when SQLite finds the file corrupt or not a database at all (the only error after
+ * which moving the file aside is right), -EACCES or -EROFS when it may not be written, -EIO
+ * for other failures (I/O, a -shm file it cannot open), -EBUSY, -ENOMEM.
+ *
+ * Every store call that fails on corruption returns -EUCLEAN too, never -EIO.
  */
 int store_open(struct store **out, const char *path);
+
+/* The same, with SQLite's message (and the system's error, if any) in msg when it fails. */
+int store_open_diag(struct store **out, const char *path, char *msg, size_t len);
 
 /*
  * Sets how long a write waits for a lock another connection holds before failing with

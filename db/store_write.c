@@ -2,7 +2,9 @@
 #include <errno.h>
 #include <math.h>
 #include <netinet/in.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "store_impl.h"
 
@@ -78,10 +80,17 @@ void store_set_busy_timeout(struct store *s, int ms)
 
 int store_open(struct store **out, const char *path)
 {
+	return store_open_diag(out, path, NULL, 0);
+}
+
+int store_open_diag(struct store **out, const char *path, char *msg, size_t len)
+{
 	struct store *s;
 	int rc, err;
 
 	*out = NULL;
+	if (msg && len)
+		msg[0] = '\0';
 	s = calloc(1, sizeof(*s));
 	if (!s)
 		return -ENOMEM;
@@ -105,6 +114,13 @@ int store_open(struct store **out, const char *path)
 	s = NULL;
 out:
 	if (s) {
+		if (msg && len && s->db) {
+			int sys = sqlite3_system_errno(s->db);
+
+			/* SQLite's words, and the system's when a system call failed under it. */
+			snprintf(msg, len, "%s%s%s", sqlite3_errmsg(s->db), sys ? ": " : "",
+				 sys ? strerror(sys) : "");
+		}
 		for (int i = 0; i < ST_COUNT; i++)
 			sqlite3_finalize(s->st[i]);
 		sqlite3_close(s->db);

@@ -29,6 +29,7 @@ struct feed_status {
 	int64_t db_bytes;           /* database + WAL size at the last retention pass */
 	uint64_t retention_deleted;
 	char db_error[160];         /* why not, when db_ok is 0 */
+	char db_event[160];         /* the last time the database file was replaced, and why */
 	uint32_t netns_failed;      /* followed namespaces whose last open or dump failed */
 	char netns_error[160];      /* the first of them and why, when netns_failed > 0 */
 	char events[128];           /* teardown tracer: "bpf", or "off: <why>" */

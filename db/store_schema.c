@@ -334,7 +334,7 @@ int store_prepare(sqlite3 *db, const char *sql, sqlite3_stmt **st)
  * garbage past the first page is otherwise found only when a snapshot or a retention pass
  * happens to touch it.  -EUCLEAN when SQLite finds corruption.
  */
-static int quick_check(sqlite3 *db)
+static int quick_check(sqlite3 *db, char *why, size_t len)
 {
 	sqlite3_stmt *st = NULL;
 	const unsigned char *verdict;
@@ -352,12 +352,14 @@ static int quick_check(sqlite3 *db)
 	}
 	verdict = sqlite3_column_text(st, 0);
 	err = verdict && strcmp((const char *)verdict, "ok") == 0 ? 0 : -EUCLEAN;
+	if (err < 0 && why && len)
+		snprintf(why, len, "malformed: %s", verdict ? (const char *)verdict : "?");
 out:
 	sqlite3_finalize(st);
 	return err;
 }
 
-int store_schema_setup(sqlite3 *db)
+int store_schema_setup(sqlite3 *db, char *why, size_t len)
 {
 	char sql[160];
 	int version, rc, err;
@@ -365,7 +367,7 @@ int store_schema_setup(sqlite3 *db)
 	err = store_schema_identify(db, &version);
 	if (err < 0)
 		return err;
-	err = quick_check(db);
+	err = quick_check(db, why, len);
 	if (err < 0)
 		return err;
 	err = set_wal(db);

@@ -102,7 +102,7 @@ int store_open_diag(struct store **out, const char *path, char *msg, size_t len)
 	}
 	sqlite3_extended_result_codes(s->db, 1);
 	sqlite3_busy_timeout(s->db, STORE_WRITER_BUSY_MS);
-	err = store_schema_setup(s->db);
+	err = store_schema_setup(s->db, msg, len);
 	if (err < 0)
 		goto out;
 	for (int i = 0; i < ST_COUNT; i++) {
@@ -114,7 +114,7 @@ int store_open_diag(struct store **out, const char *path, char *msg, size_t len)
 	s = NULL;
 out:
 	if (s) {
-		if (msg && len && s->db) {
+		if (msg && len && s->db && !msg[0]) {
 			int sys = sqlite3_system_errno(s->db);
 
 			/* SQLite's words, and the system's when a system call failed under it. */

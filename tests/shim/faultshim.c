@@ -7,6 +7,9 @@
  *                     network namespace whose inode is INODE (any namespace but the process's
  *                     own when INODE is 0 or absent) fail with ENOBUFS; N in the file goes
  *                     down as they do
+ *   wal_write_fail    "T0 T1": every write to a file whose name ends in "-wal" (SQLite's
+ *                     write-ahead log) fails with EIO while T0 <= the shifted wall clock < T1,
+ *                     so that a snapshot's transaction fails at its commit
  * The files are re-read at most every 20 ms of the monotonic clock.
  */
 #include <dlfcn.h>
@@ -30,10 +33,15 @@ static long long last_read_ns = -1;
 static double offset_s;
 static long fail_left;
 static unsigned long long fail_ns;
+static double wal_fail_from, wal_fail_to;
+static __thread int in_shim; /* the shim's own writes (write_count) are never failed */
 
 static int (*real_clock_gettime)(clockid_t, struct timespec *);
 static ssize_t (*real_recvfrom)(int, void *, size_t, int, struct sockaddr *, socklen_t *);
 static ssize_t (*real_recvmsg)(int, struct msghdr *, int);
+static ssize_t (*real_write)(int, const void *, size_t);
+static ssize_t (*real_pwrite)(int, const void *, size_t, off_t);
+static ssize_t (*real_pwrite64)(int, const void *, size_t, off64_t);
 
 static void resolve(void)
 {
@@ -72,8 +80,10 @@ static void write_count(long n)
 	f = fopen(tmp, "we");
 	if (!f)
 		return;
+	in_shim = 1;
 	fprintf(f, "%ld %llu\n", n, fail_ns);
 	fclose(f);
+	in_shim = 0;
 	rename(tmp, path);
 }
 
@@ -98,6 +108,13 @@ static void refresh(void)
 
 		fail_left = strtol(buf, &end, 10);
 		fail_ns = strtoull(end, NULL, 10);
+	}
+	wal_fail_from = wal_fail_to = 0;
+	if (read_file("wal_write_fail", buf, sizeof(buf)) == 0) {
+		char *end;
+
+		wal_fail_from = strtod(buf, &end);
+		wal_fail_to = strtod(end, NULL);
 	}
 }
 
@@ -209,4 +226,69 @@ ssize_t recvmsg(int fd, struct msghdr *msg, int flags)
 		return -1;
 	}
 	return real_recvmsg(fd, msg, flags);
+}
+
+/* Non-zero when a write to fd is to fail: fd is a WAL and the window is open now. */
+static int wal_write_fails(int fd)
+{
+	struct timespec ts;
+	char link[64], path[4096];
+	double from, to, now;
+	ssize_t n;
+
+	if (in_shim)
+		return 0;
+	pthread_mutex_lock(&lock);
+	refresh();
+	from = wal_fail_from;
+	to = wal_fail_to;
+	pthread_mutex_unlock(&lock);
+	if (to <= from)
+		return 0;
+	real_clock_gettime(CLOCK_REALTIME, &ts);
+	shift(&ts);
+	now = (double)ts.tv_sec + ts.tv_nsec / 1e9;
+	if (now < from || now >= to)
+		return 0;
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+	n = readlink(link, path, sizeof(path) - 1);
+	if (n < 4)
+		return 0;
+	path[n] = '\0';
+	return strcmp(path + n - 4, "-wal") == 0;
+}
+
+ssize_t write(int fd, const void *buf, size_t len)
+{
+	if (!real_write)
+		real_write = (ssize_t (*)(int, const void *, size_t))dlsym(RTLD_NEXT, "write");
+	if (fd > 2 && wal_write_fails(fd)) {
+		errno = EIO;
+		return -1;
+	}
+	return real_write(fd, buf, len);
+}
+
+ssize_t pwrite(int fd, const void *buf, size_t len, off_t off)
+{
+	if (!real_pwrite)
+		real_pwrite = (ssize_t (*)(int, const void *, size_t, off_t))dlsym(RTLD_NEXT,
+										  "pwrite");
+	if (wal_write_fails(fd)) {
+		errno = EIO;
+		return -1;
+	}
+	return real_pwrite(fd, buf, len, off);
+}
+
+ssize_t pwrite64(int fd, const void *buf, size_t len, off64_t off)
+{
+	if (!real_pwrite64)
+		real_pwrite64 = (ssize_t (*)(int, const void *, size_t, off64_t))dlsym(RTLD_NEXT,
+											"pwrite64");
+	if (wal_write_fails(fd)) {
+		errno = EIO;
+		return -1;
+	}
+	return real_pwrite64(fd, buf, len, off);
 }

@@ -40,8 +40,9 @@ struct store_sock {
  * *out, -EPROTONOSUPPORT when the file has a newer schema than this build, -ENOTSUP when the
  * file is a database that is not lingerd's (tables it does not know and no user_version),
  * -EUCLEAN when SQLite finds the file corrupt or not a database at all (the only error after
- * which moving the file aside is right), -EACCES or -EROFS when it may not be written, -EIO
- * for other failures (I/O, a -shm file it cannot open), -EBUSY, -ENOMEM.
+ * which moving the file aside is right), -EACCES or -EROFS when it may not be written, the
+ * -errno of a system call that failed under SQLite (-EACCES for a -shm file of another user),
+ * -EIO for other failures, -EBUSY, -ENOMEM.
  *
  * Every store call that fails on corruption returns -EUCLEAN too, never -EIO.
  */

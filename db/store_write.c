@@ -114,13 +114,15 @@ int store_open_diag(struct store **out, const char *path, char *msg, size_t len)
 	s = NULL;
 out:
 	if (s) {
-		if (msg && len && s->db && !msg[0]) {
-			int sys = sqlite3_system_errno(s->db);
+		int sys = s->db ? sqlite3_system_errno(s->db) : 0;
 
-			/* SQLite's words, and the system's when a system call failed under it. */
+		/* A system call's failure under SQLite's "I/O error" is told as what it was. */
+		if (err == -EIO && sys > 0 && sys != EUCLEAN)
+			err = -sys;
+		/* SQLite's words, and the system's when a system call failed under it. */
+		if (msg && len && s->db && !msg[0])
 			snprintf(msg, len, "%s%s%s", sqlite3_errmsg(s->db), sys ? ": " : "",
 				 sys ? strerror(sys) : "");
-		}
 		for (int i = 0; i < ST_COUNT; i++)
 			sqlite3_finalize(s->st[i]);
 		sqlite3_close(s->db);

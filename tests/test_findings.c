@@ -168,7 +168,7 @@ static struct snap *build(const struct scene *sc)
 			if (sc->socks[i].age < age && sc->socks[i].age > next)
 				next = sc->socks[i].age;
 		s = build_at(sc, prev, next);
-		if (sc->history && history_add(sc->history, s, NULL, NULL) < 0)
+		if (sc->history && history_add(sc->history, s, NULL) < 0)
 			abort();
 		snap_put(prev);
 		if (next == 0)

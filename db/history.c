@@ -416,36 +416,6 @@ void history_discard(struct history *h)
 	h->loaded[0] = h->loaded[1] = 0;
 }
 
-int history_value_at(struct history *h, int kind, const char *key, int state, int64_t t,
-		     int64_t *value)
-{
-	const struct hist_bucket *best = NULL;
-	int err = -ENOENT;
-
-	pthread_mutex_lock(&h->lock);
-	for (size_t i = 0; i < HIST_RING_MINUTES; i++) {
-		const struct hist_bucket *b = h->ring[i];
-
-		if (b && b->t <= t && (!best || b->t > best->t))
-			best = b;
-	}
-	if (best && t - best->t < 120) {
-		if (kind == 0) {
-			*value = best->host[state].last;
-			err = 0;
-		} else {
-			for (size_t g = 0; g < best->ngroups[kind]; g++) {
-				if (strcmp(best->groups[kind][g].key, key) != 0)
-					continue;
-				*value = best->groups[kind][g].acc[state].last;
-				err = 0;
-			}
-		}
-	}
-	pthread_mutex_unlock(&h->lock);
-	return err;
-}
-
 int history_kstat_at(struct history *h, double t, struct kstat *k, double *at)
 {
 	const struct hist_bucket *best = NULL;

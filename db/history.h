@@ -112,15 +112,6 @@ void hist_bucket_seed(struct hist_bucket *b, int kind, const char *key, int stat
 const struct hist_group *history_netns(const struct history *h, size_t *n);
 
 /*
- * The last value of a group's total over lingering states (kind 0: the whole host's count
- * of state) at the end of the completed minute that began at or before t.  Returns 0 and
- * *value, or -ENOENT when that minute is not in the ring or the group was not tracked.
- * Thread-safe (the ring is copied under a lock by the API).
- */
-int history_value_at(struct history *h, int kind, const char *key, int state, int64_t t,
-		     int64_t *value);
-
-/*
  * The kernel counters at the end of the completed minute nearest before t, for rates.
  * Returns 0 with *k and *at, or -ENOENT.
  */

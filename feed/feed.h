@@ -78,6 +78,20 @@ void feed_publish_locked(struct feed *f, struct snap *snap);
 /* The latest published snapshot with a reference the caller must snap_put(), or NULL. */
 struct snap *feed_current(struct feed *f);
 
+/*
+ * Keeps snap (taking over the caller's reference) among the past snapshots that growth is
+ * measured against, dropping the oldest beyond LD_PAST_KEEP.  Used by the sampler only.
+ */
+void feed_keep_past(struct feed *f, struct snap *snap);
+
+/*
+ * The kept snapshot to measure growth at time now (boot clock, like taken_boot) against:
+ * the newest taken at least window_s before now, else the oldest when it was taken at least
+ * min_s before now.  A
+ * reference the caller must snap_put(), or NULL when none is old enough.
+ */
+struct snap *feed_past(struct feed *f, double now, double window_s, double min_s);
+
 /* A copy of the status, with stale_s computed now. */
 void feed_status(struct feed *f, struct feed_status *out);
 

@@ -62,6 +62,7 @@ struct sampler {
 	ino_t db_ino;
 	int rewrite_rows;      /* a new database file: every socket's row is written again */
 	char db_event[160];    /* the last thing that happened to the file (moved aside, ...) */
+	double past_at;        /* when a snapshot was last kept for growth (boot clock) */
 };
 
 static int list_push(struct change_list *l, struct snap_sock *e)
@@ -704,6 +705,63 @@ static void watch_wall_clock(struct sampler *s, double wall, double boot)
 	}
 }
 
+/* The sockets kept for growth: the lingering states, and LISTEN (few, and queues grow). */
+static int past_kept(int state)
+{
+	return sock_state_lingering(state) || state == SOCK_LISTEN;
+}
+
+/*
+ * A copy of a snapshot's lingering and listening sockets and their owners, for the growth
+ * of the next minutes: ESTABLISHED (most of a busy host) would cost a full snapshot's
+ * memory for each of the LD_PAST_KEEP kept.  NULL without memory.
+ */
+static struct snap *past_copy(const struct snap *snap)
+{
+	struct snap *t;
+	size_t n = 0;
+
+	for (size_t i = 0; i < snap->n; i++)
+		n += past_kept(snap->socks[i].r.state);
+	t = snap_alloc(n);
+	if (!t)
+		return NULL;
+	t->seq = snap->seq;
+	t->taken_at = snap->taken_at;
+	t->taken_boot = snap->taken_boot;
+	t->wall_offset = snap->wall_offset;
+	t->source = snap->source;
+	t->attribution = snap->attribution;
+	t->self_netns = snap->self_netns;
+	if (snap->n_closers) {
+		/* Whole, so that the sockets' closer indexes stay valid. */
+		t->closers = malloc(snap->n_closers * sizeof(*t->closers));
+		if (!t->closers) {
+			snap_put(t);
+			return NULL;
+		}
+		memcpy(t->closers, snap->closers, snap->n_closers * sizeof(*t->closers));
+		t->n_closers = t->cap_closers = snap->n_closers;
+	}
+	n = 0;
+	for (size_t i = 0; i < snap->n; i++) {
+		const struct snap_sock *x = &snap->socks[i];
+
+		if (!past_kept(x->r.state))
+			continue;
+		t->socks[n] = *x;
+		if (x->proc) {
+			t->socks[n].proc = snap_add_proc(t, &snap->procs[x->proc - 1]);
+			if (!t->socks[n].proc) {
+				snap_put(t);
+				return NULL;
+			}
+		}
+		n++;
+	}
+	return t;
+}
+
 int sampler_step(struct sampler *s)
 {
 	struct snap *snap = NULL;
@@ -830,6 +888,15 @@ int sampler_step(struct sampler *s)
 	feed_unlock(s->feed);
 	snap_put(s->current);
 	s->current = snap;
+	if (!s->past_at || boot - s->past_at >= LD_PAST_EVERY_S) {
+		struct snap *past = past_copy(snap);
+
+		/* Without memory growth is unknown a while longer: not worth failing a snapshot. */
+		if (past) {
+			feed_keep_past(s->feed, past);
+			s->past_at = boot;
+		}
+	}
 
 	/*
 	 * The file deleted or replaced under lingerd: noticed before this snapshot's write, which

@@ -5,7 +5,9 @@ transaction failed as a minute ended; the current hour is served at hour resolut
 daemon's wall clock is placed in the minute by tests/shim/faultshim.c, which also fails the
 WAL's writes for a moment on demand."""
 import os
+import socket
 import sqlite3
+import subprocess
 import sys
 import tempfile
 import time
@@ -16,6 +18,16 @@ from lingerd_test import Daemon, Teardown, in_private_netns  # noqa: E402
 
 SHIM = os.environ.get("LINGERD_FAULTSHIM")
 INTERVAL = 0.5
+# Holds a listener and 2 CLOSE_WAIT (the peer closed, this side never does) until killed.
+HOLDER = r"""
+import socket, sys, time
+l = socket.socket(); l.bind(("127.0.0.1", 0)); l.listen(8)
+held = []
+for _ in range(2):
+    c = socket.create_connection(l.getsockname()); s, _ = l.accept(); c.close(); held.append(s)
+print(l.getsockname()[1], flush=True)
+time.sleep(3600)
+"""
 STATES = ["established", "syn_sent", "syn_recv", "fin_wait1", "fin_wait2", "time_wait",
           "close", "close_wait", "last_ack", "listen", "closing"]
 
@@ -93,8 +105,19 @@ class History(unittest.TestCase):
         self.stop(d)
         # A short run leaves its rollups, equal to its snapshots.
         self.check_rollups_equal_raw("after a short run")
-        held2 = Teardown()  # a group that only the second run sees
+        # A group that only the second run sees: 3 CLOSE_WAIT on one port, which ranks it
+        # among the 20 ports kept per snapshot ahead of the TIME_WAIT that earlier
+        # tests' HTTP requests leave behind, one per client port.
+        held2 = Teardown()
         self.addCleanup(held2.close)
+        port2 = held2.close_wait_local
+        pair = []
+        for _ in range(2):
+            c = socket.create_connection(("127.0.0.1", port2))
+            a, _ = held2.listener.accept()
+            c.shutdown(socket.SHUT_WR)
+            pair += [c, a]
+        self.addCleanup(lambda: [x.close() for x in pair])
         d = self.daemon()
         d.wait_snapshots(6)
         # The current hour is served at hour resolution, whole host and by group.
@@ -103,7 +126,7 @@ class History(unittest.TestCase):
         self.assertTrue(any(p[0] == hour for p in pts), "the current hour at hour resolution: %r"
                         % body)
         body = d.json("/api/v1/trends?resolution=hour&from=-2h&states=CLOSE_WAIT&by=local_port")
-        self.assertIn(str(held2.close_wait_local), [s["group"] for s in body["series"]])
+        self.assertIn(str(port2), [s["group"] for s in body["series"]], body)
         self.stop(d)
         self.check_rollups_equal_raw("after a restart")
         con = sqlite3.connect(self.db)
@@ -138,6 +161,45 @@ class History(unittest.TestCase):
         con.close()
         self.assertIsNotNone(ended, "the minute that ended keeps its rollup")
         self.check_rollups_equal_raw("after a failed commit")
+
+
+    @unittest.skipUnless(SHIM and os.path.exists(SHIM), "the fault shim was not built")
+    def test_growth_like_with_like_from_the_first_minute(self):
+        """Two steady processes of one name, each with 2 CLOSE_WAIT and a listener: each pid
+        grows by 0 a minute (not the name's 4 against one pid's 2), and so does each
+        listening port, from the first minute on (not after five)."""
+        holders, ports = [], []
+        for _ in range(2):
+            p = subprocess.Popen([sys.executable, "-c", HOLDER], stdout=subprocess.PIPE,
+                                 text=True)
+            self.addCleanup(p.kill)
+            holders.append(p)
+            ports.append(int(p.stdout.readline()))
+        self.place_clock(10)
+        d = self.daemon()
+        d.wait_snapshots(3)
+        # 70 s later for the daemon's wall clock: a kept snapshot is over a minute old.
+        with open(os.path.join(self.faults, "realtime_offset")) as f:
+            off = float(f.read())
+        with open(os.path.join(self.faults, "realtime_offset"), "w") as f:
+            f.write("%.3f\n" % (off + 70))
+        d.wait_snapshots(3)
+        body = d.json("/api/v1/lingering?group_by=process&states=CLOSE_WAIT")
+        mine = {g["pid"]: g for g in body["groups"] if g.get("pid") in
+                [h.pid for h in holders]}
+        self.assertEqual(sorted(mine), sorted(h.pid for h in holders), body)
+        for g in mine.values():
+            self.assertEqual(g["total"], 2)
+            self.assertEqual(g["growth_per_min"], 0, g)
+        body = d.json("/api/v1/lingering?group_by=local_port&states=LISTEN")
+        listening = {g["local_port"]: g for g in body["groups"]}
+        for port in ports:
+            self.assertEqual(listening[port]["growth_per_min"], 0, listening[port])
+        found = d.json("/api/v1/findings?min_age=0")["findings"]
+        leaks = [f for f in found if f["id"].startswith("close_wait_leak/")]
+        self.assertTrue(leaks, found)
+        for f in leaks:
+            self.assertEqual(f["evidence"]["growth_per_min"], 0, f)
 
 
 if __name__ == "__main__":

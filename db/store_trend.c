@@ -617,8 +617,12 @@ static int group_fill_zeros(struct trend *tr, struct trend *host)
 	size_t n = 0, cap = 0, i = 0;
 	int err = 0;
 
-	qsort(host->v, host->n, sizeof(*host->v), point_cmp);
-	host->n = trend_merge(host->v, host->n);
+	if (!tr->n)
+		return 0;
+	if (host->n) {
+		qsort(host->v, host->n, sizeof(*host->v), point_cmp);
+		host->n = trend_merge(host->v, host->n);
+	}
 	qsort(tr->v, tr->n, sizeof(*tr->v), point_cmp);
 	tr->n = trend_merge(tr->v, tr->n);
 	while (i < tr->n && !err) {

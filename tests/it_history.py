@@ -178,11 +178,13 @@ class History(unittest.TestCase):
         self.place_clock(10)
         d = self.daemon()
         d.wait_snapshots(3)
-        # 70 s later for the daemon's wall clock: a kept snapshot is over a minute old.
+        # 70 s later for the daemon (both clocks): a kept snapshot is over a minute old.
         with open(os.path.join(self.faults, "realtime_offset")) as f:
             off = float(f.read())
         with open(os.path.join(self.faults, "realtime_offset"), "w") as f:
             f.write("%.3f\n" % (off + 70))
+        with open(os.path.join(self.faults, "boottime_offset"), "w") as f:
+            f.write("70\n")
         d.wait_snapshots(3)
         body = d.json("/api/v1/lingering?group_by=process&states=CLOSE_WAIT")
         mine = {g["pid"]: g for g in body["groups"] if g.get("pid") in

@@ -7,6 +7,9 @@
  *                     network namespace whose inode is INODE (any namespace but the process's
  *                     own when INODE is 0 or absent) fail with ENOBUFS; N in the file goes
  *                     down as they do
+ *   boottime_offset   seconds added to CLOCK_BOOTTIME (the clock lingerd's durations run
+ *                     on), so that a test need not wait for ages and windows to pass;
+ *                     CLOCK_MONOTONIC, which paces the sampling loop, is left alone
  *   wal_write_fail    "T0 T1": every write to a file whose name ends in "-wal" (SQLite's
  *                     write-ahead log) fails with EIO while T0 <= the shifted wall clock < T1,
  *                     so that a snapshot's transaction fails at its commit
@@ -30,7 +33,7 @@
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static long long last_read_ns = -1;
-static double offset_s;
+static double offset_s, boot_offset_s;
 static long fail_left;
 static unsigned long long fail_ns;
 static double wal_fail_from, wal_fail_to;
@@ -101,6 +104,7 @@ static void refresh(void)
 		return;
 	last_read_ns = now;
 	offset_s = read_file("realtime_offset", buf, sizeof(buf)) == 0 ? strtod(buf, NULL) : 0;
+	boot_offset_s = read_file("boottime_offset", buf, sizeof(buf)) == 0 ? strtod(buf, NULL) : 0;
 	fail_left = 0;
 	fail_ns = 0;
 	if (read_file("netns_recv_fail", buf, sizeof(buf)) == 0) {
@@ -118,14 +122,15 @@ static void refresh(void)
 	}
 }
 
-static void shift(struct timespec *ts)
+/* Adds the offset of the wall clock (boot 0) or of the boot clock (boot 1) to ts. */
+static void shift_by(struct timespec *ts, int boot)
 {
 	double off;
 	long long ns;
 
 	pthread_mutex_lock(&lock);
 	refresh();
-	off = offset_s;
+	off = boot ? boot_offset_s : offset_s;
 	pthread_mutex_unlock(&lock);
 	ns = ts->tv_nsec + (long long)(off * 1e9);
 	ts->tv_sec += ns / 1000000000LL;
@@ -137,6 +142,11 @@ static void shift(struct timespec *ts)
 	ts->tv_nsec = (long)ns;
 }
 
+static void shift(struct timespec *ts)
+{
+	shift_by(ts, 0);
+}
+
 int clock_gettime(clockid_t id, struct timespec *ts)
 {
 	int r;
@@ -145,6 +155,8 @@ int clock_gettime(clockid_t id, struct timespec *ts)
 	r = real_clock_gettime(id, ts);
 	if (r == 0 && (id == CLOCK_REALTIME || id == CLOCK_REALTIME_COARSE))
 		shift(ts);
+	else if (r == 0 && id == CLOCK_BOOTTIME)
+		shift_by(ts, 1);
 	return r;
 }
 

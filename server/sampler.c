@@ -340,7 +340,8 @@ static void db_event(struct sampler *s, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(s->db_event, sizeof(s->db_event), fmt, ap);
 	va_end(ap);
-	log_info("%s", s->db_event);
+	/* log_err: said even when --once silences log_info. */
+	log_err(0, "%s", s->db_event);
 	if (s->feed) {
 		struct feed_status *st = feed_lock(s->feed);
 

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "store_impl.h"
+#include "util.h"
 
 /*
  * The writer's SQL, enum store_stmt order.  Retention's bounded DELETEs (store_retention.c)
@@ -122,7 +123,7 @@ out:
 		/* SQLite's words, and the system's when a system call failed under it. */
 		if (msg && len && s->db && !msg[0])
 			snprintf(msg, len, "%s%s%s", sqlite3_errmsg(s->db), sys ? ": " : "",
-				 sys ? strerror(sys) : "");
+				 sys ? util_strerror(sys) : "");
 		for (int i = 0; i < ST_COUNT; i++)
 			sqlite3_finalize(s->st[i]);
 		sqlite3_close(s->db);

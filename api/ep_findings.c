@@ -406,7 +406,7 @@ int api_h_findings(const struct api_ctx *ctx, const char *arg, struct query *q, 
 	size_t counts[FINDING_SEVERITY_MAX] = { 0 };
 	const char *ns_param;
 	struct render r;
-	struct snap *s;
+	struct snap *s, *then = NULL;
 	ssize_t n;
 
 	(void)arg;
@@ -424,6 +424,8 @@ int api_h_findings(const struct api_ctx *ctx, const char *arg, struct query *q, 
 	}
 	in.snap = s;
 	in.history = feed_history(ctx->feed);
+	then = feed_past(ctx->feed, s->taken_at, LD_RATE_WINDOW_S, LD_GROWTH_MIN_S);
+	in.then = then;
 	n = decide_all(&in, &v);
 	if (n < 0)
 		goto out;
@@ -451,6 +453,7 @@ int api_h_findings(const struct api_ctx *ctx, const char *arg, struct query *q, 
 	n = 0;
 out:
 	free(v);
+	snap_put(then);
 	snap_put(s);
 	return (int)n;
 }

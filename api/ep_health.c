@@ -26,6 +26,8 @@ int api_h_healthz(const struct api_ctx *ctx, const char *arg, struct query *q, s
 		jw_knull(w, "last_snapshot_at");
 	jw_kdouble(w, "interval_s", st.interval_s, 3);
 	jw_kstr(w, "db", st.db_ok ? "ok" : st.db_error);
+	if (st.db_event[0])
+		jw_kstr(w, "db_event", st.db_event);
 	jw_kstr(w, "attribution", st.attribution < 0 ? "off" : st.attribution ? "partial" : "full");
 	jw_kstr(w, "events", st.events);
 	if (st.netns_failed) {

@@ -10,12 +10,17 @@
 #include "feed.h"
 #include "groups.h"
 #include "handlers.h"
-#include "history.h"
 #include "limits.h"
 #include "params.h"
 #include "view.h"
 
 enum group_by { BY_PROCESS, BY_LOCAL_PORT, BY_REMOTE, BY_REMOTE_PORT };
+
+/* The states a kept past snapshot holds: sock_state_lingering()'s and LISTEN. */
+#define PAST_MASK                                                                         \
+	((1u << SOCK_FIN_WAIT1) | (1u << SOCK_FIN_WAIT2) | (1u << SOCK_TIME_WAIT) |           \
+	 (1u << SOCK_CLOSE_WAIT) | (1u << SOCK_LAST_ACK) | (1u << SOCK_CLOSING) |              \
+	 (1u << SOCK_LISTEN))
 
 static void group_key(const struct snap *s, const struct snap_sock *x, int by, char *key,
 		      size_t len)
@@ -48,23 +53,33 @@ static void group_key(const struct snap *s, const struct snap_sock *x, int by, c
 	}
 }
 
-/* Net growth per minute; only process names and local ports are kept in the history. */
-static double growth(const struct api_ctx *ctx, const struct snap *s, int by,
-		     const struct group *g, uint32_t mask)
+/*
+ * The sockets of s in the states of mask, at least min_age old there, in the namespaces of
+ * ns, gathered into g by the key of by.  Growth runs it on an earlier snapshot too, so that
+ * then and now are counted alike.  Returns 0 or -ENOMEM.
+ */
+static int gather(const struct snap *s, int by, uint32_t mask, double min_age,
+		  const struct netns_sel *ns, double since, double started, struct groups *g)
 {
-	const struct snap_proc *p = api_owner(s, g->sample);
+	for (size_t i = 0; i < s->n; i++) {
+		const struct snap_sock *x = &s->socks[i];
+		struct group *gr;
+		char key[64];
 
-	if (by == BY_PROCESS && p)
-		return groups_growth(feed_history(ctx->feed), GROUP_PROCESS, p->comm, mask,
-				     g->total, s->taken_at, LD_RATE_WINDOW_S);
-	if (by == BY_LOCAL_PORT)
-		return groups_growth(feed_history(ctx->feed), GROUP_LOCAL_PORT, g->key, mask,
-				     g->total, s->taken_at, LD_RATE_WINDOW_S);
-	return NAN;
+		if (!(mask & (1u << x->r.state)) || snap_age(s, x->state_since) < min_age ||
+		    !api_netns_match(ns, x->r.netns))
+			continue;
+		group_key(s, x, by, key, sizeof(key));
+		gr = groups_get(g, key);
+		if (!gr)
+			return -ENOMEM;
+		group_add(gr, x, since, started);
+	}
+	return 0;
 }
 
-static void write_group(struct jw *w, const struct api_ctx *ctx, const struct snap *s, int by,
-			const struct group *g, uint32_t mask, double window)
+static void write_group(struct jw *w, const struct snap *s, int by, const struct group *g,
+			uint32_t mask, double window, const struct groups *then, double then_at)
 {
 	const struct snap_sock *x = g->sample;
 	const struct snap_proc *p = api_owner(s, x);
@@ -110,7 +125,8 @@ static void write_group(struct jw *w, const struct api_ctx *ctx, const struct sn
 		jw_kdouble(w, "arrivals_per_min", g->arrivals / (window / 60.0), 3);
 	else
 		jw_knull(w, "arrivals_per_min");
-	jw_kdouble(w, "growth_per_min", growth(ctx, s, by, g, mask), 3);
+	jw_kdouble(w, "growth_per_min", groups_growth(then, g->key, g->total, s->taken_boot, then_at),
+		   3);
 	jw_obj_end(w);
 }
 
@@ -119,9 +135,10 @@ int api_h_lingering(const struct api_ctx *ctx, const char *arg, struct query *q,
 {
 	static const char *const bys[] = { "process", "local_port", "remote", "remote_port", NULL };
 	struct feed_status st;
-	struct groups g = { 0 };
+	struct groups g = { 0 }, then_g = { 0 };
 	struct netns_sel ns;
 	const char *ns_param;
+	struct snap *then = NULL;
 	uint64_t limit = LD_LINGERING_LIMIT_DEFAULT;
 	uint32_t mask;
 	double min_age = 0, window;
@@ -147,21 +164,21 @@ int api_h_lingering(const struct api_ctx *ctx, const char *arg, struct query *q,
 	window = s->taken_boot - st.started_boot;
 	if (window > LD_RATE_WINDOW_S)
 		window = LD_RATE_WINDOW_S;
-	for (size_t i = 0; i < s->n; i++) {
-		const struct snap_sock *x = &s->socks[i];
-		struct group *gr;
-		char key[64];
-
-		if (!(mask & (1u << x->r.state)) || snap_age(s, x->state_since) < min_age ||
-		    !api_netns_match(&ns, x->r.netns))
-			continue;
-		group_key(s, x, by, key, sizeof(key));
-		gr = groups_get(&g, key);
-		if (!gr) {
-			err = -ENOMEM;
+	err = gather(s, by, mask, min_age, &ns, s->taken_boot - window, st.started_boot, &g);
+	if (err < 0)
+		goto out;
+	/*
+	 * Growth: the same groups in a snapshot kept from about LD_RATE_WINDOW_S ago (from the
+	 * first minute on, the oldest kept), gathered alike.  The kept ones hold the lingering
+	 * states and LISTEN only: with any other state asked for, growth is not known.
+	 */
+	if (!(mask & ~PAST_MASK))
+		then = feed_past(ctx->feed, s->taken_boot, LD_RATE_WINDOW_S, LD_GROWTH_MIN_S);
+	if (then) {
+		err = gather(then, by, mask, min_age, &ns, then->taken_boot, st.started_boot,
+			     &then_g);
+		if (err < 0)
 			goto out;
-		}
-		group_add(gr, x, s->taken_boot - window, st.started_boot);
 	}
 	groups_sort(&g);
 	jw_obj(w);
@@ -178,11 +195,14 @@ int api_h_lingering(const struct api_ctx *ctx, const char *arg, struct query *q,
 	jw_key(w, "groups");
 	jw_arr(w);
 	for (size_t i = 0; i < g.n && i < limit; i++)
-		write_group(w, ctx, s, by, &g.v[i], mask, window);
+		write_group(w, s, by, &g.v[i], mask, window, then ? &then_g : NULL,
+			    then ? then->taken_boot : 0);
 	jw_arr_end(w);
 	jw_obj_end(w);
 out:
 	groups_free(&g);
+	groups_free(&then_g);
+	snap_put(then);
 	snap_put(s);
 	return err;
 }

@@ -93,10 +93,13 @@ static const struct proc_rule proc_rules[] = {
 	{ FINDING_FIN_WAIT2_HELD, SOCK_FIN_WAIT2, NULL, 0 },
 };
 
-static int held_by_process(struct decide *d, const struct proc_rule *r)
+/*
+ * The sockets of snapshot s that rule r is about, grouped by owner into g.  Growth runs it
+ * on the earlier snapshot too, so that then and now are counted alike.  0 or -ENOMEM.
+ */
+static int gather_held(const struct decide *d, const struct proc_rule *r, const struct snap *s,
+		       struct groups *g)
 {
-	const struct snap *s = d->s;
-	struct groups g = { 0 };
 	char key[64];
 
 	for (size_t i = 0; i < s->n; i++) {
@@ -112,12 +115,23 @@ static int held_by_process(struct decide *d, const struct proc_rule *r)
 			snprintf(key, sizeof(key), "%d", p->pid);
 		else
 			snprintf(key, sizeof(key), "uid:%u", x->r.uid);
-		gr = groups_get(&g, key);
-		if (!gr) {
-			groups_free(&g);
+		gr = groups_get(g, key);
+		if (!gr)
 			return -ENOMEM;
-		}
 		group_add(gr, x, s->taken_boot - LD_RATE_WINDOW_S, 0);
+	}
+	return 0;
+}
+
+static int held_by_process(struct decide *d, const struct proc_rule *r)
+{
+	const struct snap *s = d->s, *then = r->growth ? d->in->then : NULL;
+	struct groups g = { 0 }, then_g = { 0 };
+
+	if (gather_held(d, r, s, &g) < 0 || (then && gather_held(d, r, then, &then_g) < 0)) {
+		groups_free(&g);
+		groups_free(&then_g);
+		return -ENOMEM;
 	}
 	groups_sort(&g);
 	for (size_t i = 0; i < g.n; i++) {
@@ -128,10 +142,9 @@ static int held_by_process(struct decide *d, const struct proc_rule *r)
 		struct finding *f;
 
 		if (r->growth) {
-			if (p && d->in->history)
-				growth = groups_growth(d->in->history, GROUP_PROCESS, p->comm,
-						       1u << r->state, gr->total, s->taken_at,
-						       LD_RATE_WINDOW_S);
+			if (then)
+				growth = groups_growth(&then_g, gr->key, gr->total, s->taken_boot,
+						       then->taken_boot);
 			if (gr->total >= 50 || age >= 3600 || growth > 0)
 				sev = FINDING_CRITICAL;
 		}
@@ -146,6 +159,7 @@ static int held_by_process(struct decide *d, const struct proc_rule *r)
 		f->u.held.unread_bytes = gr->unread;
 	}
 	groups_free(&g);
+	groups_free(&then_g);
 	return 0;
 }
 

@@ -128,11 +128,17 @@ struct finding {
 struct findings_input {
 	const struct snap *snap;
 	/*
-	 * The in-memory history: growth of CLOSE_WAIT per process and the kernel counters
-	 * LD_RATE_WINDOW_S ago, for rates.  NULL: no growth and no rate is known.  Rates are
-	 * only known for lingerd's own namespace (the history keeps its counters only).
+	 * The in-memory history: the kernel counters LD_RATE_WINDOW_S ago, for rates.  NULL:
+	 * no rate is known.  Rates are only known for lingerd's own namespace (the history
+	 * keeps its counters only).
 	 */
 	struct history *history;
+	/*
+	 * An earlier snapshot (its lingering sockets at least) for the growth of CLOSE_WAIT per
+	 * process: the same owner, the same age filter, every socket, then and now.  NULL: no
+	 * growth is known.
+	 */
+	const struct snap *then;
 	struct netns_sel ns; /* the namespaces diagnosed */
 	double min_age;      /* sockets held for less than this many seconds are no finding */
 };

@@ -1,6 +1,5 @@
 /* groups.c - gathers a snapshot's sockets into keyed groups with counts, ages and arrivals. */
 #include "groups.h"
-#include "history.h"
 
 #include <errno.h>
 #include <math.h>
@@ -108,16 +107,23 @@ void groups_free(struct groups *g)
 	memset(g, 0, sizeof(*g));
 }
 
-double groups_growth(struct history *h, int kind, const char *key, uint32_t mask,
-		     uint32_t now_total, double taken_at, double window_s)
+const struct group *groups_find(const struct groups *g, const char *key)
 {
-	int64_t t = (int64_t)(taken_at - window_s), then = 0, v;
+	if (!g->index)
+		return NULL;
+	for (size_t j = key_hash(key) & g->mask; g->index[j]; j = (j + 1) & g->mask)
+		if (strcmp(g->v[g->index[j] - 1].key, key) == 0)
+			return &g->v[g->index[j] - 1];
+	return NULL;
+}
 
-	/* Whole-host CLOSE_WAIT is always kept: it tells whether the ring reaches back. */
-	if (history_value_at(h, 0, NULL, SOCK_CLOSE_WAIT, t, &v) < 0)
+double groups_growth(const struct groups *then, const char *key, uint32_t now_total,
+		     double now_at, double then_at)
+{
+	const struct group *g;
+
+	if (!then || !(now_at > then_at))
 		return NAN;
-	for (int st = 1; st < SOCK_STATE_MAX; st++)
-		if ((mask & (1u << st)) && history_value_at(h, kind, key, st, t, &v) == 0)
-			then += v;
-	return (double)((int64_t)now_total - then) / (window_s / 60.0);
+	g = groups_find(then, key);
+	return ((double)now_total - (g ? (double)g->total : 0)) / ((now_at - then_at) / 60.0);
 }

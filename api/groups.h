@@ -36,16 +36,19 @@ struct group *groups_get(struct groups *g, const char *key);
  */
 void group_add(struct group *gr, const struct snap_sock *x, double since, double started);
 
-struct history;
+/*
+ * The group with this key, or NULL; only before groups_sort(), which drops the index.
+ */
+const struct group *groups_find(const struct groups *g, const char *key);
 
 /*
- * Net change per minute of a group's count over the last window_s seconds, from the history
- * ring (kind: GROUP_PROCESS with the process name, or GROUP_LOCAL_PORT with the port as
- * text), summed over the states in mask.  A group absent from a minute that the ring holds
- * had none then.  NaN when the ring does not reach back that far.
+ * Net change per minute of a group's count: now_total at now_at against the same key in
+ * then, gathered from the snapshot taken at then_at the same way as now's groups (same
+ * key, same states, same age filter, every socket).  A key absent from then had none.
+ * NaN without then.
  */
-double groups_growth(struct history *h, int kind, const char *key, uint32_t mask,
-		     uint32_t now_total, double taken_at, double window_s);
+double groups_growth(const struct groups *then, const char *key, uint32_t now_total,
+		     double now_at, double then_at);
 
 /* Largest total first, then oldest first, then by key.  The index is dropped. */
 void groups_sort(struct groups *g);

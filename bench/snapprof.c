@@ -488,7 +488,7 @@ int main(int argc, char **argv)
 			goto out;
 		t[6] = mono_ms();
 		f[6] = faults();
-		err = history_add(h, snap, NULL, NULL);
+		err = history_add(h, snap, NULL);
 		if (err < 0)
 			goto out;
 		t[7] = mono_ms();

@@ -122,7 +122,7 @@
 #define HIST_TOP_GROUPS 20   /* groups kept per kind per snapshot (by lingering count) */
 #define HIST_MAX_GROUPS 64   /* distinct groups a rollup bucket can hold per kind */
 #define HIST_KEY_MAX 64      /* group key with its NUL: a namespace name is the longest */
-#define HIST_RING_MINUTES 16 /* completed minutes kept for growth rates */
+#define HIST_RING_MINUTES 16 /* completed minutes kept for counter rates */
 
 /* API */
 #define LD_JSON_MAX (256u * 1024 * 1024) /* one answer's body; a larger one becomes a 500 */
@@ -135,10 +135,21 @@
 #define LD_TIME_WAIT_S 60 /* TCP_TIMEWAIT_LEN: how long Linux keeps TIME_WAIT; no sysctl */
 /*
  * Growth, arrivals and counter rates look back this far, in /lingering, /findings and
- * /system alike (within the HIST_RING_MINUTES the in-memory history keeps).
+ * /system alike (counter rates within the HIST_RING_MINUTES the in-memory history keeps).
  */
 #define LD_RATE_WINDOW_S 300.0
 #define LD_RATE_WINDOW_MIN_S 30.0 /* findings compute no rate over a shorter stretch */
+/*
+ * Growth compares a group now with the same group in a snapshot kept from before: one is
+ * kept every LD_PAST_EVERY_S (its lingering sockets only), LD_PAST_KEEP of them, so that
+ * one about LD_RATE_WINDOW_S old is always there; until then the oldest serves, once it is
+ * LD_GROWTH_MIN_S old (growth is known from the first minute).
+ */
+#define LD_PAST_EVERY_S 60.0
+#define LD_PAST_KEEP 6
+#define LD_GROWTH_MIN_S 60.0
+_Static_assert(LD_PAST_KEEP * LD_PAST_EVERY_S > LD_RATE_WINDOW_S,
+	       "a kept snapshot must reach back over the whole growth window");
 #define LD_TRENDS_MAX_POINTS 100000 /* points in one /trends answer */
 #define LD_TRENDS_TARGET_POINTS 300 /* points per series when step= is left out */
 #define LD_TRENDS_MAX_RANGE_S (3660.0 * 86400) /* how far back a relative from= may reach */

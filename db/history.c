@@ -9,6 +9,7 @@
 
 struct history {
 	struct hist_bucket cur[2]; /* [0] minute, [1] hour */
+	int loaded[2];             /* cur[i] holds what the store committed, and since added */
 	uint32_t *by_port;         /* 65536 * SOCK_STATE_MAX counters, kept zero */
 	struct hist_group top[GROUP_KIND_MAX][HIST_MAX_GROUPS]; /* this snapshot's groups */
 	struct hist_group *ns;     /* this snapshot's namespaces, all of them */
@@ -332,8 +333,46 @@ static void ring_push(struct history *h, const struct hist_bucket *b)
 	pthread_mutex_unlock(&h->lock);
 }
 
-int history_add(struct history *h, const struct snap *s,
-		int (*flush)(void *arg, const struct hist_bucket *b), void *arg)
+void hist_bucket_seed(struct hist_bucket *b, int kind, const char *key, int state,
+		      const struct hist_acc *a)
+{
+	int g;
+
+	if (state <= 0 || state >= SOCK_STATE_MAX || a->n < 1)
+		return;
+	if (a->n > b->snapshots)
+		b->snapshots = a->n;
+	if (kind == 0) {
+		b->host[state] = *a;
+		return;
+	}
+	if (kind < 0 || kind >= GROUP_KIND_MAX || !key)
+		return;
+	g = bucket_group(b, kind, key);
+	if (g < 0)
+		return;
+	b->groups[kind][g].acc[state] = *a;
+	b->groups[kind][g].present = 1;
+}
+
+/* After a load: the states that had no row were 0 in every snapshot of the bucket. */
+static void seed_zeros(struct hist_bucket *b)
+{
+	const struct hist_acc zero = { .n = b->snapshots };
+
+	if (!b->snapshots)
+		return;
+	for (int st = 1; st < SOCK_STATE_MAX; st++)
+		if (!b->host[st].n)
+			b->host[st] = zero;
+	for (int k = 1; k < GROUP_KIND_MAX; k++)
+		for (size_t g = 0; g < b->ngroups[k]; g++)
+			for (int st = 1; st < SOCK_STATE_MAX; st++)
+				if (!b->groups[k][g].acc[st].n)
+					b->groups[k][g].acc[st] = zero;
+}
+
+int history_add(struct history *h, const struct snap *s, const struct history_io *io)
 {
 	struct hist_group (*top)[HIST_MAX_GROUPS] = h->top;
 	size_t ntop[GROUP_KIND_MAX] = { 0 };
@@ -351,60 +390,30 @@ int history_add(struct history *h, const struct snap *s,
 		struct hist_bucket *b = &h->cur[r];
 		int64_t t = now - now % res_of[r];
 
-		if (b->snapshots && b->t != t) {
-			err = flush ? flush(arg, b) : 0;
-			if (r == 0)
+		if (h->loaded[r] && b->t != t) {
+			if (r == 0 && b->snapshots)
 				ring_push(h, b);
+			h->loaded[r] = 0;
+		}
+		if (!h->loaded[r]) {
+			bucket_reset(b, res_of[r], t);
+			err = io && io->load ? io->load(io->arg, b) : 0;
 			if (err < 0)
 				return err;
-			b->snapshots = 0;
+			seed_zeros(b);
+			h->loaded[r] = 1;
 		}
-		if (!b->snapshots)
-			bucket_reset(b, res_of[r], t);
 		bucket_add(b, s, top, ntop);
+		err = io && io->put ? io->put(io->arg, b) : 0;
+		if (err < 0)
+			return err;
 	}
 	return 0;
 }
 
-int history_flush(struct history *h, int (*flush)(void *arg, const struct hist_bucket *b),
-		  void *arg)
+void history_discard(struct history *h)
 {
-	int err = 0;
-
-	for (int r = 0; r < 2 && !err; r++)
-		if (h->cur[r].snapshots)
-			err = flush(arg, &h->cur[r]);
-	return err;
-}
-
-int history_value_at(struct history *h, int kind, const char *key, int state, int64_t t,
-		     int64_t *value)
-{
-	const struct hist_bucket *best = NULL;
-	int err = -ENOENT;
-
-	pthread_mutex_lock(&h->lock);
-	for (size_t i = 0; i < HIST_RING_MINUTES; i++) {
-		const struct hist_bucket *b = h->ring[i];
-
-		if (b && b->t <= t && (!best || b->t > best->t))
-			best = b;
-	}
-	if (best && t - best->t < 120) {
-		if (kind == 0) {
-			*value = best->host[state].last;
-			err = 0;
-		} else {
-			for (size_t g = 0; g < best->ngroups[kind]; g++) {
-				if (strcmp(best->groups[kind][g].key, key) != 0)
-					continue;
-				*value = best->groups[kind][g].acc[state].last;
-				err = 0;
-			}
-		}
-	}
-	pthread_mutex_unlock(&h->lock);
-	return err;
+	h->loaded[0] = h->loaded[1] = 0;
 }
 
 int history_kstat_at(struct history *h, double t, struct kstat *k, double *at)

@@ -63,14 +63,46 @@ int history_open(struct history **out);
 void history_close(struct history *h);
 
 /*
- * Adds one snapshot.  When the snapshot starts a new minute (or hour), the bucket that just
- * ended is handed to flush (which writes it to the store) before it is reused.  Namespaces
- * (GROUP_NETNS) are rolled up by name, the HIST_MAX_GROUPS largest by socket count when a
- * host has more, so that the history of one outlives it.  Returns 0, flush's error, or
- * -ENOMEM.
+ * What history_add() needs from the store.  The database, not memory, holds the truth about
+ * a bucket: what was committed to it.  load fills a bucket that history_add() has just
+ * emptied (res and t set) from the rows stored for it, through hist_bucket_seed(); put
+ * writes a bucket's rows whole (replacing what is stored).  Both run inside the snapshot's
+ * transaction and return 0 or -errno.
  */
-int history_add(struct history *h, const struct snap *s,
-		int (*flush)(void *arg, const struct hist_bucket *b), void *arg);
+struct history_io {
+	int (*load)(void *arg, struct hist_bucket *b);
+	int (*put)(void *arg, const struct hist_bucket *b);
+	void *arg;
+};
+
+/*
+ * Adds one snapshot to the current minute and hour buckets and hands both to io->put, so
+ * that each committed snapshot's transaction carries its rollups: a rollup always equals
+ * what its snapshot rows say, whether lingerd stopped cleanly, crashed, or restarted inside
+ * the minute (a bucket met for the first time since open or since history_discard() is
+ * loaded from the store first, and merged with).  When a snapshot starts a new minute, the
+ * minute that ended joins the ring of recent minutes.  Namespaces (GROUP_NETNS) are rolled
+ * up by name, the HIST_MAX_GROUPS largest by socket count when a host has more, so that the
+ * history of one outlives it.  io may be NULL (nothing loaded or written).  Returns 0,
+ * load's or put's error, or -ENOMEM; on any error, and whenever the transaction that
+ * carried the snapshot is not committed, the caller calls history_discard().
+ */
+int history_add(struct history *h, const struct snap *s, const struct history_io *io);
+
+/*
+ * Forgets the current buckets after a snapshot's transaction failed: the next
+ * history_add() loads them again from what the store committed, so a failed transaction
+ * loses neither a finished minute nor the snapshots before it.
+ */
+void history_discard(struct history *h);
+
+/*
+ * For io->load: sets one stored row into a bucket being loaded (kind 0 for the host, with
+ * key NULL).  A state without a row is 0 throughout the bucket; history_add() fills those
+ * in once load returns.  Rows of a group beyond HIST_MAX_GROUPS are left out.
+ */
+void hist_bucket_seed(struct hist_bucket *b, int kind, const char *key, int state,
+		      const struct hist_acc *a);
 
 /*
  * The per-namespace counts of the snapshot last added (hist_netns_counts() of it, every
@@ -78,19 +110,6 @@ int history_add(struct history *h, const struct snap *s,
  * next history_add(); only for the thread that adds.  *n is 0 without other namespaces.
  */
 const struct hist_group *history_netns(const struct history *h, size_t *n);
-
-/* Hands the partly filled buckets to flush (at shutdown). */
-int history_flush(struct history *h, int (*flush)(void *arg, const struct hist_bucket *b),
-		  void *arg);
-
-/*
- * The last value of a group's total over lingering states (kind 0: the whole host's count
- * of state) at the end of the completed minute that began at or before t.  Returns 0 and
- * *value, or -ENOENT when that minute is not in the ring or the group was not tracked.
- * Thread-safe (the ring is copied under a lock by the API).
- */
-int history_value_at(struct history *h, int kind, const char *key, int state, int64_t t,
-		     int64_t *value);
 
 /*
  * The kernel counters at the end of the completed minute nearest before t, for rates.

@@ -3,6 +3,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "limits.h"
 #include "pool.h"
@@ -10,6 +11,8 @@
 struct pool {
 	pthread_mutex_t lock;
 	char *path;
+	dev_t dev; /* the file the idle connections were opened on */
+	ino_t ino;
 	struct store_reader *idle[LD_POOL_READERS];
 	int n;
 };
@@ -40,14 +43,29 @@ void pool_close(struct pool *p)
 
 int pool_get(struct pool *p, struct store_reader **r)
 {
+	struct store_reader *stale[LD_POOL_READERS];
+	struct stat sb;
+	int nstale = 0, have = stat(p->path, &sb) == 0;
+
+	*r = NULL;
 	pthread_mutex_lock(&p->lock);
-	if (p->n) {
-		*r = p->idle[--p->n];
-		pthread_mutex_unlock(&p->lock);
-		return 0;
+	/*
+	 * The writer replaces the file when it was corrupt or deleted: connections to the old
+	 * one would answer from it for good.  One stat() per request notices.
+	 */
+	if (!have || sb.st_dev != p->dev || sb.st_ino != p->ino) {
+		memcpy(stale, p->idle, (size_t)p->n * sizeof(*stale));
+		nstale = p->n;
+		p->n = 0;
+		p->dev = have ? sb.st_dev : 0;
+		p->ino = have ? sb.st_ino : 0;
 	}
+	if (p->n)
+		*r = p->idle[--p->n];
 	pthread_mutex_unlock(&p->lock);
-	return store_reader_open(r, p->path);
+	for (int i = 0; i < nstale; i++)
+		store_reader_close(stale[i]);
+	return *r ? 0 : store_reader_open(r, p->path);
 }
 
 void pool_put(struct pool *p, struct store_reader *r, int broken)

@@ -15,7 +15,11 @@ int pool_open(struct pool **out, const char *path);
 /* Closes every idle connection and frees the pool.  NULL is fine. */
 void pool_close(struct pool *p);
 
-/* Borrows an idle connection or opens a new one.  Returns 0 and *r, or -errno. */
+/*
+ * Borrows an idle connection or opens a new one.  Idle connections to a file that is no
+ * longer the one at path (the writer moved a corrupt file aside or met a deleted one) are
+ * closed first.  Returns 0 and *r, or -errno.
+ */
 int pool_get(struct pool *p, struct store_reader **r);
 
 /*

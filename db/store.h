@@ -34,14 +34,22 @@ struct store_sock {
 };
 
 /*
- * Opens (creating if needed) the database at path as the only writer: WAL,
- * synchronous=NORMAL, secure_delete=OFF, foreign keys on, a busy timeout, and migrates the
- * schema forward from any earlier version.  Returns 0 and *out, -EPROTONOSUPPORT when the
- * file has a newer schema than this build, -ENOTSUP when the file is a database that is not
- * lingerd's (tables it does not know and no user_version), -EIO for a corrupt file or other
- * SQLite failure, -ENOMEM.
+ * Opens (creating if needed) the database at path as the only writer: checks every page
+ * (PRAGMA quick_check), then WAL, synchronous=NORMAL, secure_delete=OFF, foreign keys on, a
+ * busy timeout, and migrates the schema forward from any earlier version.  Returns 0 and
+ * *out, -EPROTONOSUPPORT when the file has a newer schema than this build, -ENOTSUP when the
+ * file is a database that is not lingerd's (tables it does not know and no user_version),
+ * -EUCLEAN when SQLite finds the file corrupt or not a database at all (the only error after
+ * which moving the file aside is right), -EACCES or -EROFS when it may not be written, the
+ * -errno of a system call that failed under SQLite (-EACCES for a -shm file of another user),
+ * -EIO for other failures, -EBUSY, -ENOMEM.
+ *
+ * Every store call that fails on corruption returns -EUCLEAN too, never -EIO.
  */
 int store_open(struct store **out, const char *path);
+
+/* The same, with SQLite's message (and the system's error, if any) in msg when it fails. */
+int store_open_diag(struct store **out, const char *path, char *msg, size_t len);
 
 /*
  * Sets how long a write waits for a lock another connection holds before failing with
@@ -116,6 +124,15 @@ struct store_rollup {
 int store_rollup_put(struct store *s, const struct store_rollup *r);
 
 /*
+ * Walks the rows stored for one bucket (res STORE_RES_MINUTE or STORE_RES_HOUR, start t):
+ * the host's (kind 0, grp NULL), then every group's (grp valid during the callback).  Inside
+ * a snapshot's transaction it sees that transaction's writes.  Returns 0, the callback's
+ * non-zero value, -EINVAL, or -errno like store_sock_*.
+ */
+typedef int (*store_rollup_cb)(void *arg, const struct store_rollup *r);
+int store_rollup_walk(struct store *s, int res, int64_t t, store_rollup_cb cb, void *arg);
+
+/*
  * v3: the counts per state of one other network namespace in one snapshot (only with
  * lingerd --netns all), keyed by the namespace's name so that its history outlives it.
  * Only inside that snapshot's transaction.  Returns 0 or -errno like store_sock_*.
@@ -175,7 +192,10 @@ int store_reader_trend(struct store_reader *r, int res, uint32_t state_mask, dou
 /*
  * The same for grouped rollups (res STORE_RES_MINUTE or STORE_RES_HOUR): only the top
  * groups, ranked by their largest max over [from, to] summed over the states asked for,
- * at most top of them.  Points come in order of group rank, then state, then t.
+ * at most top of them.  Points come in order of group rank, then state, then t.  A group
+ * counts as 0 in the snapshots it was absent from: a series (a group and a state with any
+ * row in the range) has a point in every bucket that the host has snapshots in, and its
+ * mean divides by the host's snapshot count there (0 and 0 where the group had no row).
  */
 int store_reader_group_trend(struct store_reader *r, int res, int kind, uint32_t state_mask,
 			     double from, double to, int64_t step, uint32_t top,

@@ -55,6 +55,8 @@ enum store_stmt {
 	ST_LAST_AT,
 	ST_ROLLUP_PUT,
 	ST_GROUP_PUT,
+	ST_ROLLUP_GET,
+	ST_GROUP_GET,
 	ST_NETNS_PUT,
 	ST_RET_SNAPS,
 	ST_RET_NETNS,
@@ -148,9 +150,10 @@ int store_schema_identify(sqlite3 *db, int *version);
 /*
  * Makes the writer's connection ready: identifies the file, switches it to WAL, sets the
  * writer's pragmas and migrates the schema forward to STORE_SCHEMA_VERSION.  Returns 0 or
- * the -errno of store_open().
+ * the -errno of store_open(); when PRAGMA quick_check finds corruption, what it found is in
+ * why (SQLite's error message would say "not an error").
  */
-int store_schema_setup(sqlite3 *db);
+int store_schema_setup(sqlite3 *db, char *why, size_t len);
 
 /* 1 for a rollup resolution (STORE_RES_MINUTE, STORE_RES_HOUR), else 0. */
 int store_valid_res(int res);

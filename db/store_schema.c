@@ -180,8 +180,17 @@ int store_err(int rc)
 		return -EBUSY;
 	case SQLITE_NOMEM:
 		return -ENOMEM;
+	case SQLITE_CORRUPT:
+	case SQLITE_NOTADB:
+		/* Only what SQLite calls corruption: the one error that moves a file aside. */
+		return -EUCLEAN;
+	case SQLITE_READONLY:
+		return -EROFS;
+	case SQLITE_PERM:
+	case SQLITE_AUTH:
+		return -EACCES;
 	default:
-		return -EIO; /* NOTADB, CORRUPT, IOERR, CANTOPEN, ... */
+		return -EIO; /* IOERR, CANTOPEN, ...: the file may be fine, the system is not */
 	}
 }
 
@@ -320,12 +329,45 @@ int store_prepare(sqlite3 *db, const char *sql, sqlite3_stmt **st)
 	return store_err(rc);
 }
 
-int store_schema_setup(sqlite3 *db)
+/*
+ * Reads every page once (PRAGMA quick_check: b-trees and free lists, not index contents):
+ * garbage past the first page is otherwise found only when a snapshot or a retention pass
+ * happens to touch it.  -EUCLEAN when SQLite finds corruption.
+ */
+static int quick_check(sqlite3 *db, char *why, size_t len)
+{
+	sqlite3_stmt *st = NULL;
+	const unsigned char *verdict;
+	int rc, err;
+
+	rc = sqlite3_prepare_v2(db, "PRAGMA quick_check(1)", -1, &st, NULL);
+	if (rc != SQLITE_OK) {
+		err = store_err(rc);
+		goto out;
+	}
+	rc = sqlite3_step(st);
+	if (rc != SQLITE_ROW) {
+		err = store_err(rc == SQLITE_DONE ? SQLITE_CORRUPT : rc);
+		goto out;
+	}
+	verdict = sqlite3_column_text(st, 0);
+	err = verdict && strcmp((const char *)verdict, "ok") == 0 ? 0 : -EUCLEAN;
+	if (err < 0 && why && len)
+		snprintf(why, len, "malformed: %s", verdict ? (const char *)verdict : "?");
+out:
+	sqlite3_finalize(st);
+	return err;
+}
+
+int store_schema_setup(sqlite3 *db, char *why, size_t len)
 {
 	char sql[160];
 	int version, rc, err;
 
 	err = store_schema_identify(db, &version);
+	if (err < 0)
+		return err;
+	err = quick_check(db, why, len);
 	if (err < 0)
 		return err;
 	err = set_wal(db);

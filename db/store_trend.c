@@ -576,6 +576,108 @@ int store_reader_netns_trend(struct store_reader *r, const char *name, int res,
 }
 
 
+static int point_cmp(const void *pa, const void *pb)
+{
+	const struct trend_point *a = pa, *b = pb;
+
+	if (a->series != b->series)
+		return a->series < b->series ? -1 : 1;
+	return (a->bucket > b->bucket) - (a->bucket < b->bucket);
+}
+
+/* Appends p to the growing array out[0 .. *n), at most max points.  0, -E2BIG, -ENOMEM. */
+static int point_push(struct trend_point **out, size_t *n, size_t *cap, size_t max,
+		      struct trend_point p)
+{
+	if (*n >= max)
+		return -E2BIG;
+	if (*n == *cap) {
+		size_t c = *cap ? *cap * 2 : 256;
+		struct trend_point *v = realloc(*out, c * sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		*out = v;
+		*cap = c;
+	}
+	(*out)[(*n)++] = p;
+	return 0;
+}
+
+/*
+ * A group's mean counts the snapshots it was not in as 0: each of its series gets a point
+ * in every bucket the host has snapshots in (0 where the group had no row: no row is
+ * written for a minute it was absent from or 0 in), and each mean divides by the host's
+ * snapshot count of the bucket, not by the minutes the group had rows in.  host: the
+ * host's buckets (one state's rollups, whose n is the snapshot count).
+ */
+static int group_fill_zeros(struct trend *tr, struct trend *host)
+{
+	struct trend_point *out = NULL;
+	size_t n = 0, cap = 0, i = 0;
+	int err = 0;
+
+	if (!tr->n)
+		return 0;
+	if (host->n) {
+		qsort(host->v, host->n, sizeof(*host->v), point_cmp);
+		host->n = trend_merge(host->v, host->n);
+	}
+	qsort(tr->v, tr->n, sizeof(*tr->v), point_cmp);
+	tr->n = trend_merge(tr->v, tr->n);
+	while (i < tr->n && !err) {
+		uint32_t series = tr->v[i].series;
+		size_t h = 0;
+
+		/* The series' points and the host's buckets, both in bucket order, merged. */
+		while (!err && (h < host->n || (i < tr->n && tr->v[i].series == series))) {
+			int mine = i < tr->n && tr->v[i].series == series;
+			struct trend_point p;
+
+			if (mine && (h == host->n || tr->v[i].bucket <= host->v[h].bucket)) {
+				p = tr->v[i++];
+				if (h < host->n && host->v[h].bucket == p.bucket)
+					p.n = host->v[h++].n;
+			} else {
+				p = (struct trend_point){ series, host->v[h].bucket, 0, host->v[h].n, 0 };
+				h++;
+			}
+			err = point_push(&out, &n, &cap, tr->max_points, p);
+		}
+	}
+	if (err < 0) {
+		free(out);
+		return err;
+	}
+	free(tr->v);
+	tr->v = out;
+	tr->n = n;
+	tr->cap = cap;
+	tr->disordered = 0;
+	return 0;
+}
+
+/* The host's buckets of [from, to] in steps of host->step, with their snapshot counts. */
+static int host_buckets(struct store_reader *r, int res, double from, double to,
+			struct trend *host)
+{
+	struct trend_acc acc[SOCK_STATE_MAX];
+	struct trend_run run = { .mode = TM_ROLLUP, .state_mask = 1u << SOCK_ESTABLISHED,
+				 .tr = host, .acc = acc };
+	sqlite3_stmt *st = r->st[RS_TREND_ROLLUP];
+	int err;
+
+	memset(acc, 0, sizeof(acc));
+	sqlite3_bind_int(st, 1, res);
+	sqlite3_bind_double(st, 2, from);
+	sqlite3_bind_double(st, 3, to);
+	sqlite3_bind_int64(st, 4, run.state_mask);
+	err = trend_query(r, st, &run);
+	if (!err)
+		err = trend_flush(host, &acc[SOCK_ESTABLISHED], SOCK_ESTABLISHED);
+	return err;
+}
+
 /* Ranks the groups of pass 1 in memory: ranked[0 .. *n) best first. */
 static int group_rank_map(struct group_map *m, struct group_ent ***ranked, size_t *n)
 {
@@ -662,6 +764,7 @@ int store_reader_group_trend(struct store_reader *r, int res, int kind, uint32_t
 			     uint32_t max_points, store_point_cb cb, void *arg)
 {
 	struct trend tr = { .step = step, .max_points = max_points };
+	struct trend host = { .step = step, .max_points = max_points };
 	struct group_map m = { 0 };
 	struct trend_run run = { .mode = TM_GROUP_RANK, .state_mask = state_mask, .tr = &tr,
 				 .groups = &m };
@@ -706,14 +809,19 @@ int store_reader_group_trend(struct store_reader *r, int res, int kind, uint32_t
 	run.mode = TM_GROUP_POINT;
 	run.err = 0;
 	err = trend_query(r, st, &run);
+	if (!err)
+		err = host_buckets(r, res, from, to, &host);
 	store_reader_txn_end(r);
 	for (size_t i = 0; i < ntop * SOCK_STATE_MAX && !err; i++)
 		err = trend_flush(&tr, &run.acc[i], (uint32_t)i);
+	if (!err)
+		err = group_fill_zeros(&tr, &host);
 	if (!err)
 		err = trend_emit(&tr, (uint32_t)(ntop * SOCK_STATE_MAX), names, cb, arg);
 out:
 	store_reader_txn_end(r);
 	free(tr.v);
+	free(host.v);
 	free(run.acc);
 	free(names);
 	free(ranked);

@@ -2,9 +2,12 @@
 #include <errno.h>
 #include <math.h>
 #include <netinet/in.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "store_impl.h"
+#include "util.h"
 
 /*
  * The writer's SQL, enum store_stmt order.  Retention's bounded DELETEs (store_retention.c)
@@ -32,12 +35,21 @@ static const char *const stmt_sql[ST_COUNT] = {
 	[ST_META_SET] = "INSERT INTO meta (key, value) VALUES (?1, ?2)"
 			" ON CONFLICT (key) DO UPDATE SET value = excluded.value",
 	[ST_LAST_AT] = "SELECT max(taken_at) FROM snapshots",
-	/* REPLACE: the sampler rewrites the bucket that is filling at every snapshot. */
+	/*
+	 * REPLACE: the sampler rewrites the bucket that is filling at every snapshot, having
+	 * merged what was stored into it first (store_rollup_walk()).
+	 */
 	[ST_ROLLUP_PUT] = "INSERT OR REPLACE INTO rollups (res, t, state, min, max, sum, n, last)"
 			  " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
 	[ST_GROUP_PUT] = "INSERT OR REPLACE INTO group_rollups"
 			 " (res, kind, t, state, grp, min, max, sum, n, last)"
 			 " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+	/* One bucket's stored rows, for the sampler to merge with after a restart. */
+	[ST_ROLLUP_GET] = "SELECT state, min, max, sum, n, last FROM rollups"
+			  " WHERE res = ?1 AND t = ?2",
+	/* kind IN (...): three ranges of the primary key (res, kind, t, ...), not a scan. */
+	[ST_GROUP_GET] = "SELECT kind, grp, state, min, max, sum, n, last FROM group_rollups"
+			 " WHERE res = ?1 AND kind IN (1, 2, 3) AND t = ?2",
 	[ST_NETNS_PUT] = "INSERT OR REPLACE INTO netns_snapshots (name, taken_at, snapshot, "
 			 STATE_COLS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12,"
 			 " ?13, ?14)",
@@ -69,10 +81,17 @@ void store_set_busy_timeout(struct store *s, int ms)
 
 int store_open(struct store **out, const char *path)
 {
+	return store_open_diag(out, path, NULL, 0);
+}
+
+int store_open_diag(struct store **out, const char *path, char *msg, size_t len)
+{
 	struct store *s;
 	int rc, err;
 
 	*out = NULL;
+	if (msg && len)
+		msg[0] = '\0';
 	s = calloc(1, sizeof(*s));
 	if (!s)
 		return -ENOMEM;
@@ -84,7 +103,7 @@ int store_open(struct store **out, const char *path)
 	}
 	sqlite3_extended_result_codes(s->db, 1);
 	sqlite3_busy_timeout(s->db, STORE_WRITER_BUSY_MS);
-	err = store_schema_setup(s->db);
+	err = store_schema_setup(s->db, msg, len);
 	if (err < 0)
 		goto out;
 	for (int i = 0; i < ST_COUNT; i++) {
@@ -96,6 +115,15 @@ int store_open(struct store **out, const char *path)
 	s = NULL;
 out:
 	if (s) {
+		int sys = s->db ? sqlite3_system_errno(s->db) : 0;
+
+		/* A system call's failure under SQLite's "I/O error" is told as what it was. */
+		if (err == -EIO && sys > 0 && sys != EUCLEAN)
+			err = -sys;
+		/* SQLite's words, and the system's when a system call failed under it. */
+		if (msg && len && s->db && !msg[0])
+			snprintf(msg, len, "%s%s%s", sqlite3_errmsg(s->db), sys ? ": " : "",
+				 sys ? util_strerror(sys) : "");
 		for (int i = 0; i < ST_COUNT; i++)
 			sqlite3_finalize(s->st[i]);
 		sqlite3_close(s->db);
@@ -421,4 +449,43 @@ int store_netns_put(struct store *s, int64_t snapshot_id, double taken_at, const
 	for (int i = 1; i < SOCK_STATE_MAX; i++)
 		sqlite3_bind_int64(st, 3 + i, counts[i]);
 	return store_stmt_exec(st);
+}
+
+int store_rollup_walk(struct store *s, int res, int64_t t, store_rollup_cb cb, void *arg)
+{
+	sqlite3_stmt *st;
+	int rc = SQLITE_DONE, err = 0;
+
+	if (!cb || !store_valid_res(res))
+		return -EINVAL;
+	for (int pass = 0; pass < 2 && !err; pass++) {
+		st = s->st[pass ? ST_GROUP_GET : ST_ROLLUP_GET];
+		sqlite3_bind_int(st, 1, res);
+		sqlite3_bind_int64(st, 2, t);
+		while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+			int c = pass ? 2 : 0;
+			struct store_rollup r = {
+				.res = res,
+				.t = t,
+				.kind = pass ? sqlite3_column_int(st, 0) : 0,
+				.grp = pass ? (const char *)sqlite3_column_text(st, 1) : NULL,
+				.state = sqlite3_column_int(st, c),
+				.min = sqlite3_column_int64(st, c + 1),
+				.max = sqlite3_column_int64(st, c + 2),
+				.sum = sqlite3_column_double(st, c + 3),
+				.n = sqlite3_column_int64(st, c + 4),
+				.last = sqlite3_column_int64(st, c + 5),
+			};
+
+			if (pass && !r.grp)
+				continue; /* a NULL key is not a row store_rollup_put() writes */
+			err = cb(arg, &r);
+			if (err)
+				break;
+		}
+		if (!err && rc != SQLITE_DONE)
+			err = store_err(rc);
+		sqlite3_reset(st);
+	}
+	return err;
 }

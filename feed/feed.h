@@ -29,6 +29,7 @@ struct feed_status {
 	int64_t db_bytes;           /* database + WAL size at the last retention pass */
 	uint64_t retention_deleted;
 	char db_error[160];         /* why not, when db_ok is 0 */
+	char db_event[160];         /* the last time the database file was replaced, and why */
 	uint32_t netns_failed;      /* followed namespaces whose last open or dump failed */
 	char netns_error[160];      /* the first of them and why, when netns_failed > 0 */
 	char events[128];           /* teardown tracer: "bpf", or "off: <why>" */
@@ -76,6 +77,20 @@ void feed_publish_locked(struct feed *f, struct snap *snap);
 
 /* The latest published snapshot with a reference the caller must snap_put(), or NULL. */
 struct snap *feed_current(struct feed *f);
+
+/*
+ * Keeps snap (taking over the caller's reference) among the past snapshots that growth is
+ * measured against, dropping the oldest beyond LD_PAST_KEEP.  Used by the sampler only.
+ */
+void feed_keep_past(struct feed *f, struct snap *snap);
+
+/*
+ * The kept snapshot to measure growth at time now (boot clock, like taken_boot) against:
+ * the newest taken at least window_s before now, else the oldest when it was taken at least
+ * min_s before now.  A
+ * reference the caller must snap_put(), or NULL when none is old enough.
+ */
+struct snap *feed_past(struct feed *f, double now, double window_s, double min_s);
 
 /* A copy of the status, with stale_s computed now. */
 void feed_status(struct feed *f, struct feed_status *out);

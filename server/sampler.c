@@ -4,7 +4,9 @@
 #include <errno.h>
 #include <limits.h>
 #include <fcntl.h>
+#include <stdarg.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -56,6 +58,11 @@ struct sampler {
 	char db_msg[128];      /* SQLite's message for the last failed transaction */
 	double wall_base, boot_base; /* both clocks at the first snapshot */
 	double wall_step;      /* how far the wall clock has stepped from the boot clock since */
+	dev_t db_dev;          /* the database file this process locked and writes */
+	ino_t db_ino;
+	int rewrite_rows;      /* a new database file: every socket's row is written again */
+	char db_event[160];    /* the last thing that happened to the file (moved aside, ...) */
+	double past_at;        /* when a snapshot was last kept for growth (boot clock) */
 };
 
 static int list_push(struct change_list *l, struct snap_sock *e)
@@ -92,13 +99,18 @@ static int persist_lingering(struct sampler *s, struct snap *snap)
 	double after = s->cfg.persist_after_s;
 	int err;
 
-	if (after <= 0)
+	if (after <= 0 && !s->rewrite_rows)
 		return 0;
+	/* A new database file without --persist-after: every socket, once (these included). */
+	if (after <= 0)
+		s->appeared.n = 0;
 	for (size_t i = 0; i < snap->n; i++) {
 		struct snap_sock *e = &snap->socks[i];
 
-		if (e->row_id || e->r.state == SOCK_TIME_WAIT || !sock_state_lingering(e->r.state) ||
-		    snap_age(snap, e->state_since) < after)
+		if (e->row_id)
+			continue;
+		if (after > 0 && (e->r.state == SOCK_TIME_WAIT || !sock_state_lingering(e->r.state) ||
+				  snap_age(snap, e->state_since) < after))
 			continue;
 		err = list_push(&s->appeared, e);
 		if (err < 0)
@@ -107,7 +119,24 @@ static int persist_lingering(struct sampler *s, struct snap *snap)
 	return 0;
 }
 
-static int flush_bucket(void *arg, const struct hist_bucket *b)
+/* A stored rollup row into the bucket being loaded. */
+static int seed_row(void *arg, const struct store_rollup *r)
+{
+	struct hist_acc a = { r->min, r->max, r->last, r->sum, r->n };
+
+	hist_bucket_seed(arg, r->kind, r->grp, r->state, &a);
+	return 0;
+}
+
+/* What is stored of a bucket met for the first time since start (or a failed write). */
+static int load_bucket(void *arg, struct hist_bucket *b)
+{
+	struct sampler *s = arg;
+
+	return store_rollup_walk(s->store, b->res, b->t, seed_row, b);
+}
+
+static int put_bucket(void *arg, const struct hist_bucket *b)
 {
 	struct sampler *s = arg;
 	int err;
@@ -196,6 +225,8 @@ static int record(struct sampler *s, struct snap *snap, uint64_t *rows)
 
 	memcpy(row.counts, snap->counts, sizeof(row.counts));
 	row.kstat = &snap->kstat;
+	if (!s->store)
+		return -ENODEV; /* db_reopen() failed: s->db_msg says why */
 	err = persist_lingering(s, snap);
 	if (err == 0)
 		err = store_begin(s->store, &row, &snap->id);
@@ -203,7 +234,8 @@ static int record(struct sampler *s, struct snap *snap, uint64_t *rows)
 		snprintf(s->db_msg, sizeof(s->db_msg), "%s", store_errmsg(s->store));
 		return err;
 	}
-	err = history_add(s->history, snap, flush_bucket, s);
+	err = history_add(s->history, snap,
+			  &(struct history_io){ .load = load_bucket, .put = put_bucket, .arg = s });
 	if (err < 0)
 		goto fail;
 	{
@@ -251,22 +283,188 @@ static int record(struct sampler *s, struct snap *snap, uint64_t *rows)
 	if (err < 0)
 		goto fail;
 	*rows = s->appeared.n + s->changed.n + s->n_vanished;
+	s->rewrite_rows = 0;
 	return 0;
 fail:
 	/* SQLite's message is the failed statement's: keep it before the rollback replaces it. */
 	snprintf(s->db_msg, sizeof(s->db_msg), "%s", store_errmsg(s->store));
 	store_rollback(s->store);
+	/* The rollups in memory may hold this snapshot: the next one reloads what is stored. */
+	history_discard(s->history);
 	for (size_t i = 0; i < s->appeared.n; i++)
 		s->appeared.v[i]->row_id = 0;
 	snap->id = 0;
 	return err;
 }
 
+/* Locks path for this process (flock), replacing an earlier lock.  0 or -errno. */
+static int lock_db(struct sampler *s, const char *path)
+{
+	struct stat sb;
+
+	if (s->lock_fd >= 0)
+		close(s->lock_fd);
+	s->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (s->lock_fd < 0 || flock(s->lock_fd, LOCK_EX | LOCK_NB) < 0 || fstat(s->lock_fd, &sb) < 0)
+		return -errno;
+	s->db_dev = sb.st_dev;
+	s->db_ino = sb.st_ino;
+	return 0;
+}
+
+/*
+ * Whether the file at the database's path is still the one this process opened and locked:
+ * deleted (or moved away, or replaced by another file) while lingerd ran, the writes since
+ * would go to a file nobody can open again, and a second lingerd could start on the path.
+ */
+static int db_file_gone(const struct sampler *s)
+{
+	struct stat sb;
+
+	if (s->lock_fd < 0)
+		return 1;
+	if (fstat(s->lock_fd, &sb) == 0 && sb.st_nlink == 0)
+		return 1;
+	if (stat(s->cfg.db_path, &sb) < 0)
+		return errno == ENOENT;
+	return sb.st_dev != s->db_dev || sb.st_ino != s->db_ino;
+}
+
+/* What happened to the database file, for the log's reader and for /healthz. */
+static void db_event(struct sampler *s, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+static void db_event(struct sampler *s, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(s->db_event, sizeof(s->db_event), fmt, ap);
+	va_end(ap);
+	/* log_err: said even when --once silences log_info. */
+	log_err(0, "%s", s->db_event);
+	if (s->feed) {
+		struct feed_status *st = feed_lock(s->feed);
+
+		snprintf(st->db_event, sizeof(st->db_event), "%s", s->db_event);
+		feed_unlock(s->feed);
+	}
+}
+
+/*
+ * Moves a database that SQLite reports corrupt (garbage, truncated, not a database) and
+ * its WAL aside as PATH.corrupt-UNIXTIME, keeping them for a post-mortem, so that lingerd
+ * carries on with a fresh one instead of failing on every start or every snapshot.  Only
+ * -EUCLEAN leads here: a file that cannot be read for another reason (permissions, an
+ * -shm file of another user, I/O) is left where it is, and foreign and newer databases are
+ * refused.  why: SQLite's message.  Returns 0 or -errno (logged).
+ */
+static int quarantine(struct sampler *s, const char *why)
+{
+	static const char *const sfx[] = { "", "-wal", "-shm" };
+	const char *path = s->cfg.db_path;
+	char from[4096], to[4200];
+	long now = (long)clock_wall();
+	int err;
+
+	for (size_t i = 0; i < sizeof(sfx) / sizeof(sfx[0]); i++) {
+		snprintf(from, sizeof(from), "%s%s", path, sfx[i]);
+		snprintf(to, sizeof(to), "%s.corrupt-%ld%s", path, now, sfx[i]);
+		if (rename(from, to) < 0 && errno != ENOENT) {
+			err = -errno;
+			log_err(err, "cannot move corrupt database %s aside", from);
+			return err;
+		}
+	}
+	db_event(s, "%s was corrupt (%s); moved it to %s.corrupt-%ld and started a new one", path,
+		 why, path, now);
+	return 0;
+}
+
+/* The writer's busy timeout: see sampler_open(). */
+static void db_set_busy(struct sampler *s)
+{
+	/*
+	 * A write that waits for another connection's lock must not hold up the next snapshot:
+	 * wait at most a quarter of the interval; a failed write loses nothing, since the next
+	 * diff is against what the database holds.  Start-up could wait longer.
+	 */
+	store_set_busy_timeout(s->store, (int)(s->cfg.interval_s * 250 < LD_DB_BUSY_MAX_MS ?
+						   s->cfg.interval_s * 250 : LD_DB_BUSY_MAX_MS));
+}
+
+/* Why the database is opened again while running. */
+enum db_reopen_why {
+	DB_CORRUPT, /* SQLite reported corruption: the file and its WAL are moved aside */
+	DB_GONE,    /* the file was deleted or replaced: its WAL and -shm are stale */
+	DB_RETRY,   /* the last reopen failed: try again, touching nothing */
+};
+
+/*
+ * Starts over with a new database at the same path, while running.  The WAL and -shm of a
+ * file that is gone are still at the path and would be replayed into the new file: they
+ * are removed, but only once the path is locked by this process again (another lingerd
+ * that took the path in the meantime keeps its files).  The sockets alive now keep their
+ * ages; their rows are written again into the new file with the next snapshot, and the
+ * rollups start from what it holds.  Returns 0 or -errno, with s->db_msg set; without a
+ * database every later snapshot tries again (DB_RETRY).
+ */
+static int db_reopen(struct sampler *s, enum db_reopen_why why)
+{
+	const char *path = s->cfg.db_path;
+	char name[4200], msg[sizeof(s->db_msg)];
+	int err;
+
+	snprintf(msg, sizeof(msg), "%s", s->db_msg);
+	store_close(s->store);
+	s->store = NULL;
+	history_discard(s->history);
+	if (s->committed) {
+		/* Row ids of the old file: none of them exists in the new one. */
+		for (size_t i = 0; i < s->committed->n; i++)
+			s->committed->socks[i].row_id = 0;
+	}
+	s->rewrite_rows = 1;
+	if (why == DB_CORRUPT && quarantine(s, msg) < 0) {
+		snprintf(s->db_msg, sizeof(s->db_msg), "cannot move the corrupt file aside");
+		return -EIO;
+	}
+	err = lock_db(s, path);
+	if (err < 0) {
+		snprintf(s->db_msg, sizeof(s->db_msg), "%s",
+			 err == -EWOULDBLOCK ? "another lingerd now writes this path"
+					     : "cannot lock the database file");
+		return err;
+	}
+	if (why == DB_GONE) {
+		for (int i = 0; i < 2; i++) {
+			snprintf(name, sizeof(name), "%s%s", path, i ? "-shm" : "-wal");
+			unlink(name);
+		}
+	}
+	err = store_open_diag(&s->store, path, s->db_msg, sizeof(s->db_msg));
+	if (err == -EUCLEAN && why != DB_CORRUPT) {
+		/* What was put at the path is corrupt itself. */
+		snprintf(msg, sizeof(msg), "%s", s->db_msg);
+		err = quarantine(s, msg);
+		if (err == 0)
+			err = lock_db(s, path);
+		if (err == 0)
+			err = store_open_diag(&s->store, path, s->db_msg, sizeof(s->db_msg));
+	}
+	if (err < 0)
+		return err;
+	db_set_busy(s);
+	if (why == DB_GONE)
+		db_event(s, "%s was deleted or replaced while lingerd ran; started a new database there",
+			 path);
+	return 0;
+}
+
 /*
  * Deletes what is past its retention in short batches, so that a snapshot is never held up
  * for long; whatever is left is taken on the next pass.
  */
-static void retention(struct sampler *s, double wall, double boot)
+static int retention(struct sampler *s, double wall, double boot)
 {
 	/*
 	 * Cut-offs follow the boot clock from the first snapshot: a wall clock stepped forward
@@ -286,13 +484,16 @@ static void retention(struct sampler *s, double wall, double boot)
 		total += deleted;
 	} while (err == 0 && deleted == LD_RETENTION_BATCH &&
 		 clock_mono() - t0 < LD_RETENTION_BUDGET_S);
-	if (err < 0)
-		log_err(err, "retention pass failed (%s)", store_errmsg(s->store));
+	if (err < 0) {
+		snprintf(s->db_msg, sizeof(s->db_msg), "%s", store_errmsg(s->store));
+		log_err(err, "retention pass failed (%s)", s->db_msg);
+	}
 	store_size(s->store, &bytes);
 	st = feed_lock(s->feed);
 	st->retention_deleted += (uint64_t)total;
 	st->db_bytes = bytes;
 	feed_unlock(s->feed);
+	return err;
 }
 
 /*
@@ -505,6 +706,63 @@ static void watch_wall_clock(struct sampler *s, double wall, double boot)
 	}
 }
 
+/* The sockets kept for growth: the lingering states, and LISTEN (few, and queues grow). */
+static int past_kept(int state)
+{
+	return sock_state_lingering(state) || state == SOCK_LISTEN;
+}
+
+/*
+ * A copy of a snapshot's lingering and listening sockets and their owners, for the growth
+ * of the next minutes: ESTABLISHED (most of a busy host) would cost a full snapshot's
+ * memory for each of the LD_PAST_KEEP kept.  NULL without memory.
+ */
+static struct snap *past_copy(const struct snap *snap)
+{
+	struct snap *t;
+	size_t n = 0;
+
+	for (size_t i = 0; i < snap->n; i++)
+		n += past_kept(snap->socks[i].r.state);
+	t = snap_alloc(n);
+	if (!t)
+		return NULL;
+	t->seq = snap->seq;
+	t->taken_at = snap->taken_at;
+	t->taken_boot = snap->taken_boot;
+	t->wall_offset = snap->wall_offset;
+	t->source = snap->source;
+	t->attribution = snap->attribution;
+	t->self_netns = snap->self_netns;
+	if (snap->n_closers) {
+		/* Whole, so that the sockets' closer indexes stay valid. */
+		t->closers = malloc(snap->n_closers * sizeof(*t->closers));
+		if (!t->closers) {
+			snap_put(t);
+			return NULL;
+		}
+		memcpy(t->closers, snap->closers, snap->n_closers * sizeof(*t->closers));
+		t->n_closers = t->cap_closers = snap->n_closers;
+	}
+	n = 0;
+	for (size_t i = 0; i < snap->n; i++) {
+		const struct snap_sock *x = &snap->socks[i];
+
+		if (!past_kept(x->r.state))
+			continue;
+		t->socks[n] = *x;
+		if (x->proc) {
+			t->socks[n].proc = snap_add_proc(t, &snap->procs[x->proc - 1]);
+			if (!t->socks[n].proc) {
+				snap_put(t);
+				return NULL;
+			}
+		}
+		n++;
+	}
+	return t;
+}
+
 int sampler_step(struct sampler *s)
 {
 	struct snap *snap = NULL;
@@ -631,17 +889,44 @@ int sampler_step(struct sampler *s)
 	feed_unlock(s->feed);
 	snap_put(s->current);
 	s->current = snap;
+	if (!s->past_at || boot - s->past_at >= LD_PAST_EVERY_S) {
+		struct snap *past = past_copy(snap);
 
+		/* Without memory growth is unknown a while longer: not worth failing a snapshot. */
+		if (past) {
+			feed_keep_past(s->feed, past);
+			s->past_at = boot;
+		}
+	}
+
+	/*
+	 * The file deleted or replaced under lingerd: noticed before this snapshot's write, which
+	 * would go to a file nobody can open again.  Without a database (the last reopen
+	 * failed), try again.
+	 */
+	if (!s->store)
+		db_reopen(s, DB_RETRY);
+	else if (db_file_gone(s))
+		db_reopen(s, DB_GONE);
 	db_err = record(s, snap, &rows);
-	if (snap->seq == 1)
+	if (snap->seq == 1 && s->store)
 		note_run_start(s, snap);
 	if (db_err == 0) {
 		/* The next diff is against what the database holds. */
 		snap_put(s->committed);
 		s->committed = snap_get(snap);
 	}
-	if (boot - s->last_retention >= LD_RETENTION_EVERY_S)
-		retention(s, now, boot);
+	if (s->store && db_err != -EUCLEAN && boot - s->last_retention >= LD_RETENTION_EVERY_S &&
+	    retention(s, now, boot) == -EUCLEAN)
+		db_err = -EUCLEAN;
+	if (db_err == -EUCLEAN) {
+		char msg[sizeof(s->db_msg)];
+
+		/* Corruption: the file is moved aside and the next snapshot goes to a new one. */
+		snprintf(msg, sizeof(msg), "%s", s->db_msg);
+		db_reopen(s, DB_CORRUPT);
+		snprintf(s->db_msg, sizeof(s->db_msg), "%s", msg);
+	}
 
 	st = feed_lock(s->feed);
 	st->last_commit_ms = (clock_mono() - t1) * 1e3;
@@ -764,46 +1049,6 @@ out:
 	return err;
 }
 
-/* Locks path for this process (flock), replacing an earlier lock.  0 or -errno. */
-static int lock_db(struct sampler *s, const char *path)
-{
-	if (s->lock_fd >= 0)
-		close(s->lock_fd);
-	s->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-	if (s->lock_fd < 0 || flock(s->lock_fd, LOCK_EX | LOCK_NB) < 0)
-		return -errno;
-	return 0;
-}
-
-/*
- * Moves a database that SQLite cannot read (garbage, truncated, corrupt) and its WAL aside
- * as PATH.corrupt-UNIXTIME, so that lingerd starts with a fresh one instead of failing on
- * every restart.  Foreign and newer databases are never moved: they are refused.
- */
-static int quarantine(struct sampler *s, const char *path)
-{
-	static const char *const sfx[] = { "", "-wal", "-shm" };
-	char from[4096], to[4200];
-	long now = (long)clock_wall();
-	int err;
-
-	for (size_t i = 0; i < sizeof(sfx) / sizeof(sfx[0]); i++) {
-		snprintf(from, sizeof(from), "%s%s", path, sfx[i]);
-		snprintf(to, sizeof(to), "%s.corrupt-%ld%s", path, now, sfx[i]);
-		if (rename(from, to) < 0 && errno != ENOENT) {
-			err = -errno;
-			log_err(err, "cannot move unreadable database %s aside", from);
-			return err;
-		}
-	}
-	log_err(0, "%s was not a readable database; moved it to %s.corrupt-%ld and started a new one",
-		path, path, now);
-	err = lock_db(s, path);
-	if (err < 0)
-		log_err(err, "cannot lock the new database %s", path);
-	return err;
-}
-
 /* The teardown tracer is optional: without it lingerd works as before and says why. */
 static void open_events(struct sampler *s)
 {
@@ -874,12 +1119,24 @@ int sampler_open(struct sampler **out, const struct sampler_config *cfg)
 			log_err(err, "cannot open database %s", cfg->db_path);
 		goto fail;
 	}
-	err = store_open(&s->store, cfg->db_path);
-	if (err == -EIO) {
-		/* Unreadable as a database: keep the file for a post-mortem and start afresh. */
-		err = quarantine(s, cfg->db_path);
+	for (int attempt = 0;; attempt++) {
+		err = store_open_diag(&s->store, cfg->db_path, s->db_msg, sizeof(s->db_msg));
+		if (err == 0) {
+			db_set_busy(s);
+			err = resume(s);
+			if (err < 0)
+				snprintf(s->db_msg, sizeof(s->db_msg), "%s", store_errmsg(s->store));
+		}
+		if (err != -EUCLEAN || attempt)
+			break;
+		/* Corrupt: keep the file for a post-mortem and start afresh, once. */
+		store_close(s->store);
+		s->store = NULL;
+		err = quarantine(s, s->db_msg);
 		if (err == 0)
-			err = store_open(&s->store, cfg->db_path);
+			err = lock_db(s, cfg->db_path);
+		if (err < 0)
+			goto fail;
 	}
 	if (err < 0) {
 		if (err == -EPROTONOSUPPORT)
@@ -888,20 +1145,7 @@ int sampler_open(struct sampler **out, const struct sampler_config *cfg)
 		else if (err == -ENOTSUP)
 			log_err(err, "%s is a database that lingerd did not create", cfg->db_path);
 		else
-			log_err(err, "cannot open database %s", cfg->db_path);
-		goto fail;
-	}
-	/*
-	 * A write that waits for another connection's lock must not hold up the next snapshot:
-	 * wait at most a quarter of the interval; a failed write loses nothing, since the next
-	 * diff is against what the database holds.  Start-up above could wait longer.
-	 */
-	store_set_busy_timeout(s->store, (int)(cfg->interval_s * 250 < LD_DB_BUSY_MAX_MS ?
-						   cfg->interval_s * 250 : LD_DB_BUSY_MAX_MS));
-	err = resume(s);
-	if (err < 0) {
-		log_err(err, "cannot read the sockets of the last run from %s (%s)", cfg->db_path,
-			store_errmsg(s->store));
+			log_err(err, "cannot open database %s (%s)", cfg->db_path, s->db_msg);
 		goto fail;
 	}
 	err = feed_open(&s->feed, s->history, cfg->db_path);
@@ -914,6 +1158,7 @@ int sampler_open(struct sampler **out, const struct sampler_config *cfg)
 	st->started_at = clock_wall();
 	st->started_boot = clock_boot();
 	st->db_ok = 1;
+	snprintf(st->db_event, sizeof(st->db_event), "%s", s->db_event);
 	st->attribution = s->procmap ? PROCMAP_FULL : -1;
 	feed_unlock(s->feed);
 	*out = s;

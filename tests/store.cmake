@@ -4,14 +4,14 @@
 # test_store.registered.SEAM fails when a case is missing here or named here but not there.
 set(test_store_schema_cases
     schema_matches_labels migrate_v0 migrate_fixtures fixture_v3_netns newer_schema_refused
-    foreign_refused garbage_refused pragmas)
+    foreign_refused garbage_refused pragmas garbage_past_header other_errors_not_corrupt)
 set(test_store_write_cases
     round_trip open_walk_uses_index rollback_leaves_nothing misuse statements_reset
-    error_mapping wal_truncated_on_close insert_rate kstat_round_trip rollup_put)
+    error_mapping wal_truncated_on_close insert_rate kstat_round_trip rollup_put rollup_walk)
 set(test_store_read_cases
     reader_time_order reader_concurrent reader_missing kstat_pair queries_indexed)
 set(test_store_trend_cases
-    netns_trend trend_exact group_trend group_trend_many trend_speed)
+    netns_trend trend_exact group_trend group_trend_many group_trend_zero_minutes trend_speed)
 set(test_store_retention_cases
     retention_exact retention_bounded_growth store_size retention_disk_full)
 

@@ -37,7 +37,8 @@ struct spec {
  * Sockets, owners, kernel figures and namespaces, turned into a chain of snapshots: one at
  * each distinct age (holding the sockets at least that old, with the kernel figures of
  * kstat_then) and the last at NOW with everything and kstat_now.  With a history, every
- * snapshot of the chain is added to it, so growth and rates look back at the older ones.
+ * snapshot of the chain is added to it, so rates look back at the older ones, and the
+ * newest of the chain at least LD_RATE_WINDOW_S before NOW is kept in then, for growth.
  */
 struct scene {
 	struct spec socks[MAX_SOCKS];
@@ -48,6 +49,7 @@ struct scene {
 	struct snap_netns netns[2];
 	size_t n_netns;
 	struct history *history;
+	struct snap *then; /* set by build() with a history; the caller snap_put()s it */
 };
 
 /* Adds count copies of x, remote ports counting up from x.rport. */
@@ -155,7 +157,7 @@ static struct snap *build_at(const struct scene *sc, const struct snap *prev, do
 }
 
 /* The snapshot at NOW (the caller snap_put()s it), the chain added to sc->history if set. */
-static struct snap *build(const struct scene *sc)
+static struct snap *build(struct scene *sc)
 {
 	struct snap *prev = NULL, *s;
 	double age = INFINITY;
@@ -168,8 +170,12 @@ static struct snap *build(const struct scene *sc)
 			if (sc->socks[i].age < age && sc->socks[i].age > next)
 				next = sc->socks[i].age;
 		s = build_at(sc, prev, next);
-		if (sc->history && history_add(sc->history, s, NULL, NULL) < 0)
+		if (sc->history && history_add(sc->history, s, NULL) < 0)
 			abort();
+		if (sc->history && s->taken_at <= NOW - LD_RATE_WINDOW_S) {
+			snap_put(sc->then);
+			sc->then = snap_get(s);
+		}
 		snap_put(prev);
 		if (next == 0)
 			return s;
@@ -302,6 +308,7 @@ static void test_held(void)
 static void test_growth(void)
 {
 	static struct scene sc;
+	struct findings_input in = { 0 };
 	struct finding v[8];
 	struct snap *s;
 	ssize_t n;
@@ -316,16 +323,28 @@ static void test_growth(void)
 	add(&sc, (struct spec){ .state = SOCK_CLOSE_WAIT, .rport = 2000, .inode = 20, .rq = 1,
 				.age = 100, .owner = app }, 3);
 	s = build(&sc);
-	n = decide(s, sc.history, 60, v, 8);
+	CHECK(sc.then && sc.then->taken_at == NOW - 400);
+	in.snap = s;
+	in.then = sc.then;
+	n = findings_decide(&in, v, 8);
 	CHECK_INT(n, ==, 1);
 	CHECK_INT(v[0].severity, ==, FINDING_CRITICAL);
-	/* 2 sockets five minutes ago, 5 now: 3 more in 5 minutes. */
-	CHECK_INT(llround(v[0].u.held.growth_per_min * 1000), ==, 600);
-	/* The same snapshot without the history: no growth known, only a warning. */
+	/* All 5 sockets now, and at NOW - 400 the 2 then there: 3 more in 400 s. */
+	CHECK_INT(llround(v[0].u.held.growth_per_min * 1000), ==, 450);
+	/*
+	 * Like with like: at least 60 s old now (5), and at least 60 s old then (none: the 2
+	 * were new at NOW - 400), not now's filtered count against then's unfiltered one.
+	 */
+	in.min_age = 60;
+	n = findings_decide(&in, v, 8);
+	CHECK(n == 1 && llround(v[0].u.held.growth_per_min * 1000) == 750);
+	/* The same snapshot without an earlier one: no growth known, only a warning. */
 	n = decide(s, NULL, 60, v, 8);
 	CHECK(n == 1 && v[0].severity == FINDING_WARNING && isnan(v[0].u.held.growth_per_min));
 	snap_put(s);
 	history_close(sc.history);
+	snap_put(sc.then);
+	sc.then = NULL;
 }
 
 /* FIN_WAIT_1 by remote address: a zero window makes it a warning. */
@@ -554,6 +573,8 @@ static void test_kernel(void)
 
 	/* A RST a second makes it a warning (a new history: this one has reached NOW). */
 	history_close(sc.history);
+	snap_put(sc.then);
+	sc.then = NULL;
 	if (history_open(&sc.history) < 0)
 		abort();
 	set_counter(&sc, KSTAT_ABORT_ON_CLOSE, 0, 360);
@@ -567,6 +588,8 @@ static void test_kernel(void)
 	CHECK(find(v, n, FINDING_LISTEN_OVERFLOWS, "") == NULL);
 	snap_put(s);
 	history_close(sc.history);
+	snap_put(sc.then);
+	sc.then = NULL;
 }
 
 /* Which namespaces are diagnosed, and what a per-namespace finding carries. */
@@ -631,6 +654,8 @@ static void test_namespaces(void)
 	}
 	snap_put(s);
 	history_close(sc.history);
+	snap_put(sc.then);
+	sc.then = NULL;
 }
 
 /* Namespaces sharing the host's connection hash: one host-wide finding, severity by cost. */
@@ -784,6 +809,8 @@ static void test_rendered(void)
 	}
 	feed_close(feed);
 	history_close(sc.history);
+	snap_put(sc.then);
+	sc.then = NULL;
 }
 
 int main(void)

@@ -544,6 +544,77 @@ out:
 }
 
 /*
+ * A group absent from a minute (no row: nothing lingered there) counts as 0 in it: a process
+ * with 10 CLOSE_WAIT in minutes 0 and 2 and none in 1 and 3 has a mean of 5 over two
+ * minutes, not 10, and a point of 0 in each empty minute.  Means divide by the host's
+ * snapshot count (12 a minute here), whatever n the group's rows carry.
+ */
+static void test_group_trend_zero_minutes(void)
+{
+	const char *path = tmp_path("groups-zero.db");
+	const uint32_t cw = 1u << SOCK_CLOSE_WAIT, tw = 1u << SOCK_TIME_WAIT;
+	struct store *s = NULL;
+	struct store_reader *r = NULL;
+	struct store_snapshot snap = make_snap(TR_T0 + 600, 1);
+	struct points got = { 0 };
+	int err;
+
+	CHECK_INT(store_open(&s, path), ==, 0);
+	if (!s)
+		return;
+	err = store_begin(s, &snap, NULL);
+	for (int m = 0; m < 4 && !err; m++) {
+		int64_t t = TR_T0 + 60 * m;
+
+		for (int st = 1; st < SOCK_STATE_MAX && !err; st++)
+			err = store_rollup_put(s, &(struct store_rollup){ 60, t, st, 0, NULL, 3, 3, 3,
+									  36, 12 });
+		if (!err && m % 2 == 0)
+			err = store_rollup_put(s, &(struct store_rollup){ 60, t, SOCK_CLOSE_WAIT,
+									  GROUP_PROCESS, "web", 10, 10,
+									  10, 120, 12 });
+	}
+	if (!err)
+		err = store_commit(s);
+	CHECK_INT(err, ==, 0);
+	CHECK_INT(store_reader_open(&r, path), ==, 0);
+	if (!r)
+		goto out;
+	/* Two-minute steps: (120 + 0) / 24 snapshots. */
+	CHECK_INT(store_reader_group_trend(r, 60, GROUP_PROCESS, cw | tw, TR_T0, TR_T0 + 239, 120,
+					   5, 100, collect_point, &got),
+		  ==, 0);
+	CHECK_INT(got.n, ==, 2); /* no TIME_WAIT series: it never had a row */
+	for (size_t i = 0; i < got.n && i < 2; i++) {
+		CHECK_INT(got.v[i].state, ==, SOCK_CLOSE_WAIT);
+		CHECK_STR(got.v[i].grp, "web");
+		CHECK_INT(got.v[i].t, ==, TR_T0 + 120 * (int64_t)i);
+		CHECK(got.v[i].mean == 5.0);
+		CHECK_INT(got.v[i].max, ==, 10);
+	}
+	/* Minute steps: 10, 0, 10, 0. */
+	got.n = 0;
+	CHECK_INT(store_reader_group_trend(r, 60, GROUP_PROCESS, cw, TR_T0, TR_T0 + 239, 60, 5, 100,
+					   collect_point, &got),
+		  ==, 0);
+	CHECK_INT(got.n, ==, 4);
+	for (size_t i = 0; i < got.n && i < 4; i++) {
+		CHECK_INT(got.v[i].t, ==, TR_T0 + 60 * (int64_t)i);
+		CHECK(got.v[i].mean == (i % 2 ? 0.0 : 10.0));
+		CHECK_INT(got.v[i].max, ==, i % 2 ? 0 : 10);
+	}
+	/* The zeros count against the point budget like any point. */
+	got.n = 0;
+	CHECK_INT(store_reader_group_trend(r, 60, GROUP_PROCESS, cw, TR_T0, TR_T0 + 239, 60, 5, 3,
+					   collect_point, &got),
+		  ==, -E2BIG);
+	store_reader_close(r);
+out:
+	store_close(s);
+	free(got.v);
+}
+
+/*
  * More groups than the store ranks in memory (a long range of ephemeral local ports): the
  * ranking moves into SQL and gives the same answer, in the same order.
  */
@@ -812,6 +883,7 @@ int main(int argc, char **argv)
 		{ "trend_exact", test_trend_exact },
 		{ "group_trend", test_group_trend },
 		{ "group_trend_many", test_group_trend_many },
+		{ "group_trend_zero_minutes", test_group_trend_zero_minutes },
 		{ "trend_speed", test_trend_speed },
 	};
 

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <math.h>
 #include <sqlite3.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "check.h"
@@ -522,6 +523,78 @@ static void test_kstat_round_trip(void)
 	store_reader_close(r);
 }
 
+struct walked {
+	struct store_rollup v[8];
+	char grp[8][16];
+	int n;
+};
+
+static int collect_rollup(void *arg, const struct store_rollup *r)
+{
+	struct walked *w = arg;
+
+	if (w->n == 8)
+		return 7;
+	w->v[w->n] = *r;
+	snprintf(w->grp[w->n], sizeof(w->grp[0]), "%s", r->grp ? r->grp : "");
+	w->n++;
+	return 0;
+}
+
+/* One bucket's stored rows, host first, nothing of other buckets or resolutions. */
+static void test_rollup_walk(void)
+{
+	const char *path = tmp_path("walk.db");
+	struct store *s = NULL;
+	struct store_snapshot snap = make_snap(100, 1);
+	struct walked w = { 0 };
+
+	CHECK_INT(store_open(&s, path), ==, 0);
+	if (!s)
+		return;
+	CHECK_INT(store_begin(s, &snap, NULL), ==, 0);
+	CHECK_INT(store_rollup_put(s, &(struct store_rollup){ 60, 120, SOCK_CLOSE_WAIT, 0, NULL, 1, 5,
+							       2, 9.5, 3 }),
+		  ==, 0);
+	CHECK_INT(store_rollup_put(s, &(struct store_rollup){ 60, 120, SOCK_CLOSE_WAIT,
+							       GROUP_NETNS, "ns1", 0, 4, 4, 6, 3 }),
+		  ==, 0);
+	CHECK_INT(store_rollup_put(s, &(struct store_rollup){ 60, 120, SOCK_LAST_ACK,
+							       GROUP_LOCAL_PORT, "80", 0, 1, 0, 1, 3 }),
+		  ==, 0);
+	CHECK_INT(store_rollup_put(s, &(struct store_rollup){ 60, 180, SOCK_CLOSE_WAIT, 0, NULL, 1, 1,
+							       1, 1, 1 }),
+		  ==, 0);
+	CHECK_INT(store_rollup_put(s, &(struct store_rollup){ 3600, 0, SOCK_CLOSE_WAIT,
+							       GROUP_PROCESS, "web", 1, 1, 1, 1, 1 }),
+		  ==, 0);
+	/* Inside the transaction: its own writes are seen. */
+	CHECK_INT(store_rollup_walk(s, 60, 120, collect_rollup, &w), ==, 0);
+	CHECK_INT(store_commit(s), ==, 0);
+	CHECK_INT(w.n, ==, 3);
+	CHECK_INT(w.v[0].kind, ==, 0);
+	CHECK(w.v[0].grp == NULL);
+	CHECK_INT(w.v[0].min, ==, 1);
+	CHECK_INT(w.v[0].max, ==, 5);
+	CHECK_INT(w.v[0].last, ==, 2);
+	CHECK(w.v[0].sum == 9.5);
+	CHECK_INT(w.v[0].n, ==, 3);
+	CHECK_INT(w.v[1].kind, ==, GROUP_LOCAL_PORT);
+	CHECK_STR(w.grp[1], "80");
+	CHECK_INT(w.v[1].state, ==, SOCK_LAST_ACK);
+	CHECK_INT(w.v[2].kind, ==, GROUP_NETNS);
+	CHECK_STR(w.grp[2], "ns1");
+	w.n = 0;
+	CHECK_INT(store_rollup_walk(s, 3600, 0, collect_rollup, &w), ==, 0);
+	CHECK_INT(w.n, ==, 1);
+	w.n = 0;
+	CHECK_INT(store_rollup_walk(s, 60, 240, collect_rollup, &w), ==, 0);
+	CHECK_INT(w.n, ==, 0);
+	CHECK_INT(store_rollup_walk(s, 30, 240, collect_rollup, &w), ==, -EINVAL);
+	CHECK(no_busy_stmts(last_db));
+	store_close(s);
+}
+
 static void test_rollup_put(void)
 {
 	const char *path = tmp_path("rollup.db");
@@ -638,6 +711,7 @@ int main(int argc, char **argv)
 		{ "insert_rate", test_insert_rate },
 		{ "kstat_round_trip", test_kstat_round_trip },
 		{ "rollup_put", test_rollup_put },
+		{ "rollup_walk", test_rollup_walk },
 	};
 
 	return store_test_main(argc, argv, cases, sizeof(cases) / sizeof(cases[0]), &check_failures,

@@ -7,6 +7,12 @@
  *                     network namespace whose inode is INODE (any namespace but the process's
  *                     own when INODE is 0 or absent) fail with ENOBUFS; N in the file goes
  *                     down as they do
+ *   boottime_offset   seconds added to CLOCK_BOOTTIME (the clock lingerd's durations run
+ *                     on), so that a test need not wait for ages and windows to pass;
+ *                     CLOCK_MONOTONIC, which paces the sampling loop, is left alone
+ *   wal_write_fail    "T0 T1": every write to a file whose name ends in "-wal" (SQLite's
+ *                     write-ahead log) fails with EIO while T0 <= the shifted wall clock < T1,
+ *                     so that a snapshot's transaction fails at its commit
  * The files are re-read at most every 20 ms of the monotonic clock.
  */
 #include <dlfcn.h>
@@ -27,13 +33,18 @@
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static long long last_read_ns = -1;
-static double offset_s;
+static double offset_s, boot_offset_s;
 static long fail_left;
 static unsigned long long fail_ns;
+static double wal_fail_from, wal_fail_to;
+static __thread int in_shim; /* the shim's own writes (write_count) are never failed */
 
 static int (*real_clock_gettime)(clockid_t, struct timespec *);
 static ssize_t (*real_recvfrom)(int, void *, size_t, int, struct sockaddr *, socklen_t *);
 static ssize_t (*real_recvmsg)(int, struct msghdr *, int);
+static ssize_t (*real_write)(int, const void *, size_t);
+static ssize_t (*real_pwrite)(int, const void *, size_t, off_t);
+static ssize_t (*real_pwrite64)(int, const void *, size_t, off64_t);
 
 static void resolve(void)
 {
@@ -72,8 +83,10 @@ static void write_count(long n)
 	f = fopen(tmp, "we");
 	if (!f)
 		return;
+	in_shim = 1;
 	fprintf(f, "%ld %llu\n", n, fail_ns);
 	fclose(f);
+	in_shim = 0;
 	rename(tmp, path);
 }
 
@@ -91,6 +104,7 @@ static void refresh(void)
 		return;
 	last_read_ns = now;
 	offset_s = read_file("realtime_offset", buf, sizeof(buf)) == 0 ? strtod(buf, NULL) : 0;
+	boot_offset_s = read_file("boottime_offset", buf, sizeof(buf)) == 0 ? strtod(buf, NULL) : 0;
 	fail_left = 0;
 	fail_ns = 0;
 	if (read_file("netns_recv_fail", buf, sizeof(buf)) == 0) {
@@ -99,16 +113,24 @@ static void refresh(void)
 		fail_left = strtol(buf, &end, 10);
 		fail_ns = strtoull(end, NULL, 10);
 	}
+	wal_fail_from = wal_fail_to = 0;
+	if (read_file("wal_write_fail", buf, sizeof(buf)) == 0) {
+		char *end;
+
+		wal_fail_from = strtod(buf, &end);
+		wal_fail_to = strtod(end, NULL);
+	}
 }
 
-static void shift(struct timespec *ts)
+/* Adds the offset of the wall clock (boot 0) or of the boot clock (boot 1) to ts. */
+static void shift_by(struct timespec *ts, int boot)
 {
 	double off;
 	long long ns;
 
 	pthread_mutex_lock(&lock);
 	refresh();
-	off = offset_s;
+	off = boot ? boot_offset_s : offset_s;
 	pthread_mutex_unlock(&lock);
 	ns = ts->tv_nsec + (long long)(off * 1e9);
 	ts->tv_sec += ns / 1000000000LL;
@@ -120,6 +142,11 @@ static void shift(struct timespec *ts)
 	ts->tv_nsec = (long)ns;
 }
 
+static void shift(struct timespec *ts)
+{
+	shift_by(ts, 0);
+}
+
 int clock_gettime(clockid_t id, struct timespec *ts)
 {
 	int r;
@@ -128,6 +155,8 @@ int clock_gettime(clockid_t id, struct timespec *ts)
 	r = real_clock_gettime(id, ts);
 	if (r == 0 && (id == CLOCK_REALTIME || id == CLOCK_REALTIME_COARSE))
 		shift(ts);
+	else if (r == 0 && id == CLOCK_BOOTTIME)
+		shift_by(ts, 1);
 	return r;
 }
 
@@ -209,4 +238,69 @@ ssize_t recvmsg(int fd, struct msghdr *msg, int flags)
 		return -1;
 	}
 	return real_recvmsg(fd, msg, flags);
+}
+
+/* Non-zero when a write to fd is to fail: fd is a WAL and the window is open now. */
+static int wal_write_fails(int fd)
+{
+	struct timespec ts;
+	char link[64], path[4096];
+	double from, to, now;
+	ssize_t n;
+
+	if (in_shim)
+		return 0;
+	pthread_mutex_lock(&lock);
+	refresh();
+	from = wal_fail_from;
+	to = wal_fail_to;
+	pthread_mutex_unlock(&lock);
+	if (to <= from)
+		return 0;
+	real_clock_gettime(CLOCK_REALTIME, &ts);
+	shift(&ts);
+	now = (double)ts.tv_sec + ts.tv_nsec / 1e9;
+	if (now < from || now >= to)
+		return 0;
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+	n = readlink(link, path, sizeof(path) - 1);
+	if (n < 4)
+		return 0;
+	path[n] = '\0';
+	return strcmp(path + n - 4, "-wal") == 0;
+}
+
+ssize_t write(int fd, const void *buf, size_t len)
+{
+	if (!real_write)
+		real_write = (ssize_t (*)(int, const void *, size_t))dlsym(RTLD_NEXT, "write");
+	if (fd > 2 && wal_write_fails(fd)) {
+		errno = EIO;
+		return -1;
+	}
+	return real_write(fd, buf, len);
+}
+
+ssize_t pwrite(int fd, const void *buf, size_t len, off_t off)
+{
+	if (!real_pwrite)
+		real_pwrite = (ssize_t (*)(int, const void *, size_t, off_t))dlsym(RTLD_NEXT,
+										  "pwrite");
+	if (wal_write_fails(fd)) {
+		errno = EIO;
+		return -1;
+	}
+	return real_pwrite(fd, buf, len, off);
+}
+
+ssize_t pwrite64(int fd, const void *buf, size_t len, off64_t off)
+{
+	if (!real_pwrite64)
+		real_pwrite64 = (ssize_t (*)(int, const void *, size_t, off64_t))dlsym(RTLD_NEXT,
+											"pwrite64");
+	if (wal_write_fails(fd)) {
+		errno = EIO;
+		return -1;
+	}
+	return real_pwrite64(fd, buf, len, off);
 }

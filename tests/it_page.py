@@ -10,7 +10,11 @@ after the first fetch ask only for what is new; /?lang=ko serves the page in Kor
 nothing sticks out sideways and the state explanation is not clipped, "What to do" first; axe-core
 finds nothing in the light, dark, Korean and phone views; layout shift on first load stays under
 0.1; after lingerd is killed the page turns stale: health red, every panel saying the age of its
-data, the verdict "unknown", and no all-clear. Screenshots land in $LINGERD_BUILD/test-artifacts/
+data, the verdict "unknown", and no all-clear. With the eBPF teardown tracer: a real close (the
+lab's linger demo, run after lingerd started) picked in the sockets table is drawn as the four
+segments of the four-way close in order, the closing process (the demo) at the first; the closers
+table names it; the CLOSE_WAIT histogram shows the buckets the API counted. Without the tracer,
+those checks are skipped and the panel must say why it is off instead. Screenshots land in $LINGERD_BUILD/test-artifacts/
 (with LINGERD_SCREENSHOTS=DIR also in DIR, with findings from 5 s on: that is how
 docs/screenshots/ is made)."""
 import json
@@ -22,7 +26,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
-from lingerd_test import Daemon, LabProc, check, check_eq, done, in_private_netns, skip  # noqa: E402
+from lingerd_test import BIN, Daemon, LabProc, check, check_eq, done, in_private_netns, skip  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 TOP = os.path.dirname(HERE)
@@ -34,7 +38,7 @@ CLS_MAX = 0.1
 
 
 def artifacts_dir():
-    build = os.environ.get("LINGERD_BUILD") or os.path.join(TOP, "build")
+    build = os.path.abspath(os.environ.get("LINGERD_BUILD") or os.path.join(TOP, "build"))
     d = os.path.join(build, "test-artifacts")
     os.makedirs(d, exist_ok=True)
     return d
@@ -71,7 +75,51 @@ def no_violations(views):
         check_eq([(x["id"], x["nodes"], x["targets"]) for x in (v or [])], [], "axe-core violations in the %s view" % name)
 
 
-def check_results(res, lab):
+def check_events(res, linger):
+    s = step(res, "events")
+    if not s:
+        return
+    if s["events"] != "bpf":
+        skip("the teardown tracer is off here (%s): its timeline and histograms are not checked" % s["events"])
+        why = s["events"][len("off: "):]
+        check(s["off_visible"] and why in (s["off_text"] or "") and not s["body_visible"],
+              "the panel says why the tracer is off instead of empty panels: %r" % s["off_text"])
+        return
+    check(linger, "lingerd lab linger ran")
+    segs = [(r["seg"], r["dir"]) for r in s["rows"]]
+    check_eq(segs, [("FIN", "out"), ("ACK", "in"), ("FIN", "in"), ("ACK", "out")],
+             "the timeline shows the four segments of the four-way close in order")
+    check_eq(s["svg_arrows"], 4, "four arrows in the drawing")
+    closer = "lingerd (pid %d)" % linger["pid"]
+    if s["rows"]:
+        check(closer in s["rows"][0]["cells"][-1], "the first step names the closing process %r: %r" % (closer, s["rows"][0]["cells"]))
+        after = [float(re.sub(r"[^0-9.]", "", r["cells"][2])) for r in s["rows"]]
+        check(after == sorted(after), "the steps' times only go forward: %r" % after)
+        steps = s["api"]["timeline"] or []
+        check(steps and steps[0]["pid"] == linger["pid"], "the API's first step is the demo's close: %r" % steps[:1])
+    check("pid %d" % linger["pid"] in (s["closer"] or ""), "the timeline says who closed it: %r" % s["closer"])
+    check(any("lingerd" in c and "pid %d" % linger["pid"] in c for c in s["closers"]),
+          "the closers table names the demo: %r" % s["closers"])
+    cw = next((x for x in s["hist"] if x["state"] == "CLOSE_WAIT"), None)
+    api_cw = s["events_api"]["durations"]["CLOSE_WAIT"]["log2_us_buckets"]
+    if check(cw, "a CLOSE_WAIT histogram"):
+        check(cw["count"] >= 3, "the demo's peers' CLOSE_WAIT time is counted (%d >= 3)" % cw["count"])
+        check(cw["bars"] and all(0 < n <= api_cw[b] for b, n in cw["bars"]),
+              "the CLOSE_WAIT bars are the API's buckets: %r vs %r" % (cw["bars"], api_cw))
+        check_eq(sum(n for _, n in cw["bars"]), cw["count"], "the CLOSE_WAIT bars add up to its count")
+
+
+def run_linger(d):
+    """lingerd lab linger after lingerd started, so that the tracer sees its closes."""
+    if d.json("/healthz").get("events") != "bpf":
+        return None
+    p = subprocess.run([BIN, "lab", "linger", "--json", "--linger", "1"], capture_output=True, text=True, timeout=60)
+    check_eq(p.returncode, 0, "lingerd lab linger: %s" % p.stderr.strip()[-300:])
+    time.sleep(2 * INTERVAL + 0.5)  # in a snapshot, joined to its closer
+    return json.loads(p.stdout) if p.returncode == 0 else None
+
+
+def check_results(res, lab, linger):
     if not check("fatal" not in res, "driver: %s" % res.get("fatal")):
         return
     # Once lingerd is killed every poll fails: those failures are the point of the last step.
@@ -151,6 +199,8 @@ def check_results(res, lab):
         views.append(("phone", s.get("axe")))
     no_violations(views)
 
+    check_events(res, linger)
+
     s = step(res, "stale")
     if s:
         check_eq(s["before"]["health"], "ok", "health is ok while lingerd runs")
@@ -173,11 +223,13 @@ def run():
     d = Daemon("--interval", str(INTERVAL))
     try:
         d.wait_snapshots(1)
+        linger = run_linger(d)
         if os.environ.get("LINGERD_SCREENSHOTS"):
             time.sleep(8)  # the screenshots show the lab's findings, due at 5 s
         env = dict(os.environ, LINGERD_URL=d.base, ARTIFACTS=out_dir, CHROMIUM=chromium_path(),
                    INTERVAL=str(INTERVAL), LEAKER="lab-leaker", DAEMON_PID=str(d.proc.pid),
                    SCREENSHOTS=os.environ.get("LINGERD_SCREENSHOTS", ""),
+                   LINGER=json.dumps(linger),
                    MIN_AGE="5" if os.environ.get("LINGERD_SCREENSHOTS") else "")
         t0 = time.monotonic()
         p = subprocess.run(["node", os.path.join(NODE_DIR, "page.mjs")], capture_output=True, text=True,
@@ -188,7 +240,7 @@ def run():
             res = json.loads(lines[-1])
             with open(os.path.join(out_dir, "it_page.json"), "w") as f:
                 json.dump(res, f, indent=1)
-            check_results(res, lab)
+            check_results(res, lab, linger)
     finally:
         d.close()
         lab.stop()

@@ -1100,7 +1100,7 @@ function renderHistograms() {
     hg.log2_us_buckets.forEach((n, b) => {
       if (!n) return;
       const bh = Math.max(2, (H - 4) * n / max);
-      const r = svgEl('rect', { x: b * bw + 1, y: H - bh, width: bw - 2, height: bh, class: 'hist-bar' + (st === 'lifetime' ? ' life' : '') });
+      const r = svgEl('rect', { 'data-bucket': b, 'data-n': n, x: b * bw + 1, y: H - bh, width: bw - 2, height: bh, class: 'hist-bar' + (st === 'lifetime' ? ' life' : '') });
       r.append(svgEl('title', {}, `${fmtNum(n)} × ${b ? usText(2 ** (b - 1)) : '0'}–${usText(2 ** b)}`));
       svg.append(r);
     });
@@ -1205,7 +1205,7 @@ async function traceSocket(sock) {
       svgEl('text', { x: L - 8, y: y + gap - 14, 'text-anchor': 'end', class: 'seq-state' }, g.mine),
       svgEl('text', { x: L - 8, y: y + gap - 1, 'text-anchor': 'end', class: 'seq-time' }, plus),
       svgEl('text', { x: R + 8, y: y + gap - 14, 'text-anchor': 'start', class: 'seq-state' }, g.peer));
-    if (g.pid) svg.append(svgEl('text', { x: L + 8, y: y + 10, 'text-anchor': 'start', class: 'seq-proc' }, procName(g.pid, d)));
+    if (g.pid) svg.append(svgEl('text', { x: g.outward ? L + 8 : R - 8, y: y - 5, 'text-anchor': g.outward ? 'start' : 'end', class: 'seq-proc' }, procName(g.pid, d)));
   });
   const table = h('div', { class: 'table-wrap', tabindex: 0 }, h('table', { class: 'data timeline-table' },
     h('thead', {}, h('tr', {}, ['#', t('col_at'), t('col_since'), t('col_segment'), t('col_this_state'), t('col_peer_state'), t('col_by')]
@@ -1242,7 +1242,7 @@ async function traceLatest(cmd, where) {
 function tryIt(cmds) {
   const msg = h('span', { class: 'muted', role: 'status' });
   return h('p', { class: 'try-it' }, h('strong', { text: t('try_it') + ': ' }),
-    cmds.map((c, i) => [i ? ', ' : '', h('code', { class: 'token', text: c })]),
+    cmds.flatMap((c, i) => [i ? ', ' : null, h('code', { class: 'token', text: c })]),
     eventsOff() === '' ? [' ', h('button', { type: 'button', class: 'link', onclick: () => traceLatest(cmds[0], msg), text: t('draw_real') })] : null,
     ' ', msg);
 }

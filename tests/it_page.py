@@ -9,7 +9,8 @@ range fits a young history; the sockets table is not fetched before it is scroll
 after the first fetch ask only for what is new; /?lang=ko serves the page in Korean; at 390 px
 nothing sticks out sideways and the state explanation is not clipped, "What to do" first; axe-core
 finds nothing in the light, dark, Korean and phone views; layout shift on first load stays under
-0.1; after lingerd is killed the page turns stale: health red, every panel saying the age of its
+0.1; the page's files and large answers are gzip-compressed and its files revalidated by ETag
+(304); after lingerd is killed the page turns stale: health red, every panel saying the age of its
 data, the verdict "unknown", and no all-clear. With the eBPF teardown tracer: a real close (the
 lab's linger demo, run after lingerd started) picked in the sockets table is drawn as the four
 segments of the four-way close in order, the closing process (the demo) at the first; the closers
@@ -17,6 +18,7 @@ table names it; the CLOSE_WAIT histogram shows the buckets the API counted. With
 those checks are skipped and the panel must say why it is off instead. Screenshots land in $LINGERD_BUILD/test-artifacts/
 (with LINGERD_SCREENSHOTS=DIR also in DIR, with findings from 5 s on: that is how
 docs/screenshots/ is made)."""
+import gzip
 import json
 import os
 import re
@@ -107,6 +109,26 @@ def check_events(res, linger):
         check(cw["bars"] and all(0 < n <= api_cw[b] for b, n in cw["bars"]),
               "the CLOSE_WAIT bars are the API's buckets: %r vs %r" % (cw["bars"], api_cw))
         check_eq(sum(n for _, n in cw["bars"]), cw["count"], "the CLOSE_WAIT bars add up to its count")
+
+
+def check_transfer(d):
+    """The page's files and large answers: gzip for a client that takes it, an ETag to revalidate."""
+    for path in ("/app.js", "/vendor/uPlot.iife.min.js", "/style.css", "/api/v1/openapi.json", "/api/v1/states"):
+        _, plain_h, plain = d.get(path, raw=True)
+        status, h, body = d.get(path, headers={"Accept-Encoding": "gzip, deflate"}, raw=True)
+        check_eq((status, h.get("Content-Encoding")), (200, "gzip"), "%s is gzip-compressed" % path)
+        check(gzip.decompress(body) == plain and len(body) * 2 < len(plain),
+              "%s: %d bytes instead of %d, the same after gunzip" % (path, len(body), len(plain)))
+        check_eq(h.get("Vary"), "Accept-Encoding", "%s varies by Accept-Encoding" % path)
+    _, h, _ = d.get("/app.js", headers={"Accept-Encoding": "gzip;q=0"}, raw=True)
+    check_eq(h.get("Content-Encoding"), None, "gzip;q=0 is refused gzip")
+    _, h, _ = d.get("/app.js", raw=True)
+    etag = h.get("ETag")
+    check(etag and h.get("Cache-Control") == "no-cache", "an embedded file is cacheable, revalidated: %r %r" % (etag, h.get("Cache-Control")))
+    status, _, body = d.get("/app.js", headers={"If-None-Match": etag or "-"}, raw=True)
+    check_eq((status, body), (304, b""), "a matching If-None-Match gets a 304 without a body")
+    _, h, _ = d.get("/api/v1/snapshot", raw=True)
+    check_eq((h.get("ETag"), h.get("Cache-Control")), (None, "no-store"), "live answers are never cached")
 
 
 def run_linger(d):
@@ -223,6 +245,7 @@ def run():
     d = Daemon("--interval", str(INTERVAL))
     try:
         d.wait_snapshots(1)
+        check_transfer(d)
         linger = run_linger(d)
         if os.environ.get("LINGERD_SCREENSHOTS"):
             time.sleep(8)  # the screenshots show the lab's findings, due at 5 s

@@ -242,7 +242,9 @@ def check_results(res, lab, linger):
 def run():
     out_dir = artifacts_dir()
     lab = LabProc("--count", "3", "--port", "0")
-    d = Daemon("--interval", str(INTERVAL))
+    # LINGERD_EVENTS=off runs lingerd without its tracer: the panel's "off" message is checked then.
+    events = ["--events", os.environ["LINGERD_EVENTS"]] if os.environ.get("LINGERD_EVENTS") else []
+    d = Daemon("--interval", str(INTERVAL), *events)
     try:
         d.wait_snapshots(1)
         check_transfer(d)
@@ -251,7 +253,7 @@ def run():
             time.sleep(8)  # the screenshots show the lab's findings, due at 5 s
         env = dict(os.environ, LINGERD_URL=d.base, ARTIFACTS=out_dir, CHROMIUM=chromium_path(),
                    INTERVAL=str(INTERVAL), LEAKER="lab-leaker", DAEMON_PID=str(d.proc.pid),
-                   SCREENSHOTS=os.environ.get("LINGERD_SCREENSHOTS", ""),
+                   SCREENSHOTS=os.path.abspath(os.environ["LINGERD_SCREENSHOTS"]) if os.environ.get("LINGERD_SCREENSHOTS") else "",
                    LINGER=json.dumps(linger),
                    MIN_AGE="5" if os.environ.get("LINGERD_SCREENSHOTS") else "")
         t0 = time.monotonic()

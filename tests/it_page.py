@@ -102,6 +102,10 @@ def check_events(res, linger):
     check("pid %d" % linger["pid"] in (s["closer"] or ""), "the timeline says who closed it: %r" % s["closer"])
     check(any("lingerd" in c and "pid %d" % linger["pid"] in c for c in s["closers"]),
           "the closers table names the demo: %r" % s["closers"])
+    check_eq(s["try_it"], ["lingerd lab linger", "lingerd lab reuseaddr"], "TIME_WAIT's explanation names its demos")
+    check("pid %d" % linger["pid"] in (s["demo_closer"] or "") and len(s["demo_segs"]) >= 3
+          and s["demo_segs"][0] == "FIN" and s["demo_segs"][-1] == "ACK",
+          "'Draw a real one' draws the demo's close: %r %r" % (s["demo_closer"], s["demo_segs"]))
     cw = next((x for x in s["hist"] if x["state"] == "CLOSE_WAIT"), None)
     api_cw = s["events_api"]["durations"]["CLOSE_WAIT"]["log2_us_buckets"]
     if check(cw, "a CLOSE_WAIT histogram"):

@@ -1223,11 +1223,15 @@ async function traceSocket(sock) {
   box.focus({ preventScroll: true });
 }
 
-/* The newest TIME_WAIT whose close the tracer saw: a lab demo's, right after it ran. */
+/*
+ * The newest TIME_WAIT whose close the tracer saw, a lab demo's first (the demos run as
+ * "lingerd"; lingerd's own HTTP threads are "MHD-worker"), right after it ran.
+ */
 async function traceLatest(cmd, where) {
   try {
     const d = await getJSON(withNs('/api/v1/sockets?state=TIME_WAIT&limit=500'));
-    const seen = d.sockets.filter((x) => x.closed_by && x.closed_by.how === 'active').sort((a, b) => a.age_s - b.age_s);
+    const rank = (x) => (x.closed_by.comm === 'lingerd' ? 0 : 1e9) + x.age_s;
+    const seen = d.sockets.filter((x) => x.closed_by && x.closed_by.how === 'active').sort((a, b) => rank(a) - rank(b));
     if (seen.length) {
       await traceSocket(seen[0]);
       return;

@@ -159,6 +159,16 @@ await withPage(out, async (page) => {
     res.hist = await page.$$eval('#histograms figure', (fs) => fs.map((f) => ({ state: f.dataset.state, count: Number(f.dataset.count),
       bars: [...f.querySelectorAll('rect')].map((r) => [Number(r.dataset.bucket), Number(r.dataset.n)]) })));
     res.events_api = await api('/api/v1/events');
+    // The TIME_WAIT explanation names its demos and draws the demo's real close.
+    await page.locator('#machine-section').scrollIntoViewIfNeeded();
+    await page.click('#diagram [data-state="TIME_WAIT"]');
+    await page.waitForSelector('#explain[data-state="TIME_WAIT"] .try-it button', { timeout: 10000 });
+    res.try_it = await page.$$eval('#explain .try-it code', (cs) => cs.map((c) => c.textContent));
+    await page.evaluate(() => { document.querySelector('#timeline').replaceChildren(); });
+    await page.click('#explain .try-it button');
+    await page.waitForSelector('#timeline table tbody tr', { timeout: 10000 });
+    res.demo_closer = await page.textContent('#timeline .timeline-closer');
+    res.demo_segs = await page.$$eval('#timeline table tbody tr', (trs) => trs.map((tr) => tr.dataset.seg));
     await page.locator('#events-section').screenshot({ path: join(artifacts, 'page-en-events.png') });
     if (shots) await page.locator('#events-section').screenshot({ path: join(shots, 'en-events.png') });
     return res;

@@ -97,6 +97,7 @@ static int serve_asset(const struct api_ctx *ctx, const struct asset *a, struct 
 	resp->body = (char *)a->data;
 	resp->len = a->len;
 	resp->body_static = 1;
+	resp->etag = a->etag;
 	return 0;
 }
 

@@ -30,6 +30,7 @@ struct api_response {
 	int no_store;        /* Cache-Control: no-store */
 	int body_static;     /* body points at embedded bytes: never freed */
 	const char *csp;     /* Content-Security-Policy; NULL means the API's "default-src 'none'" */
+	const char *etag;    /* an embedded file's ETag: revalidated (no-cache), 304 when it matches */
 };
 
 /*

@@ -10,6 +10,7 @@ struct asset {
 	const char *type; /* Content-Type */
 	const unsigned char *data;
 	size_t len;
+	const char *etag; /* quoted strong validator: a hash of the bytes, computed at build time */
 };
 
 /* The generated table, ended by an entry whose url is NULL. */

@@ -66,6 +66,12 @@
 #define LD_HTTP_FD_RESERVE 256
 #define LD_MMAP_THRESHOLD (128 * 1024) /* fixed: large answers always mmapped */
 #define LD_MALLOC_ARENAS 2
+/*
+ * Answers of at least this many bytes in a compressible type (text, JSON, SVG) are sent
+ * gzip-compressed to a client that accepts it: below it the gzip header and the CPU cost more
+ * than they save.
+ */
+#define LD_HTTP_GZIP_MIN 1024
 #define LD_HTTP_BACKLOG 4096 /* capped by net.core.somaxconn; a deep queue rides out a reconnect flood */
 #define LD_NOFILE_WANT 65536 /* soft RLIMIT_NOFILE asked for (never above the hard limit) */
 /*

@@ -8,7 +8,9 @@ set -euo pipefail
 want=(gcc make cmake pkg-config libmicrohttpd-dev libcjson-dev libsqlite3-dev iproute2 nodejs npm scdoc)
 # The teardown tracer (capture/events.c, LINGERD_BPF): clang compiles the BPF object, bpftool
 # writes vmlinux.h and the skeleton, libbpf loads it.  Without them the feature is compiled out.
-want+=(clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev)
+want+=(clang llvm bpftool libbpf-dev libelf-dev)
+# zlib: gzip for large answers (server/http.c) and libbpf.
+want+=(zlib1g-dev)
 if [ "${1:-build}" = test ]; then
   want+=(python3 curl procps util-linux sqlite3 cppcheck tmux lintian)
 fi

@@ -9,10 +9,16 @@ range fits a young history; the sockets table is not fetched before it is scroll
 after the first fetch ask only for what is new; /?lang=ko serves the page in Korean; at 390 px
 nothing sticks out sideways and the state explanation is not clipped, "What to do" first; axe-core
 finds nothing in the light, dark, Korean and phone views; layout shift on first load stays under
-0.1; after lingerd is killed the page turns stale: health red, every panel saying the age of its
-data, the verdict "unknown", and no all-clear. Screenshots land in $LINGERD_BUILD/test-artifacts/
+0.1; the page's files and large answers are gzip-compressed and its files revalidated by ETag
+(304); after lingerd is killed the page turns stale: health red, every panel saying the age of its
+data, the verdict "unknown", and no all-clear. With the eBPF teardown tracer: a real close (the
+lab's linger demo, run after lingerd started) picked in the sockets table is drawn as the four
+segments of the four-way close in order, the closing process (the demo) at the first; the closers
+table names it; the CLOSE_WAIT histogram shows the buckets the API counted. Without the tracer,
+those checks are skipped and the panel must say why it is off instead. Screenshots land in $LINGERD_BUILD/test-artifacts/
 (with LINGERD_SCREENSHOTS=DIR also in DIR, with findings from 5 s on: that is how
 docs/screenshots/ is made)."""
+import gzip
 import json
 import os
 import re
@@ -22,7 +28,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
-from lingerd_test import Daemon, LabProc, check, check_eq, done, in_private_netns, skip  # noqa: E402
+from lingerd_test import BIN, Daemon, LabProc, check, check_eq, done, in_private_netns, skip  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 TOP = os.path.dirname(HERE)
@@ -34,7 +40,7 @@ CLS_MAX = 0.1
 
 
 def artifacts_dir():
-    build = os.environ.get("LINGERD_BUILD") or os.path.join(TOP, "build")
+    build = os.path.abspath(os.environ.get("LINGERD_BUILD") or os.path.join(TOP, "build"))
     d = os.path.join(build, "test-artifacts")
     os.makedirs(d, exist_ok=True)
     return d
@@ -71,7 +77,75 @@ def no_violations(views):
         check_eq([(x["id"], x["nodes"], x["targets"]) for x in (v or [])], [], "axe-core violations in the %s view" % name)
 
 
-def check_results(res, lab):
+def check_events(res, linger):
+    s = step(res, "events")
+    if not s:
+        return
+    if s["events"] != "bpf":
+        skip("the teardown tracer is off here (%s): its timeline and histograms are not checked" % s["events"])
+        why = s["events"][len("off: "):]
+        check(s["off_visible"] and why in (s["off_text"] or "") and not s["body_visible"],
+              "the panel says why the tracer is off instead of empty panels: %r" % s["off_text"])
+        return
+    check(linger, "lingerd lab linger ran")
+    segs = [(r["seg"], r["dir"]) for r in s["rows"]]
+    check_eq(segs, [("FIN", "out"), ("ACK", "in"), ("FIN", "in"), ("ACK", "out")],
+             "the timeline shows the four segments of the four-way close in order")
+    check_eq(s["svg_arrows"], 4, "four arrows in the drawing")
+    closer = "lingerd (pid %d)" % linger["pid"]
+    if s["rows"]:
+        check(closer in s["rows"][0]["cells"][-1], "the first step names the closing process %r: %r" % (closer, s["rows"][0]["cells"]))
+        after = [float(re.sub(r"[^0-9.]", "", r["cells"][2])) for r in s["rows"]]
+        check(after == sorted(after), "the steps' times only go forward: %r" % after)
+        steps = s["api"]["timeline"] or []
+        check(steps and steps[0]["pid"] == linger["pid"], "the API's first step is the demo's close: %r" % steps[:1])
+    check("pid %d" % linger["pid"] in (s["closer"] or ""), "the timeline says who closed it: %r" % s["closer"])
+    check(any("lingerd" in c and "pid %d" % linger["pid"] in c for c in s["closers"]),
+          "the closers table names the demo: %r" % s["closers"])
+    check_eq(s["try_it"], ["lingerd lab linger", "lingerd lab reuseaddr"], "TIME_WAIT's explanation names its demos")
+    check("pid %d" % linger["pid"] in (s["demo_closer"] or "") and len(s["demo_segs"]) >= 3
+          and s["demo_segs"][0] == "FIN" and s["demo_segs"][-1] == "ACK",
+          "'Draw a real one' draws the demo's close: %r %r" % (s["demo_closer"], s["demo_segs"]))
+    cw = next((x for x in s["hist"] if x["state"] == "CLOSE_WAIT"), None)
+    api_cw = s["events_api"]["durations"]["CLOSE_WAIT"]["log2_us_buckets"]
+    if check(cw, "a CLOSE_WAIT histogram"):
+        check(cw["count"] >= 3, "the demo's peers' CLOSE_WAIT time is counted (%d >= 3)" % cw["count"])
+        check(cw["bars"] and all(0 < n <= api_cw[b] for b, n in cw["bars"]),
+              "the CLOSE_WAIT bars are the API's buckets: %r vs %r" % (cw["bars"], api_cw))
+        check_eq(sum(n for _, n in cw["bars"]), cw["count"], "the CLOSE_WAIT bars add up to its count")
+
+
+def check_transfer(d):
+    """The page's files and large answers: gzip for a client that takes it, an ETag to revalidate."""
+    for path in ("/app.js", "/vendor/uPlot.iife.min.js", "/style.css", "/api/v1/openapi.json", "/api/v1/states"):
+        _, plain_h, plain = d.get(path, raw=True)
+        status, h, body = d.get(path, headers={"Accept-Encoding": "gzip, deflate"}, raw=True)
+        check_eq((status, h.get("Content-Encoding")), (200, "gzip"), "%s is gzip-compressed" % path)
+        check(gzip.decompress(body) == plain and len(body) * 2 < len(plain),
+              "%s: %d bytes instead of %d, the same after gunzip" % (path, len(body), len(plain)))
+        check_eq(h.get("Vary"), "Accept-Encoding", "%s varies by Accept-Encoding" % path)
+    _, h, _ = d.get("/app.js", headers={"Accept-Encoding": "gzip;q=0"}, raw=True)
+    check_eq(h.get("Content-Encoding"), None, "gzip;q=0 is refused gzip")
+    _, h, _ = d.get("/app.js", raw=True)
+    etag = h.get("ETag")
+    check(etag and h.get("Cache-Control") == "no-cache", "an embedded file is cacheable, revalidated: %r %r" % (etag, h.get("Cache-Control")))
+    status, _, body = d.get("/app.js", headers={"If-None-Match": etag or "-"}, raw=True)
+    check_eq((status, body), (304, b""), "a matching If-None-Match gets a 304 without a body")
+    _, h, _ = d.get("/api/v1/snapshot", raw=True)
+    check_eq((h.get("ETag"), h.get("Cache-Control")), (None, "no-store"), "live answers are never cached")
+
+
+def run_linger(d):
+    """lingerd lab linger after lingerd started, so that the tracer sees its closes."""
+    if d.json("/healthz").get("events") != "bpf":
+        return None
+    p = subprocess.run([BIN, "lab", "linger", "--json", "--linger", "1"], capture_output=True, text=True, timeout=60)
+    check_eq(p.returncode, 0, "lingerd lab linger: %s" % p.stderr.strip()[-300:])
+    time.sleep(2 * INTERVAL + 0.5)  # in a snapshot, joined to its closer
+    return json.loads(p.stdout) if p.returncode == 0 else None
+
+
+def check_results(res, lab, linger):
     if not check("fatal" not in res, "driver: %s" % res.get("fatal")):
         return
     # Once lingerd is killed every poll fails: those failures are the point of the last step.
@@ -151,6 +225,8 @@ def check_results(res, lab):
         views.append(("phone", s.get("axe")))
     no_violations(views)
 
+    check_events(res, linger)
+
     s = step(res, "stale")
     if s:
         check_eq(s["before"]["health"], "ok", "health is ok while lingerd runs")
@@ -170,14 +246,19 @@ def check_results(res, lab):
 def run():
     out_dir = artifacts_dir()
     lab = LabProc("--count", "3", "--port", "0")
-    d = Daemon("--interval", str(INTERVAL))
+    # LINGERD_EVENTS=off runs lingerd without its tracer: the panel's "off" message is checked then.
+    events = ["--events", os.environ["LINGERD_EVENTS"]] if os.environ.get("LINGERD_EVENTS") else []
+    d = Daemon("--interval", str(INTERVAL), *events)
     try:
         d.wait_snapshots(1)
+        check_transfer(d)
+        linger = run_linger(d)
         if os.environ.get("LINGERD_SCREENSHOTS"):
             time.sleep(8)  # the screenshots show the lab's findings, due at 5 s
         env = dict(os.environ, LINGERD_URL=d.base, ARTIFACTS=out_dir, CHROMIUM=chromium_path(),
                    INTERVAL=str(INTERVAL), LEAKER="lab-leaker", DAEMON_PID=str(d.proc.pid),
-                   SCREENSHOTS=os.environ.get("LINGERD_SCREENSHOTS", ""),
+                   SCREENSHOTS=os.path.abspath(os.environ["LINGERD_SCREENSHOTS"]) if os.environ.get("LINGERD_SCREENSHOTS") else "",
+                   LINGER=json.dumps(linger),
                    MIN_AGE="5" if os.environ.get("LINGERD_SCREENSHOTS") else "")
         t0 = time.monotonic()
         p = subprocess.run(["node", os.path.join(NODE_DIR, "page.mjs")], capture_output=True, text=True,
@@ -188,7 +269,7 @@ def run():
             res = json.loads(lines[-1])
             with open(os.path.join(out_dir, "it_page.json"), "w") as f:
                 json.dump(res, f, indent=1)
-            check_results(res, lab)
+            check_results(res, lab, linger)
     finally:
         d.close()
         lab.stop()

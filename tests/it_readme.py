@@ -3,7 +3,7 @@
 two halves) in a private network namespace. Each example's shape must be the API's: every JSON
 key it shows is a key of the live answer (at any depth), its top-level keys come in the API's
 order, an error example has the live status code and `code`, and every metric name a /metrics
-example shows is exported. Values are the run's own and are not compared.
+example shows is exported. Every image the README shows exists. Values are the run's own and are not compared.
 
 `README_WRITE=1 python3 tests/it_readme.py` regenerates the examples from such a run instead: the live
 answers, cut short with `…` (long arrays to the lab's entries, long texts to their first
@@ -278,12 +278,23 @@ def run():
         lab.stop()
 
 
+def check_images():
+    """Every image the README shows is in the tree (the page's screenshots, from it_page)."""
+    with open(README) as f:
+        shown = re.findall(r"!\[[^\]]*\]\(([^)\s]+)\)", f.read())
+    check(shown, "the README shows images")
+    for rel in shown:
+        check(os.path.isfile(os.path.join(TOP, rel)), "the README's image %s exists" % rel)
+
+
 def main():
     if "--in-netns" in sys.argv:
+        check_images()
         run()
         done()
     rc = in_private_netns(__file__, "--in-netns")
     if rc is None:
+        check_images()
         skip("no private network namespace here: the examples need the lab's sockets alone")
         done()
     sys.exit(rc)

@@ -76,6 +76,7 @@ const ui = {
   historyStep: 0,
   rangeChosen: false, // the range came from the link or a click, not from the data
   socketsVisible: false,
+  events: null,       // /api/v1/events, while the teardown tracer is on
 };
 
 const t = (key, vars) => translate(ui.lang, key, vars);
@@ -238,7 +239,18 @@ function saveHash() {
 async function loadStatus() {
   try {
     const hz = await getJSON('/healthz', { acceptStatus: [503] });
+    const evBefore = ui.health && ui.health.events;
     ui.health = hz;
+    // The tracer's panel follows /healthz: drawn (or its reason given) as soon as it is known.
+    if (hz && hz.events !== evBefore) {
+      ui.rendered.sockets = null;
+      renderSockets();
+      const doc = ui.statesDoc[ui.lang];
+      if (doc) renderTopics(doc.topics);
+      const sel = ui.selected && ui.stateDetail[`${ui.lang}/${ui.selected}`];
+      if (sel) renderExplanation(sel);
+      await loadEvents();
+    }
     ui.healthError = null;
     if (hz && hz.interval_s > 0) ui.interval = hz.interval_s;
   } catch (e) {
@@ -342,6 +354,7 @@ async function loadLeaks() {
   }
   renderLeaks();
   renderCounts();
+  if (eventsOff() === '') renderClosers();
 }
 
 /* Every answer is a raw sample of each process's count: the change per minute comes from them. */
@@ -814,7 +827,8 @@ function renderExplanation(s) {
     badges,
     h('p', { class: 'explain-now' }, h('span', { id: 'explain-count' }), ' ',
       h('button', { type: 'button', class: 'link', onclick: () => showSocketsOf({ state: s.state }), text: t('explain_list') })),
-    h('dl', { class: 'explain-dl' }, sections, chips('settings_rel', s.settings), chips('counters_rel', s.counters), next));
+    h('dl', { class: 'explain-dl' }, sections, chips('settings_rel', s.settings), chips('counters_rel', s.counters), next),
+    tryIt(DEMO[s.state] || ['lingerd demo']));
   renderExplainCount();
 }
 
@@ -841,7 +855,7 @@ function renderTopics(topics) {
     const tp = topics[k];
     if (!tp) continue;
     out.push(h('h3', { text: tp.title }), h('p', { text: tp.text }));
-    if (k === 'four_way_close') out.push(sequenceDiagram(tp.steps));
+    if (k === 'four_way_close') out.push(sequenceDiagram(tp.steps), tryIt(['lingerd lab linger']));
     out.push(table([['step', t('step')], ['from', t('from')], ['segment', t('segment')],
       ['active_state', t('active_state')], ['passive_state', t('passive_state')], ['text', t('what_happens')]], tp.steps || []));
   }
@@ -852,14 +866,15 @@ function renderTopics(topics) {
   if (topics.so_linger) {
     out.push(h('h3', { text: topics.so_linger.title }), h('p', { text: topics.so_linger.text }),
       table([['setting', t('setting')], ['title', ''], ['sends', t('sends')], ['time_wait', t('time_wait_q')],
-        ['close', t('close_q')], ['unsent_data', t('unsent_data')], ['advice', t('advice')]], topics.so_linger.cases || []));
+        ['close', t('close_q')], ['unsent_data', t('unsent_data')], ['advice', t('advice')]], topics.so_linger.cases || []),
+      tryIt(['lingerd lab linger']));
   }
   if (topics.so_reuseaddr) {
     const r = topics.so_reuseaddr;
     out.push(h('h3', { text: r.title }), h('p', { text: r.text }),
       h('h4', { text: t('does') }), h('ul', {}, (r.does || []).map((x) => h('li', { text: x }))),
       h('h4', { text: t('does_not') }), h('ul', {}, (r.does_not || []).map((x) => h('li', { text: x }))),
-      r.snippet ? h('pre', {}, h('code', { text: r.snippet })) : null);
+      r.snippet ? h('pre', {}, h('code', { text: r.snippet })) : null, tryIt(['lingerd lab reuseaddr']));
   }
   if (topics.ephemeral_ports) out.push(h('h3', { text: topics.ephemeral_ports.title }), h('p', { text: topics.ephemeral_ports.text }));
   if (topics.sysctls) {
@@ -973,6 +988,267 @@ function renderOffenders() {
       h('td', {}, who.filter ? h('button', { type: 'button', class: 'link', 'aria-label': t('show_sockets_of', { who: who.name }),
         onclick: () => showSocketsOf(who.filter), text: t('show_sockets') }) : null));
   }));
+}
+
+/* The lab demo that shows each state: `lingerd lab linger` closes under each SO_LINGER setting. */
+const DEMO = {
+  FIN_WAIT_1: ['lingerd lab linger'], FIN_WAIT_2: ['lingerd lab linger'], CLOSING: ['lingerd lab linger'],
+  TIME_WAIT: ['lingerd lab linger', 'lingerd lab reuseaddr'],
+};
+
+/* ---- who closed them: the eBPF teardown tracer ---- */
+
+const TRACEABLE = new Set(['FIN_WAIT_1', 'FIN_WAIT_2', 'CLOSING', 'TIME_WAIT', 'CLOSE_WAIT', 'LAST_ACK']);
+const HIST_STATES = ['FIN_WAIT_1', 'FIN_WAIT_2', 'CLOSE_WAIT', 'LAST_ACK', 'CLOSING', 'lifetime'];
+const HIST_BUCKETS = 32;
+
+/* The tracer's state from /healthz: null while unknown, '' when on, else why it is off. */
+function eventsOff() {
+  const ev = ui.health && ui.health.events;
+  if (ev == null) return null;
+  return ev === 'bpf' ? '' : String(ev).replace(/^off: /, '');
+}
+
+async function loadEvents() {
+  if (eventsOff() !== '') {
+    renderEvents();
+    return;
+  }
+  const current = ticket('events');
+  try {
+    const d = await getJSON(withNs('/api/v1/events'));
+    if (!current()) return;
+    ui.events = d;
+  } catch (e) {
+    if (!current()) return;
+    showPanelError('events-section', e);
+    return;
+  }
+  renderEvents();
+}
+
+function renderEvents() {
+  const off = eventsOff();
+  const note = $('#events-off');
+  note.hidden = off == null || off === '';
+  if (off) note.textContent = t('events_off', { why: off });
+  $('#events-body').hidden = off !== '';
+  if (off !== '') return;
+  renderClosers();
+  renderHistograms();
+}
+
+/* Kernel-owned sockets grouped by their closer: the headline's answer, already fetched. */
+function renderClosers() {
+  const groups = ((ui.leaks && ui.leaks.groups) || []).filter((g) => g.owner === 'closed_by');
+  const key = ui.lang + JSON.stringify(groups.map((g) => [g.pid, g.comm, g.counts, g.oldest_age_s]));
+  if (ui.rendered.closers === key) return;
+  ui.rendered.closers = key;
+  const body = $('#closers tbody');
+  if (!groups.length) {
+    body.replaceChildren(h('tr', {}, h('td', { colspan: 4, class: 'empty', text: t('closers_none') })));
+    return;
+  }
+  body.replaceChildren(...groups.map((g) => h('tr', { 'data-pid': g.pid },
+    h('th', { scope: 'row', class: 'who' }, h('strong', { class: 'proc', text: g.comm }), ' ', h('span', { class: 'muted', text: `pid ${g.pid}` })),
+    h('td', { class: 'num', text: fmtNum(g.counts.TIME_WAIT || 0) }),
+    h('td', { class: 'num', text: fmtNum(g.total - (g.counts.TIME_WAIT || 0)) }),
+    h('td', { class: 'num', text: ageText(g.oldest_age_s, g.oldest_age_lower_bound) }))));
+}
+
+/* A duration in microseconds, short: "8 µs", "33 ms", "1.0 s", "17 min". */
+function usText(us) {
+  if (us < 1000) return `${Math.round(us)} µs`;
+  if (us < 1e6) return `${Math.round(us / 1000)} ms`;
+  if (us < 120e6) return `${(us / 1e6).toFixed(1)} s`;
+  return duration(ui.lang, us / 1e6);
+}
+
+/* Bucket b counts durations in [2^(b-1), 2^b) µs: the median's bucket's upper bound. */
+function histMedian(hg) {
+  let seen = 0;
+  for (let b = 0; b < hg.log2_us_buckets.length; b++) {
+    seen += hg.log2_us_buckets[b];
+    if (seen * 2 >= hg.count) return 2 ** b;
+  }
+  return null;
+}
+
+function svgEl(name, attrs, text) {
+  const e = document.createElementNS('http://www.w3.org/2000/svg', name);
+  for (const [k, v] of Object.entries(attrs)) if (v != null) e.setAttribute(k, String(v));
+  if (text != null) e.textContent = text;
+  return e;
+}
+
+/* One small bar chart per teardown state: log2 buckets from 1 µs to ~36 min, ticks at µs, ms, s. */
+function renderHistograms() {
+  const d = ui.events;
+  if (!d) return;
+  const key = ui.lang + JSON.stringify(d.durations);
+  if (ui.rendered.hist === key) return;
+  ui.rendered.hist = key;
+  const W = 320;
+  const H = 96;
+  const bw = W / HIST_BUCKETS;
+  const charts = HIST_STATES.map((st) => {
+    const hg = d.durations[st] || { log2_us_buckets: new Array(HIST_BUCKETS).fill(0), count: 0, sum_s: 0 };
+    const name = st === 'lifetime' ? t('hist_lifetime') : st;
+    const label = hg.count ? t('hist_label', { state: name, n: fmtNum(hg.count), m: usText(histMedian(hg)) }) : t('hist_empty', { state: name });
+    const max = Math.max(1, ...hg.log2_us_buckets);
+    const svg = svgEl('svg', { viewBox: `0 0 ${W} ${H + 16}`, class: 'hist', role: 'img', 'aria-label': label });
+    hg.log2_us_buckets.forEach((n, b) => {
+      if (!n) return;
+      const bh = Math.max(2, (H - 4) * n / max);
+      const r = svgEl('rect', { 'data-bucket': b, 'data-n': n, x: b * bw + 1, y: H - bh, width: bw - 2, height: bh, class: 'hist-bar' + (st === 'lifetime' ? ' life' : '') });
+      r.append(svgEl('title', {}, `${fmtNum(n)} × ${b ? usText(2 ** (b - 1)) : '0'}–${usText(2 ** b)}`));
+      svg.append(r);
+    });
+    svg.append(svgEl('line', { x1: 0, y1: H, x2: W, y2: H, class: 'hist-axis' }));
+    for (const [b, txt] of [[1, '1 µs'], [11, '1 ms'], [21, '1 s'], [27, '1 min']]) {
+      svg.append(svgEl('text', { x: b * bw, y: H + 13, class: 'hist-tick', 'text-anchor': 'middle' }, txt));
+    }
+    return h('figure', { class: 'hist-fig', 'data-state': st, 'data-count': hg.count },
+      h('figcaption', {}, h('span', { class: st === 'lifetime' ? null : 'state-tag st-' + st, text: name }), ' ',
+        h('span', { class: 'muted', text: hg.count ? `n = ${fmtNum(hg.count)} · ≤ ${usText(histMedian(hg))}` : '–' })),
+      svg);
+  });
+  $('#histograms').replaceChildren(...charts);
+}
+
+/*
+ * A state change of one socket as the segments of the four-way close: what crossed the wire, in
+ * which direction, and the states on both ends after it (the peer's inferred from ours).
+ */
+function closeSegments(steps) {
+  const out = [];
+  const tw = 'TIME_WAIT'; // the kernel reports CLOSED; a timewait socket takes over
+  for (const s of steps) {
+    const add = (seg, outward, mine, peer) => out.push({ at: s.at, seg, outward, mine, peer, pid: outward ? s.pid : null });
+    switch (`${s.from}>${s.to}`) {
+      case 'ESTABLISHED>FIN_WAIT_1': add('FIN', true, 'FIN_WAIT_1', 'CLOSE_WAIT'); break;
+      case 'FIN_WAIT_1>FIN_WAIT_2': add('ACK', false, 'FIN_WAIT_2', 'CLOSE_WAIT'); break;
+      case 'FIN_WAIT_2>CLOSED':
+      case 'FIN_WAIT_2>TIME_WAIT': add('FIN', false, 'FIN_WAIT_2', 'LAST_ACK'); add('ACK', true, tw, 'CLOSED'); break;
+      case 'FIN_WAIT_1>CLOSING': add('FIN', false, 'CLOSING', 'CLOSING'); break;
+      case 'CLOSING>CLOSED':
+      case 'CLOSING>TIME_WAIT': add('ACK', false, tw, 'TIME_WAIT'); break;
+      case 'FIN_WAIT_1>CLOSED':
+      case 'FIN_WAIT_1>TIME_WAIT': add('FIN+ACK', false, 'FIN_WAIT_1', 'LAST_ACK'); add('ACK', true, tw, 'CLOSED'); break;
+      case 'ESTABLISHED>CLOSE_WAIT': add('FIN', false, 'CLOSE_WAIT', 'FIN_WAIT_1'); add('ACK', true, 'CLOSE_WAIT', 'FIN_WAIT_2'); break;
+      case 'CLOSE_WAIT>LAST_ACK': add('FIN', true, 'LAST_ACK', 'TIME_WAIT'); break;
+      case 'LAST_ACK>CLOSED': add('ACK', false, 'CLOSED', 'TIME_WAIT'); break;
+      default: add(s.pid ? 'RST' : `${s.from} → ${s.to}`, Boolean(s.pid), s.to, '');
+    }
+    // The process belongs to the step, whichever segment it sent.
+    if (s.pid && !out.some((x) => x.pid === s.pid && x.at === s.at)) out[out.length - 1].pid = s.pid;
+  }
+  return out;
+}
+
+function procName(pid, d) {
+  if (!pid) return t('by_kernel');
+  return d.closed_by && d.closed_by.pid === pid ? `${d.closed_by.comm} (pid ${pid})` : `pid ${pid}`;
+}
+
+/* The clock with milliseconds: steps of a close are often microseconds apart. */
+function clockMs(ts) {
+  return `${clock(ts)}.${String(Math.floor((ts % 1) * 1000)).padStart(3, '0')}`;
+}
+
+/* One socket's close, fetched from /api/v1/sockets/{cookie}, drawn as the seed's sequence chart. */
+async function traceSocket(sock) {
+  const box = $('#timeline');
+  box.setAttribute('aria-busy', 'true');
+  $('#events-section').scrollIntoView({ behavior: 'smooth', block: 'start' });
+  let d;
+  try {
+    d = await getJSON('/api/v1/sockets/' + encodeURIComponent(sock.cookie));
+  } catch (e) {
+    box.replaceChildren(h('p', { class: 'error', text: t('error', { msg: e.message }) }));
+    box.removeAttribute('aria-busy');
+    return;
+  }
+  const head = [h('p', { class: 'timeline-of' }, h('code', { class: 'token', text: t('timeline_of', { local: hostport(sock.local), remote: hostport(sock.remote), cookie: d.cookie }) }))];
+  if (d.closed_by) {
+    head.push(h('p', { class: 'timeline-closer', text: t('timeline_closer', { comm: d.closed_by.comm, pid: d.closed_by.pid, how: t('how_' + d.closed_by.how) }) }));
+  }
+  if (!d.timeline || !d.timeline.length) {
+    box.replaceChildren(...head, h('p', { class: 'empty', text: t('timeline_none') }));
+    box.removeAttribute('aria-busy');
+    return;
+  }
+  const segs = closeSegments(d.timeline);
+  const t0 = d.timeline[0].at;
+  const W = 640;
+  const top = 36;
+  const gap = 50;
+  const H = top + gap * segs.length + 16;
+  const L = 150;
+  const R = 490;
+  const svg = svgEl('svg', { viewBox: `0 0 ${W} ${H}`, class: 'sequence real', role: 'img', 'aria-label': t('timeline_h') });
+  const mk = svgEl('marker', { id: 'tl-arrow', viewBox: '0 0 10 10', refX: 9, refY: 5, markerWidth: 7, markerHeight: 7, orient: 'auto' });
+  mk.append(svgEl('path', { d: 'M 0 0 L 10 5 L 0 10 z', class: 'arrowhead' }));
+  const defs = svgEl('defs', {});
+  defs.append(mk);
+  svg.append(defs,
+    svgEl('text', { x: L, y: 18, 'text-anchor': 'middle', class: 'seq-head' }, t('this_socket')),
+    svgEl('text', { x: R, y: 18, 'text-anchor': 'middle', class: 'seq-head' }, t('peer_side')),
+    svgEl('line', { x1: L, y1: 26, x2: L, y2: H - 6, class: 'seq-life' }),
+    svgEl('line', { x1: R, y1: 26, x2: R, y2: H - 6, class: 'seq-life' }));
+  segs.forEach((g, i) => {
+    const y = top + gap * i;
+    const [x1, x2] = g.outward ? [L, R] : [R, L];
+    const plus = `+${((g.at - t0) * 1000).toFixed(3)} ms`;
+    svg.append(svgEl('line', { x1, y1: y, x2, y2: y + gap - 16, class: 'seq-msg', 'marker-end': 'url(#tl-arrow)' }),
+      svgEl('text', { x: (L + R) / 2, y: y + gap / 2 - 12, 'text-anchor': 'middle', class: 'seq-seg' }, g.seg),
+      svgEl('text', { x: L - 8, y: y + gap - 14, 'text-anchor': 'end', class: 'seq-state' }, g.mine),
+      svgEl('text', { x: L - 8, y: y + gap - 1, 'text-anchor': 'end', class: 'seq-time' }, plus),
+      svgEl('text', { x: R + 8, y: y + gap - 14, 'text-anchor': 'start', class: 'seq-state' }, g.peer));
+    if (g.pid) svg.append(svgEl('text', { x: g.outward ? L + 8 : R - 8, y: y - 5, 'text-anchor': g.outward ? 'start' : 'end', class: 'seq-proc' }, procName(g.pid, d)));
+  });
+  const table = h('div', { class: 'table-wrap', tabindex: 0 }, h('table', { class: 'data timeline-table' },
+    h('thead', {}, h('tr', {}, ['#', t('col_at'), t('col_since'), t('col_segment'), t('col_this_state'), t('col_peer_state'), t('col_by')]
+      .map((c) => h('th', { scope: 'col', text: c })))),
+    h('tbody', {}, segs.map((g, i) => h('tr', { 'data-seg': g.seg, 'data-dir': g.outward ? 'out' : 'in' },
+      h('td', { class: 'num', text: String(i + 1) }),
+      h('td', { class: 'num', text: clockMs(g.at) }),
+      h('td', { class: 'num', text: `+${((g.at - t0) * 1000).toFixed(3)} ms` }),
+      h('td', {}, h('code', { text: g.outward ? `${g.seg} →` : `← ${g.seg}` })),
+      h('td', {}, h('span', { class: 'state-tag st-' + g.mine, text: g.mine })),
+      h('td', { text: g.peer || '–' }),
+      h('td', { class: g.pid ? 'proc' : 'muted', text: procName(g.pid, d) }))))));
+  box.replaceChildren(...head, svg, table);
+  box.removeAttribute('aria-busy');
+  box.focus({ preventScroll: true });
+}
+
+/*
+ * The newest TIME_WAIT whose close the tracer saw, a lab demo's first (the demos run as
+ * "lingerd"; lingerd's own HTTP threads are "MHD-worker"), right after it ran.
+ */
+async function traceLatest(cmd, where) {
+  try {
+    const d = await getJSON(withNs('/api/v1/sockets?state=TIME_WAIT&limit=500'));
+    const rank = (x) => (x.closed_by.comm === 'lingerd' ? 0 : 1e9) + x.age_s;
+    const seen = d.sockets.filter((x) => x.closed_by && x.closed_by.how === 'active').sort((a, b) => rank(a) - rank(b));
+    if (seen.length) {
+      await traceSocket(seen[0]);
+      return;
+    }
+    where.textContent = t('draw_real_none', { cmd });
+  } catch (e) {
+    where.textContent = t('error', { msg: e.message });
+  }
+}
+
+/* "Try it": the lab demo that shows a state or option, and with the tracer a real close. */
+function tryIt(cmds) {
+  const msg = h('span', { class: 'muted', role: 'status' });
+  return h('p', { class: 'try-it' }, h('strong', { text: t('try_it') + ': ' }),
+    cmds.flatMap((c, i) => [i ? ', ' : null, h('code', { class: 'token', text: c })]),
+    eventsOff() === '' ? [' ', h('button', { type: 'button', class: 'link', onclick: () => traceLatest(cmds[0], msg), text: t('draw_real') })] : null,
+    ' ', msg);
 }
 
 /* ---- findings ---- */
@@ -1180,14 +1456,15 @@ function renderSockets() {
   $('#p-first').disabled = s.page === 0;
   $('#p-prev').disabled = s.page === 0;
   $('#p-next').disabled = !d.next;
-  const key = ui.lang + JSON.stringify(d.sockets);
+  const key = ui.lang + eventsOff() + JSON.stringify(d.sockets);
   if (ui.rendered.sockets === key) return;
   ui.rendered.sockets = key;
   const body = $('#sockets tbody');
   if (!d.sockets.length) {
-    body.replaceChildren(h('tr', {}, h('td', { colspan: 9, class: 'empty', text: t('sockets_none') })));
+    body.replaceChildren(h('tr', {}, h('td', { colspan: 10, class: 'empty', text: t('sockets_none') })));
     return;
   }
+  const tracer = eventsOff() === '';
   body.replaceChildren(...d.sockets.map((x) => {
     const timer = x.timer && x.timer.kind !== 'none'
       ? `${has('timer_' + x.timer.kind) ? t('timer_' + x.timer.kind) : x.timer.kind} ${duration(ui.lang, x.timer.expires_ms / 1000)}${x.timer.retrans ? ` ×${x.timer.retrans}` : ''}` : '–';
@@ -1201,7 +1478,9 @@ function renderSockets() {
       h('td', { class: 'num', title: clock(x.state_since), text: ageText(x.age_s, x.age_lower_bound) }),
       h('td', { class: 'num' + (x.rx_queue > 0 && ui.lingering.has(x.state) ? ' warn-text' : ''), text: fmtNum(x.rx_queue) }),
       h('td', { class: 'num', text: fmtNum(x.tx_queue) }),
-      h('td', { text: timer }));
+      h('td', { text: timer }),
+      h('td', {}, tracer && TRACEABLE.has(x.state) ? h('button', { type: 'button', class: 'link trace', 'data-cookie': x.cookie,
+        'aria-label': t('trace_of', { sock: `${hostport(x.local)} → ${hostport(x.remote)}` }), onclick: () => traceSocket(x), text: t('trace') }) : null));
   }));
 }
 
@@ -1283,6 +1562,7 @@ const jobs = [
   { name: 'deltas', run: loadDeltas, every: (iv) => Math.max(iv, 15) },
   { name: 'offenders', run: loadOffenders, every: (iv) => Math.max(iv, 5) },
   { name: 'findings', run: loadFindings, every: (iv) => Math.max(iv, 5) },
+  { name: 'events', run: loadEvents, every: (iv) => Math.max(iv, 5) },
   // Only the first page follows the live data, only while the table is on screen, and not
   // while the filters are being edited.
   { name: 'sockets', run: () => (ui.socketsVisible && ui.sockets.page === 0 && !$('#sockets-filter').contains(document.activeElement) ? loadSockets() : null), every: (iv) => Math.max(iv, 5) },
@@ -1316,6 +1596,7 @@ function renderAll() {
   renderCounts();
   renderTrends();
   renderOffenders();
+  renderEvents();
   renderFindings();
   renderSystem();
   renderSockets();

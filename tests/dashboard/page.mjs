@@ -1,11 +1,12 @@
 // page.mjs - the page as an operator meets it (tests/it_page.py): the headline row naming the
 // leaking process, ?lang=ko, the phone's width, axe-core in four views, layout shift on first
-// load, the sockets table fetched only once visible, trends fetched incrementally, and last the
+// load, the sockets table fetched only once visible, trends fetched incrementally, the teardown
+// tracer's panel (a real close's timeline, closers, histograms, or why it is off), and last the
 // stale state after lingerd is killed. Reports what it saw as one JSON object; asserts nothing.
 //
 // Environment: LINGERD_URL, INTERVAL (seconds), LEAKER (the lab's leaking process name),
 // DAEMON_PID (killed in the last step), ARTIFACTS (screenshots), SCREENSHOTS (if set, a folder
-// that receives the README's screenshots), CHROMIUM.
+// that receives the README's screenshots), CHROMIUM, LINGER (`lingerd lab linger --json`'s line).
 import { mkdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
@@ -42,6 +43,24 @@ async function axe(page) {
   await page.evaluate(`${axeSource}\n;0`);
   const r = await page.evaluate(() => window.axe.run(document, { resultTypes: ['violations'] }));
   return r.violations.map((v) => ({ id: v.id, nodes: v.nodes.length, targets: v.nodes.slice(0, 3).map((n) => n.target.join(' ')), why: v.nodes[0] && v.nodes[0].failureSummary }));
+}
+
+/*
+ * The sockets table filtered to TIME_WAIT (on port, if given), then "Trace" on the first row the
+ * tracer saw close: returns when the timeline's table is drawn.
+ */
+async function traceFromTable(page, port) {
+  await page.locator('#sockets-section').scrollIntoViewIfNeeded();
+  await page.selectOption('#f-state', 'TIME_WAIT');
+  await page.fill('#f-port', port ? String(port) : '');
+  await page.click('#sockets-filter button[type="submit"]');
+  const button = page.locator('#sockets tbody tr button.trace').first();
+  await button.waitFor({ timeout: 10000 });
+  const cookie = await button.getAttribute('data-cookie');
+  await button.click();
+  await page.waitForSelector('#timeline table tbody tr', { timeout: 10000 });
+  await page.waitForTimeout(600); // the smooth scroll to the panel
+  return cookie;
 }
 
 const ready = (page) => page.waitForSelector('body[data-ready="1"]', { timeout: 20000 });
@@ -116,6 +135,45 @@ await withPage(out, async (page) => {
     return { sockets_before: before, sockets_after: after, trends };
   });
 
+  // The teardown tracer's panel: a real close (the lab's linger demo, run after lingerd started)
+  // traced from the sockets table, the closers, and the time spent in CLOSE_WAIT.
+  await step('events', async () => {
+    const hz = await api('/healthz');
+    const res = { events: hz.events };
+    if (hz.events !== 'bpf') {
+      await page.locator('#events-section').scrollIntoViewIfNeeded();
+      res.off_text = await page.textContent('#events-off');
+      res.off_visible = await page.isVisible('#events-off');
+      res.body_visible = await page.isVisible('#events-body');
+      return res;
+    }
+    const linger = JSON.parse(process.env.LINGER || 'null');
+    const plain = linger && linger.cases.find((c) => c.case === 'plain_close');
+    res.cookie = await traceFromTable(page, plain && plain.lport);
+    res.api = await api('/api/v1/sockets/' + res.cookie);
+    res.rows = await page.$$eval('#timeline table tbody tr', (trs) => trs.map((tr) => ({
+      seg: tr.dataset.seg, dir: tr.dataset.dir, cells: [...tr.querySelectorAll('td')].map((td) => td.textContent) })));
+    res.svg_arrows = await page.locator('#timeline svg .seq-msg').count();
+    res.closer = await page.textContent('#timeline .timeline-closer');
+    res.closers = await page.$$eval('#closers tbody tr', (trs) => trs.map((tr) => tr.textContent));
+    res.hist = await page.$$eval('#histograms figure', (fs) => fs.map((f) => ({ state: f.dataset.state, count: Number(f.dataset.count),
+      bars: [...f.querySelectorAll('rect')].map((r) => [Number(r.dataset.bucket), Number(r.dataset.n)]) })));
+    res.events_api = await api('/api/v1/events');
+    // The TIME_WAIT explanation names its demos and draws the demo's real close.
+    await page.locator('#machine-section').scrollIntoViewIfNeeded();
+    await page.click('#diagram [data-state="TIME_WAIT"]');
+    await page.waitForSelector('#explain[data-state="TIME_WAIT"] .try-it button', { timeout: 10000 });
+    res.try_it = await page.$$eval('#explain .try-it code', (cs) => cs.map((c) => c.textContent));
+    await page.evaluate(() => { document.querySelector('#timeline').replaceChildren(); });
+    await page.click('#explain .try-it button');
+    await page.waitForSelector('#timeline table tbody tr', { timeout: 10000 });
+    res.demo_closer = await page.textContent('#timeline .timeline-closer');
+    res.demo_segs = await page.$$eval('#timeline table tbody tr', (trs) => trs.map((tr) => tr.dataset.seg));
+    await page.locator('#events-section').screenshot({ path: join(artifacts, 'page-en-events.png') });
+    if (shots) await page.locator('#events-section').screenshot({ path: join(shots, 'en-events.png') });
+    return res;
+  });
+
   await step('axe_light', async () => {
     await page.waitForTimeout(300);
     await shot(page, 'en');
@@ -148,6 +206,14 @@ await withPage(out, async (page) => {
 
   await step('axe_ko', async () => {
     await shot(page, 'ko');
+    // With the tracer, the Korean view has a timeline too (axe checks it; the README shows it).
+    if ((await api('/healthz')).events === 'bpf') {
+      const linger = JSON.parse(process.env.LINGER || 'null');
+      const plain = linger && linger.cases.find((c) => c.case === 'plain_close');
+      await traceFromTable(page, plain && plain.lport);
+      await page.locator('#events-section').screenshot({ path: join(artifacts, 'page-ko-events.png') });
+      if (shots) await page.locator('#events-section').screenshot({ path: join(shots, 'ko-events.png') });
+    }
     const r = { violations: await axe(page) };
     await page.emulateMedia({ colorScheme: 'dark' });
     await page.waitForTimeout(300);

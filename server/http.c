@@ -1,11 +1,9 @@
 /* http.c - serves the API through libmicrohttpd, configured against its unsafe defaults. */
 #include "http.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <malloc.h>
 #include <microhttpd.h>
-#include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <pthread.h>
@@ -18,12 +16,12 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-#include <zlib.h>
 
 #include "assets.h"
 #include "limits.h"
 #include "log.h"
 #include "query.h"
+#include "http_send.h"
 
 /*
  * One accepted connection (libmicrohttpd's socket context), from its NOTIFY_CONNECTION
@@ -72,15 +70,6 @@ struct http {
  */
 static const char marker_new, marker_raw_bad, marker_raw_space, marker_seen;
 
-/* Non-zero when the raw path needs decoding: none of ours does, so it is an evasion try. */
-int http_raw_path_suspect(const char *uri)
-{
-	for (const char *p = uri; *p && *p != '?'; p++)
-		if (*p == '%' || *p == '\\')
-			return 1;
-	return 0;
-}
-
 static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
 {
 	(void)cls;
@@ -89,118 +78,6 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
 	if (strpbrk(uri, " \t"))
 		return (void *)&marker_raw_space;
 	return (void *)(http_raw_path_suspect(uri) ? &marker_raw_bad : &marker_new);
-}
-
-int http_parse_listen(const char *s, struct sockaddr_storage *ss, socklen_t *len)
-{
-	char host[256];
-	const char *colon, *port_s;
-	struct addrinfo hints = { .ai_socktype = SOCK_STREAM,
-				  .ai_flags = AI_NUMERICSERV | AI_ADDRCONFIG };
-	struct addrinfo *ai = NULL;
-	char *end;
-	long port;
-	size_t hl;
-
-	if (!s || strlen(s) >= sizeof(host))
-		return -EINVAL;
-	if (s[0] == '[') {
-		const char *rb = strchr(s, ']');
-
-		if (!rb || rb[1] != ':')
-			return -EINVAL;
-		hl = (size_t)(rb - s - 1);
-		memcpy(host, s + 1, hl);
-		port_s = rb + 2;
-	} else {
-		colon = strrchr(s, ':');
-		if (!colon || strchr(s, ':') != colon)
-			return -EINVAL;
-		hl = (size_t)(colon - s);
-		memcpy(host, s, hl);
-		port_s = colon + 1;
-	}
-	host[hl] = '\0';
-	if (!hl || !*port_s)
-		return -EINVAL;
-	errno = 0;
-	port = strtol(port_s, &end, 10);
-	if (errno || *end || port < 0 || port > 65535 || port_s[0] == '-' || port_s[0] == '+')
-		return -EINVAL;
-	hints.ai_flags &= ~AI_ADDRCONFIG;
-	if (getaddrinfo(host, port_s, &hints, &ai) != 0 || !ai)
-		return -EINVAL;
-	memcpy(ss, ai->ai_addr, ai->ai_addrlen);
-	*len = ai->ai_addrlen;
-	freeaddrinfo(ai);
-	return 0;
-}
-
-int http_is_loopback(const struct sockaddr_storage *ss)
-{
-	if (ss->ss_family == AF_INET) {
-		const struct sockaddr_in *a = (const struct sockaddr_in *)ss;
-
-		return (ntohl(a->sin_addr.s_addr) >> 24) == 127;
-	}
-	if (ss->ss_family == AF_INET6) {
-		const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)ss;
-
-		return IN6_IS_ADDR_LOOPBACK(&a->sin6_addr);
-	}
-	return 0;
-}
-
-int http_host_allowed(const char *host, const struct http_access *acc)
-{
-	char name[256];
-	const char *end, *port;
-	unsigned char addr[16];
-	size_t len;
-
-	if (!host)
-		return 1;
-	len = strlen(host);
-	if (len == 0 || len >= sizeof(name))
-		return 0;
-	if (host[0] == '[') {
-		end = strchr(host, ']');
-		if (!end)
-			return 0;
-		port = end + 1;
-		host++;
-	} else {
-		end = strchr(host, ':');
-		if (end && strchr(end + 1, ':'))
-			return 0; /* an IPv6 literal must be bracketed */
-		port = end ? end : host + len;
-		end = port;
-	}
-	if (*port) {
-		if (*port != ':' || !port[1] || strspn(port + 1, "0123456789") != strlen(port + 1) ||
-		    strlen(port + 1) > 5)
-			return 0;
-	}
-	len = (size_t)(end - host);
-	if (!len)
-		return 0;
-	memcpy(name, host, len);
-	name[len] = '\0';
-	if (len && name[len - 1] == '.')
-		name[--len] = '\0'; /* "localhost." is localhost */
-	if (strcasecmp(name, "localhost") == 0)
-		return 1;
-	if (inet_pton(AF_INET, name, addr) == 1 && addr[0] == 127)
-		return 1;
-	if (inet_pton(AF_INET6, name, addr) == 1 &&
-	    IN6_IS_ADDR_LOOPBACK((const struct in6_addr *)addr))
-		return 1;
-	if (acc && acc->bound && strcasecmp(name, acc->bound) == 0)
-		return 1;
-	for (size_t i = 0; acc && i < acc->n_hosts; i++)
-		if (strcasecmp(name, acc->hosts[i]) == 0)
-			return 1;
-	return 0;
 }
 
 /* Non-zero when no token is set or authorization carries the current one. */
@@ -230,28 +107,6 @@ int http_set_token(struct http *h, const char *token)
 		free(old);
 	}
 	return 0;
-}
-
-int http_token_ok(const char *authorization, const char *token)
-{
-	static const char scheme[] = "Bearer";
-	size_t tl, al;
-	unsigned char diff = 0;
-
-	/* The scheme is case-insensitive (RFC 9110 11.1); the token itself is not. */
-	if (!authorization || !token ||
-	    strncasecmp(authorization, scheme, sizeof(scheme) - 1) != 0 ||
-	    authorization[sizeof(scheme) - 1] != ' ')
-		return 0;
-	authorization += sizeof(scheme) - 1;
-	while (*authorization == ' ')
-		authorization++;
-	tl = strlen(token);
-	al = strlen(authorization);
-	/* Every byte of the token is compared whatever the input, so timing tells nothing. */
-	for (size_t i = 0; i < tl; i++)
-		diff |= (unsigned char)(token[i] ^ (i < al ? authorization[i] : 0));
-	return diff == 0 && al == tl;
 }
 
 static int64_t now_ms(void)
@@ -556,148 +411,6 @@ static void *reaper_main(void *arg)
 	return NULL;
 }
 
-static void add_common_headers(struct MHD_Response *r, const struct api_response *ar)
-{
-	MHD_add_response_header(r, "Content-Type", ar->content_type);
-	MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
-	MHD_add_response_header(r, "X-Frame-Options", "DENY");
-	MHD_add_response_header(r, "Referrer-Policy", "no-referrer");
-	MHD_add_response_header(r, "Content-Security-Policy",
-				ar->csp ? ar->csp : "default-src 'none'; frame-ancestors 'none'");
-	if (ar->no_store) {
-		MHD_add_response_header(r, "Cache-Control", "no-store");
-	} else if (ar->etag) {
-		/* Not versioned by URL: kept, but revalidated (a 304 costs no body). */
-		MHD_add_response_header(r, "Cache-Control", "no-cache");
-		MHD_add_response_header(r, MHD_HTTP_HEADER_ETAG, ar->etag);
-	}
-	if (ar->allow)
-		MHD_add_response_header(r, "Allow", ar->allow);
-	if (ar->status == 401)
-		MHD_add_response_header(r, "WWW-Authenticate", "Bearer realm=\"lingerd\"");
-	if (ar->status == 503)
-		MHD_add_response_header(r, "Retry-After", LD_HTTP_RETRY_AFTER_S);
-}
-
-/* Text, JSON and SVG shrink several times under gzip; the rest is left as it is. */
-static int compressible(const char *type)
-{
-	return type && (strncmp(type, "text/", 5) == 0 || strstr(type, "json") || strstr(type, "svg"));
-}
-
-/* Whether Accept-Encoding takes gzip: a "gzip" or "*" token whose q, if given, is not 0. */
-static int accepts_gzip(const char *ae)
-{
-	while (ae && *ae) {
-		size_t item, tok;
-		const char *q;
-
-		ae += strspn(ae, " \t,");
-		item = strcspn(ae, ",");
-		tok = strcspn(ae, " \t;,");
-		if ((tok == 4 && strncasecmp(ae, "gzip", 4) == 0) || (tok == 1 && *ae == '*')) {
-			q = strstr(ae, "q=");
-			return !q || q >= ae + item || strtod(q + 2, NULL) > 0;
-		}
-		ae += item;
-	}
-	return 0;
-}
-
-/* gzip of len bytes into a malloc'd *out; 0, or -ENOMEM / -EIO (the caller sends them plain). */
-static int gzip_body(const void *in, size_t len, char **out, size_t *out_len)
-{
-	z_stream z = { 0 };
-	char *buf = NULL;
-	uLong cap;
-	int err = 0;
-
-	if (len > UINT32_MAX || deflateInit2(&z, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
-		return -ENOMEM;
-	cap = deflateBound(&z, (uLong)len);
-	buf = malloc(cap);
-	if (!buf) {
-		err = -ENOMEM;
-		goto out;
-	}
-	z.next_in = (Bytef *)(uintptr_t)in;
-	z.avail_in = (uInt)len;
-	z.next_out = (Bytef *)buf;
-	z.avail_out = (uInt)cap;
-	if (deflate(&z, Z_FINISH) != Z_STREAM_END) {
-		free(buf);
-		err = -EIO;
-		goto out;
-	}
-	*out = buf;
-	*out_len = z.total_out;
-out:
-	deflateEnd(&z);
-	return err;
-}
-
-/*
- * Sends ar (and frees it); close asks libmicrohttpd to close the connection after it.  An
- * embedded file whose ETag the client already has is a 304; a large compressible answer goes
- * gzip-compressed to a client that accepts it.
- */
-static enum MHD_Result send_api(struct MHD_Connection *conn, struct api_response *ar, int close)
-{
-	static const char oom[] = "{\"error\":{\"code\":\"out_of_memory\",\"message\":\"out of memory\"}}";
-	struct MHD_Response *r;
-	enum MHD_Result ret;
-	const char *inm;
-	char *zbody = NULL;
-	size_t zlen = 0;
-	int vary = 0;
-
-	inm = ar->etag ? MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
-						      MHD_HTTP_HEADER_IF_NONE_MATCH) : NULL;
-	if (ar->status == 200 && ar->body && compressible(ar->content_type)) {
-		vary = 1;
-		if (ar->len >= LD_HTTP_GZIP_MIN && !(inm && strstr(inm, ar->etag)) &&
-		    accepts_gzip(MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
-							     MHD_HTTP_HEADER_ACCEPT_ENCODING)) &&
-		    gzip_body(ar->body, ar->len, &zbody, &zlen) == 0 && zlen >= ar->len) {
-			free(zbody);
-			zbody = NULL;
-		}
-	}
-	if (inm && ar->status == 200 && strstr(inm, ar->etag)) {
-		ar->status = 304;
-		r = MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
-	} else if (zbody) {
-		r = MHD_create_response_from_buffer_with_free_callback(zlen, zbody, free);
-		if (r) {
-			zbody = NULL; /* the response owns it now */
-			MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_ENCODING, "gzip");
-		}
-	} else if (ar->body && ar->body_static) {
-		r = MHD_create_response_from_buffer(ar->len, ar->body, MHD_RESPMEM_PERSISTENT);
-	} else if (ar->body) {
-		r = MHD_create_response_from_buffer_with_free_callback(ar->len, ar->body, free);
-		if (r)
-			ar->body = NULL; /* the response owns it now */
-	} else {
-		ar->status = 500;
-		ar->content_type = "application/json";
-		r = MHD_create_response_from_buffer(sizeof(oom) - 1, (void *)oom,
-						    MHD_RESPMEM_PERSISTENT);
-	}
-	api_response_free(ar);
-	free(zbody);
-	if (!r)
-		return MHD_NO;
-	add_common_headers(r, ar);
-	if (vary)
-		MHD_add_response_header(r, MHD_HTTP_HEADER_VARY, MHD_HTTP_HEADER_ACCEPT_ENCODING);
-	if (close)
-		MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close");
-	ret = MHD_queue_response(conn, (unsigned int)ar->status, r);
-	MHD_destroy_response(r);
-	return ret;
-}
-
 struct args_ctx {
 	struct query *q;
 	struct api_error *e;
@@ -897,7 +610,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		goto error;
 	if (api_handle(h->ctx, method, url, &q, f.body, &ar) < 0)
 		ar.body = NULL;
-	return send_api(conn, &ar, close);
+	return http_send(conn, &ar, close);
 error:
 	{
 		const char *allow = ar.allow;
@@ -906,7 +619,7 @@ error:
 			ar.body = NULL;
 		ar.allow = allow;
 	}
-	return send_api(conn, &ar, close);
+	return http_send(conn, &ar, close);
 }
 
 /*

@@ -158,6 +158,27 @@ static const char *const migrations[] = {
 	" PRIMARY KEY (name, taken_at, snapshot)) WITHOUT ROWID;"
 	"CREATE INDEX netns_snapshots_taken_at ON netns_snapshots (taken_at);"
 	"CREATE INDEX group_rollups_netns ON group_rollups (grp, res, t) WHERE kind = 3;",
+
+	/*
+	 * 3 -> 4: exact TCP state changes counted by the teardown tracer (capture/events.h),
+	 * per from -> to pair: how many happened since the snapshot before, written with each
+	 * snapshot (deleted with it), and summed per minute and hour.  Only pairs that moved get
+	 * a row.  Rows of snapshots that are gone go with them (ON DELETE CASCADE; the writer
+	 * runs with foreign keys on); the rollups go with the other rollups' retention.
+	 */
+	"CREATE TABLE transitions ("
+	" snapshot INTEGER NOT NULL REFERENCES snapshots (id) ON DELETE CASCADE,"
+	" from_state INTEGER NOT NULL,"
+	" to_state INTEGER NOT NULL,"
+	" n INTEGER NOT NULL,"
+	" PRIMARY KEY (snapshot, from_state, to_state)) WITHOUT ROWID;"
+	"CREATE TABLE transition_rollups ("
+	" res INTEGER NOT NULL,"
+	" t INTEGER NOT NULL,"
+	" from_state INTEGER NOT NULL,"
+	" to_state INTEGER NOT NULL,"
+	" n INTEGER NOT NULL,"
+	" PRIMARY KEY (res, t, from_state, to_state)) WITHOUT ROWID;",
 };
 /* The literal 3 in the partial index above and in the readers' statements (store_read.c). */
 _Static_assert(GROUP_NETNS == 3, "group_rollups_netns is built on kind = 3");

@@ -37,6 +37,12 @@ struct sampler {
 	struct store *store;
 	struct procmap *procmap;
 	struct events *events; /* teardown tracer, NULL when off */
+	/*
+	 * The tracer's state changes (lingerd's own namespace) when this snapshot was taken, and
+	 * at the last committed one: the difference is what the snapshot's rows say happened.
+	 */
+	uint64_t trans_now[TD_STATES][TD_STATES], trans_committed[TD_STATES][TD_STATES];
+	int trans_have_now, trans_have_committed;
 	struct history *history;
 	double last_retention;
 	int lock_fd; /* flock()ed: one writer per database file */
@@ -211,6 +217,30 @@ static const struct snap_change_ops change_ops = {
 	.vanished = on_vanished,
 };
 
+/*
+ * The state changes since the last committed snapshot, beside this one.  A snapshot whose
+ * write failed leaves trans_committed alone, so the next one carries its changes too: the
+ * rows add up to exactly what the kernel counted from the first snapshot on.
+ */
+static int record_transitions(struct sampler *s, const struct snap *snap)
+{
+	struct store_transition v[TD_STATES * TD_STATES];
+	size_t n = 0;
+
+	if (!s->trans_have_now || !s->trans_have_committed)
+		return 0;
+	for (int a = 0; a < TD_STATES; a++)
+		for (int b = 0; b < TD_STATES; b++) {
+			uint64_t now = s->trans_now[a][b], was = s->trans_committed[a][b];
+
+			/* Per-CPU sums only grow; a smaller one is a namespace copy reset. */
+			if (now > was)
+				v[n++] = (struct store_transition){ (uint8_t)a, (uint8_t)b,
+								    now - was };
+		}
+	return store_transitions_put(s->store, snap->id, snap->taken_at, v, n);
+}
+
 /* Writes one snapshot's changes in one transaction.  Returns 0 or -errno. */
 static int record(struct sampler *s, struct snap *snap, uint64_t *rows)
 {
@@ -250,6 +280,9 @@ static int record(struct sampler *s, struct snap *snap, uint64_t *rows)
 				goto fail;
 		}
 	}
+	err = record_transitions(s, snap);
+	if (err < 0)
+		goto fail;
 	for (size_t i = 0; i < s->appeared.n; i++) {
 		struct snap_sock *e = s->appeared.v[i];
 		struct store_sock ss = {
@@ -284,6 +317,10 @@ static int record(struct sampler *s, struct snap *snap, uint64_t *rows)
 		goto fail;
 	*rows = s->appeared.n + s->changed.n + s->n_vanished;
 	s->rewrite_rows = 0;
+	if (s->trans_have_now) {
+		memcpy(s->trans_committed, s->trans_now, sizeof(s->trans_committed));
+		s->trans_have_committed = 1;
+	}
 	return 0;
 fail:
 	/* SQLite's message is the failed statement's: keep it before the rollback replaces it. */
@@ -859,6 +896,15 @@ int sampler_step(struct sampler *s)
 	if (err < 0) {
 		snap_put(snap);
 		return err;
+	}
+	s->trans_have_now = 0;
+	if (s->events) {
+		struct events_stats es;
+
+		if (events_stats(s->events, 0, 0, &es, 0) == 0) {
+			memcpy(s->trans_now, es.n.trans, sizeof(s->trans_now));
+			s->trans_have_now = 1;
+		}
 	}
 	kstat_read(&snap->kstat, s->cfg.proc_root);
 	t1 = clock_mono();

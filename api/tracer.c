@@ -10,6 +10,8 @@
 #include "feed.h"
 #include "metrics.h"
 #include "params.h"
+#include "pool.h"
+#include "store.h"
 #include "view.h"
 #include "util.h"
 
@@ -143,17 +145,35 @@ void api_events_metrics(struct feed *f, struct jw *w)
 		 (unsigned long long)st.k.lost);
 }
 
+/*
+ * The teardown kept with the socket's lifetime row (lingerd --persist-after), for a socket
+ * the tracer has forgotten (evicted, or before a restart).  1 when found, else 0: a
+ * database that cannot be read leaves the answer as the kernel gives it.
+ */
+static int stored_timeline(const struct api_ctx *ctx, uint64_t cookie, struct store_timeline *t)
+{
+	struct store_reader *r = NULL;
+	int err;
+
+	if (!ctx->pool || pool_get(ctx->pool, &r) < 0)
+		return 0;
+	err = store_reader_timeline(r, cookie, t);
+	pool_put(ctx->pool, r, err == -EIO);
+	return err == 0;
+}
+
 /* 404 for what is not a cookie or a cookie nobody knows; 503 before the first snapshot. */
 int api_h_socket(const struct api_ctx *ctx, const char *arg, struct query *q, struct jw *w,
 		 struct api_error *e)
 {
 	struct events *ev = feed_events(ctx->feed);
 	const struct snap_sock *x = NULL;
+	struct store_timeline t;
 	struct td_sock r;
 	unsigned long long cookie;
 	struct snap *s;
 	char *end;
-	int known;
+	int known, stored = 0;
 
 	if (query_check_unused(q, e) < 0)
 		return -EINVAL;
@@ -171,11 +191,23 @@ int api_h_socket(const struct api_ctx *ctx, const char *arg, struct query *q, st
 		if (s->socks[i].r.cookie == cookie)
 			x = &s->socks[i];
 	known = ev && events_lookup(ev, cookie, &r) == 0;
+	if (!known && stored_timeline(ctx, cookie, &t)) {
+		/* The kernel's record in its shape, from what the row kept. */
+		memset(&r, 0, sizeof(r));
+		r.cgroup = t.cgroup;
+		r.netns = t.netns;
+		r.pid = (uint32_t)t.tid;
+		r.tgid = (uint32_t)t.pid;
+		r.how = (uint8_t)t.how;
+		r.rst_sent = (uint8_t)t.reset_sent;
+		memcpy(r.comm, t.comm, sizeof(r.comm));
+		stored = known = 1;
+	}
 	if (!x && !known) {
 		snap_put(s);
 		return api_fail(e, 404, "not_found", NULL,
 				"no socket with cookie %llu in the last snapshot%s", cookie,
-				ev ? " nor in the teardown tracer" : "");
+				ev ? " nor in the teardown tracer or the history" : "");
 	}
 	jw_obj(w);
 	jw_kstr(w, "cookie", arg);
@@ -201,9 +233,24 @@ int api_h_socket(const struct api_ctx *ctx, const char *arg, struct query *q, st
 	} else {
 		jw_knull(w, "closed_by");
 	}
+	jw_kstr(w, "timeline_source", !known ? NULL : stored ? "history" : "tracer");
 	jw_key(w, "timeline");
 	if (!known) {
 		jw_null(w);
+	} else if (stored) {
+		jw_arr(w);
+		for (int i = 0; i < t.nsteps; i++) {
+			jw_obj(w);
+			jw_kdouble(w, "at", t.steps[i].at, 6);
+			jw_kstr(w, "from", events_state_name(t.steps[i].from));
+			jw_kstr(w, "to", events_state_name(t.steps[i].to));
+			if (t.steps[i].pid)
+				jw_kint(w, "pid", t.steps[i].pid);
+			else
+				jw_knull(w, "pid");
+			jw_obj_end(w);
+		}
+		jw_arr_end(w);
 	} else {
 		jw_arr(w);
 		for (int i = 0; i < r.nsteps && i < TD_STEPS; i++) {

@@ -261,6 +261,39 @@ typedef int (*store_transition_cb)(void *arg, int from, int to, int64_t t, int64
  * from, to, then t; a bucket without changes of a pair has no point.  At most max_points
  * (-E2BIG beyond).  Returns 0, the callback's non-zero value, -EINVAL or -EIO.
  */
+/* One socket's teardown as the tracer saw it, kept with its lifetime row. */
+#define STORE_TIMELINE_STEPS 8
+struct store_timeline {
+	uint64_t cookie;
+	uint64_t cgroup;  /* cgroup v2 id of the closer */
+	uint32_t netns;   /* inode of the socket's namespace, as the tracer recorded it */
+	int32_t pid, tid; /* the closer (0: none named yet) */
+	int how;          /* enum td_how of capture/bpf/teardown.h */
+	int reset_sent;
+	char comm[16];
+	int nsteps;
+	struct {
+		double at;   /* unix seconds */
+		int32_t pid; /* process that made the change, 0 outside one */
+		uint8_t from, to;
+	} steps[STORE_TIMELINE_STEPS];
+	/* Filled by store_reader_timeline() from the socket's row. */
+	int state;
+	double state_since, last_seen; /* last_seen 0 while the row is open */
+};
+
+/*
+ * Writes (or replaces) the teardown of the socket whose lifetime row is sock_row.  Only
+ * inside a snapshot's transaction.  Returns 0, -EINVAL, or -errno like store_sock_*.
+ */
+int store_timeline_put(struct store *s, int64_t sock_row, const struct store_timeline *t);
+
+/*
+ * The stored teardown of the socket with this cookie, with its row's state, into *out:
+ * 0, -ENOENT when none is stored, or -EIO.
+ */
+int store_reader_timeline(struct store_reader *r, uint64_t cookie, struct store_timeline *out);
+
 int store_reader_transitions(struct store_reader *r, int res, const uint64_t pairs[4],
 			     double from, double to, int64_t step, uint32_t max_points,
 			     store_transition_cb cb, void *arg);

@@ -1,6 +1,7 @@
-/* store_transitions.c - v4: exact TCP state changes per snapshot and their rollups. */
+/* store_transitions.c - v4: the tracer's exact state changes and teardown timelines, kept. */
 #include <errno.h>
 #include <math.h>
+#include <stdio.h>
 
 #include "store_impl.h"
 
@@ -123,6 +124,118 @@ int store_reader_transitions(struct store_reader *r, int res, const uint64_t pai
 	}
 	if (!err && rc != SQLITE_DONE)
 		err = store_err(rc);
+	sqlite3_finalize(st);
+	return err;
+}
+
+/* ---- teardown timelines kept with the sockets' lifetime rows ---- */
+
+static const char sql_tl_put[] = "INSERT OR REPLACE INTO timelines (cookie, sock, netns, pid, tid,"
+				 " comm, cgroup, how, reset_sent) VALUES (?1, ?2, ?3, ?4, ?5, ?6,"
+				 " ?7, ?8, ?9)";
+static const char sql_tl_clear[] = "DELETE FROM timeline_steps WHERE cookie = ?1";
+static const char sql_tl_step[] = "INSERT INTO timeline_steps (cookie, i, at, from_state,"
+				  " to_state, pid) VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
+static const char sql_tl_get[] = "SELECT t.netns, t.pid, t.tid, t.comm, t.cgroup, t.how,"
+				 " t.reset_sent, s.state, s.state_since, s.last_seen"
+				 " FROM timelines t JOIN sockets s ON s.id = t.sock WHERE t.cookie = ?1";
+static const char sql_tl_steps[] = "SELECT at, from_state, to_state, pid FROM timeline_steps"
+				   " WHERE cookie = ?1 ORDER BY i";
+
+int store_timeline_put(struct store *s, int64_t sock_row, const struct store_timeline *t)
+{
+	sqlite3_stmt *put = NULL, *clear = NULL, *step = NULL;
+	int err;
+
+	if (!s || sock_row <= 0 || !t || !t->cookie || t->nsteps < 0 ||
+	    t->nsteps > STORE_TIMELINE_STEPS || !store_in_snapshot(s))
+		return -EINVAL;
+	err = store_prepare(s->db, sql_tl_put, &put);
+	if (err == 0)
+		err = store_prepare(s->db, sql_tl_clear, &clear);
+	if (err == 0)
+		err = store_prepare(s->db, sql_tl_step, &step);
+	if (err == 0) {
+		/* The steps go first: REPLACE need not run the foreign key's cascade. */
+		sqlite3_bind_int64(clear, 1, u64_bits(t->cookie));
+		err = store_stmt_exec(clear);
+	}
+	if (err == 0) {
+		sqlite3_bind_int64(put, 1, u64_bits(t->cookie));
+		sqlite3_bind_int64(put, 2, sock_row);
+		sqlite3_bind_int64(put, 3, t->netns);
+		sqlite3_bind_int(put, 4, t->pid);
+		sqlite3_bind_int(put, 5, t->tid);
+		sqlite3_bind_text(put, 6, t->comm, (int)strnlen(t->comm, sizeof(t->comm)),
+				  SQLITE_STATIC);
+		sqlite3_bind_int64(put, 7, u64_bits(t->cgroup));
+		sqlite3_bind_int(put, 8, t->how);
+		sqlite3_bind_int(put, 9, t->reset_sent ? 1 : 0);
+		err = store_stmt_exec(put);
+	}
+	for (int i = 0; err == 0 && i < t->nsteps; i++) {
+		sqlite3_bind_int64(step, 1, u64_bits(t->cookie));
+		sqlite3_bind_int(step, 2, i);
+		sqlite3_bind_double(step, 3, t->steps[i].at);
+		sqlite3_bind_int(step, 4, t->steps[i].from);
+		sqlite3_bind_int(step, 5, t->steps[i].to);
+		sqlite3_bind_int(step, 6, t->steps[i].pid);
+		err = store_stmt_exec(step);
+	}
+	sqlite3_finalize(put);
+	sqlite3_finalize(clear);
+	sqlite3_finalize(step);
+	return err;
+}
+
+int store_reader_timeline(struct store_reader *r, uint64_t cookie, struct store_timeline *out)
+{
+	sqlite3_stmt *st = NULL;
+	int rc, err;
+
+	if (!r || !out || !cookie)
+		return -EINVAL;
+	memset(out, 0, sizeof(*out));
+	err = store_prepare(r->db, sql_tl_get, &st);
+	if (err < 0)
+		return err;
+	sqlite3_bind_int64(st, 1, u64_bits(cookie));
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		const unsigned char *comm = sqlite3_column_text(st, 3);
+
+		out->cookie = cookie;
+		out->netns = (uint32_t)sqlite3_column_int64(st, 0);
+		out->pid = sqlite3_column_int(st, 1);
+		out->tid = sqlite3_column_int(st, 2);
+		if (comm)
+			snprintf(out->comm, sizeof(out->comm), "%s", (const char *)comm);
+		out->cgroup = bits_u64(sqlite3_column_int64(st, 4));
+		out->how = sqlite3_column_int(st, 5);
+		out->reset_sent = sqlite3_column_int(st, 6);
+		out->state = sqlite3_column_int(st, 7);
+		out->state_since = sqlite3_column_double(st, 8);
+		out->last_seen = sqlite3_column_double(st, 9); /* NULL reads as 0 */
+	} else {
+		err = rc == SQLITE_DONE ? -ENOENT : store_err(rc);
+	}
+	sqlite3_finalize(st);
+	st = NULL;
+	if (err == 0)
+		err = store_prepare(r->db, sql_tl_steps, &st);
+	if (err == 0) {
+		sqlite3_bind_int64(st, 1, u64_bits(cookie));
+		while ((rc = sqlite3_step(st)) == SQLITE_ROW && out->nsteps < STORE_TIMELINE_STEPS) {
+			int i = out->nsteps++;
+
+			out->steps[i].at = sqlite3_column_double(st, 0);
+			out->steps[i].from = (uint8_t)sqlite3_column_int(st, 1);
+			out->steps[i].to = (uint8_t)sqlite3_column_int(st, 2);
+			out->steps[i].pid = sqlite3_column_int(st, 3);
+		}
+		if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+			err = store_err(rc);
+	}
 	sqlite3_finalize(st);
 	return err;
 }

@@ -241,6 +241,37 @@ static int record_transitions(struct sampler *s, const struct snap *snap)
 	return store_transitions_put(s->store, snap->id, snap->taken_at, v, n);
 }
 
+/*
+ * With --persist-after, a socket with a lifetime row keeps its teardown as the tracer saw it
+ * there, written again as it changes state: the kernel's record is evicted and lost on a
+ * restart, the row is not.  One map lookup per such socket and change.
+ */
+static int record_timeline(struct sampler *s, const struct snap_sock *e)
+{
+	struct store_timeline t = { .cookie = e->r.cookie };
+	struct td_sock r;
+
+	if (!s->events || s->cfg.persist_after_s <= 0 || !e->r.cookie ||
+	    !sock_state_lingering(e->r.state) || events_lookup(s->events, e->r.cookie, &r) < 0)
+		return 0;
+	t.netns = r.netns;
+	t.cgroup = r.cgroup;
+	t.pid = (int32_t)r.tgid;
+	t.tid = (int32_t)r.pid;
+	t.how = r.how;
+	t.reset_sent = r.rst_sent;
+	memcpy(t.comm, r.comm, sizeof(t.comm));
+	t.comm[sizeof(t.comm) - 1] = '\0';
+	for (int i = 0; i < r.nsteps && i < TD_STEPS && i < STORE_TIMELINE_STEPS; i++) {
+		t.steps[i].at = events_wall(r.steps[i].ns);
+		t.steps[i].pid = (int32_t)r.steps[i].tgid;
+		t.steps[i].from = r.steps[i].from;
+		t.steps[i].to = r.steps[i].to;
+		t.nsteps = i + 1;
+	}
+	return store_timeline_put(s->store, e->row_id, &t);
+}
+
 /* Writes one snapshot's changes in one transaction.  Returns 0 or -errno. */
 static int record(struct sampler *s, struct snap *snap, uint64_t *rows)
 {
@@ -294,6 +325,8 @@ static int record(struct sampler *s, struct snap *snap, uint64_t *rows)
 		};
 
 		err = store_sock_insert(s->store, &ss, &e->row_id);
+		if (err == 0)
+			err = record_timeline(s, e);
 		if (err < 0)
 			goto fail;
 	}
@@ -304,6 +337,8 @@ static int record(struct sampler *s, struct snap *snap, uint64_t *rows)
 			continue;
 		err = store_sock_state(s->store, e->row_id, e->r.state,
 				       snap_wall(snap, e->state_since));
+		if (err == 0)
+			err = record_timeline(s, e);
 		if (err < 0)
 			goto fail;
 	}

@@ -6,13 +6,16 @@ server process that closes first gets its own TIME_WAITs. A scripted sequence mo
 counters by exactly the known counts. A CLOSE_WAIT closed after 2 s lands in the CLOSE_WAIT
 histogram's 2 s bucket. SO_LINGER {1,0} closes are resets sent by that process. The TIME_WAIT
 pressure finding names the process behind a destination. A named namespace's sockets carry its
-name (--netns all). Then lingerd with --events off, and as nobody without
+name (--netns all). With --persist-after, a lingering socket's teardown outlives a restart and
+the socket itself. Then lingerd with --events off, and as nobody without
 capabilities, says why it is off and answers as before. Skipped, with the reason, where the kernel
 or the build cannot load the tracer."""
 import http.client
 import json
 import os
+import shutil
 import socket
+import struct
 import subprocess
 import sys
 import tempfile
@@ -312,6 +315,53 @@ def named_namespace(d):
         subprocess.run(["ip", "netns", "delete", NS], capture_output=True)
 
 
+def timeline_kept():
+    """With --persist-after, a lingering socket's teardown is kept with its lifetime row: after
+    a restart (a new tracer that never saw it) /api/v1/sockets/{cookie} serves it from there."""
+    tmp = tempfile.mkdtemp(prefix="lingerd-timeline-")
+    db = os.path.join(tmp, "db")
+    l, port = listener()
+    c = socket.create_connection(("127.0.0.1", port))
+    s = l.accept()[0]
+    d = Daemon("--interval", str(INTERVAL), "--persist-after", "0.5", db=db)
+    try:
+        c.shutdown(socket.SHUT_WR)  # ESTABLISHED -> FIN_WAIT_1 in this process's shutdown()
+        s.recv(1)  # the FIN arrived: this side waits in FIN_WAIT_2, held by its fd
+        time.sleep(0.6)
+        d.wait_snapshots(2)
+        fw2 = d.json("/api/v1/sockets?state=FIN_WAIT_2&remote_port=%d" % port)["sockets"]
+        check_eq(len(fw2), 1, "the half-closed client waits in FIN_WAIT_2")
+        cookie = fw2[0]["cookie"]
+        live = d.json("/api/v1/sockets/" + cookie)
+        check_eq(live["timeline_source"], "tracer", "first from the tracer")
+    finally:
+        d.close()
+    d = Daemon("--interval", str(INTERVAL), "--persist-after", "0.5", db=db)
+    try:
+        d.wait_snapshots(1)
+        kept = d.json("/api/v1/sockets/" + cookie)
+        check_eq(kept["timeline_source"], "history", "after a restart, from the socket's row")
+        check_eq([(x["from"], x["to"], x["pid"]) for x in kept["timeline"]],
+                 [(x["from"], x["to"], x["pid"]) for x in live["timeline"]],
+                 "the same steps and processes")
+        check(all(abs(a["at"] - b["at"]) < 0.01 for a, b in zip(kept["timeline"], live["timeline"])),
+              "at the same times")
+        check_eq((kept["closed_by"] or {}).get("pid"), os.getpid(), "closed by this process")
+        check_eq(kept["timeline"][0]["from"], "ESTABLISHED", "from the close on")
+        # The socket ends by a reset (no TIME_WAIT after it): its row and timeline stay.
+        c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        c.close()
+        s.close()
+        l.close()
+        d.wait_snapshots(2)
+        gone = d.json("/api/v1/sockets/" + cookie)
+        check_eq((gone["state"], gone["timeline_source"]), (None, "history"),
+                 "still answered once the socket is gone: %r" % (gone,))
+    finally:
+        d.close()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 def events_off():
     d = Daemon("--interval", str(INTERVAL), "--events", "off")
     try:
@@ -364,6 +414,8 @@ def main():
             named_namespace(d)
     finally:
         d.close()
+    if state == "bpf":
+        timeline_kept()
     events_off()
     done()
 

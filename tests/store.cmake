@@ -15,7 +15,7 @@ set(test_store_trend_cases
 set(test_store_retention_cases
     retention_exact retention_bounded_growth store_size retention_disk_full)
 set(test_store_transitions_cases
-    transitions_exact transitions_retention fixture_v4_transitions)
+    transitions_exact transitions_retention fixture_v4_transitions timeline_round_trip)
 
 add_library(test_store_fixture OBJECT store_fixture.c)
 target_link_libraries(test_store_fixture PRIVATE lingerd_core)

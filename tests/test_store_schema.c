@@ -61,7 +61,7 @@ static void test_migrate_v0(void)
 	store_close(s);
 	CHECK_INT(raw_int(empty, "PRAGMA user_version"), ==, STORE_SCHEMA_VERSION);
 	CHECK_INT(raw_int(empty, "PRAGMA application_id"), ==, 0x4c4e4744);
-	CHECK_INT(raw_int(empty, "SELECT count(*) FROM sqlite_schema WHERE type = 'table'"), ==, 8);
+	CHECK_INT(raw_int(empty, "SELECT count(*) FROM sqlite_schema WHERE type = 'table'"), ==, 10);
 	s = NULL;
 	CHECK_INT(store_open(&s, absent), ==, 0);
 	store_close(s);

@@ -1,4 +1,4 @@
-/* test_store_transitions.c - v4: exact state changes per snapshot, their rollups, the fixture. */
+/* test_store_transitions.c - v4: exact state changes, their rollups, teardown timelines, fixture. */
 #include <errno.h>
 #include <math.h>
 #include <sqlite3.h>
@@ -192,6 +192,14 @@ static void test_fixture_v4_transitions(void)
 	      p.v[0].n == 3 && p.v[1].t == 1700000100 && p.v[1].n == 1);
 	CHECK_INT(read_all(r, STORE_RES_HOUR, NULL, 3600, &p), ==, 0);
 	CHECK(p.n == 2 && p.v[0].n == 4 && p.v[1].from == 5 && p.v[1].n == 3);
+	{
+		struct store_timeline t;
+
+		CHECK_INT(store_reader_timeline(r, 0xfffffffffffffffeull, &t), ==, 0);
+		CHECK(t.nsteps == 1 && t.steps[0].at == 1700000004.25 && t.steps[0].from == 1 &&
+		      t.steps[0].to == 8 && t.how == 0 && t.cgroup == 77 &&
+		      t.state == SOCK_CLOSE_WAIT && t.state_since == 1700000004.0);
+	}
 	store_reader_close(r);
 
 	snprintf(file, sizeof(file), "%s/store-v3.sql", data);
@@ -218,12 +226,86 @@ static void test_fixture_v4_transitions(void)
 	CHECK_INT(raw_int(v3, "SELECT sum(n) FROM transition_rollups WHERE res = 60"), ==, 2);
 }
 
+/*
+ * A timeline round-trips exactly (a cookie above 2^63 too), is replaced as it grows, is
+ * refused outside a snapshot, and goes with its socket row.
+ */
+static void test_timeline_round_trip(void)
+{
+	const char *path = tmp_path("timelines.db");
+	struct sock_rec rec = make_rec(1, 2, SOCK_FIN_WAIT2);
+	struct store_timeline t = { .cookie = 0xfffffffffffffff0ull, .cgroup = 0x8000000000000001ull,
+				    .netns = 4026531840u, .pid = 4242, .tid = 4243,
+				    .how = 1, .reset_sent = 0, .comm = "ld-client" };
+	struct store_sock ss = { .netns = 0, .key = t.cookie, .rec = &rec,
+				 .first_seen = TR_T0, .state_since = TR_T0 + 1 };
+	struct store_snapshot snap = make_snap(TR_T0 + 2, 1);
+	struct store_reader *r = NULL;
+	struct store_timeline got;
+	struct store *s = NULL;
+	int64_t id = 0, row = 0, deleted = 0;
+
+	t.nsteps = 2;
+	t.steps[0].at = TR_T0 + 0.5;
+	t.steps[0].pid = 4242;
+	t.steps[0].from = 1;
+	t.steps[0].to = 4;
+	t.steps[1].at = TR_T0 + 0.500125;
+	t.steps[1].from = 4;
+	t.steps[1].to = 5;
+	CHECK_INT(store_open(&s, path), ==, 0);
+	if (!s)
+		return;
+	CHECK_INT(store_timeline_put(s, 1, &t), ==, -EINVAL); /* outside a snapshot */
+	CHECK_INT(store_begin(s, &snap, &id), ==, 0);
+	CHECK_INT(store_sock_insert(s, &ss, &row), ==, 0);
+	CHECK_INT(store_timeline_put(s, row, &t), ==, 0);
+	CHECK_INT(store_commit(s), ==, 0);
+
+	CHECK_INT(store_reader_open(&r, path), ==, 0);
+	if (!r)
+		return;
+	CHECK_INT(store_reader_timeline(r, t.cookie + 1, &got), ==, -ENOENT);
+	CHECK_INT(store_reader_timeline(r, t.cookie, &got), ==, 0);
+	CHECK(got.cookie == t.cookie && got.cgroup == t.cgroup && got.netns == t.netns &&
+	      got.pid == 4242 && got.tid == 4243 && got.how == 1 && !got.reset_sent);
+	CHECK_STR(got.comm, "ld-client");
+	CHECK_INT(got.nsteps, ==, 2);
+	CHECK(got.steps[0].at == TR_T0 + 0.5 && got.steps[0].pid == 4242 &&
+	      got.steps[0].from == 1 && got.steps[0].to == 4);
+	CHECK(got.steps[1].at == TR_T0 + 0.500125 && got.steps[1].pid == 0 &&
+	      got.steps[1].from == 4 && got.steps[1].to == 5);
+	CHECK(got.state == SOCK_FIN_WAIT2 && got.state_since == TR_T0 + 1 && got.last_seen == 0);
+
+	/* It grows: one more step and the row ends; the new one replaces the old. */
+	t.nsteps = 3;
+	t.steps[2].at = TR_T0 + 3;
+	t.steps[2].from = 5;
+	t.steps[2].to = 7;
+	snap = make_snap(TR_T0 + 4, 2);
+	CHECK_INT(store_begin(s, &snap, &id), ==, 0);
+	CHECK_INT(store_sock_end(s, row, TR_T0 + 4), ==, 0);
+	CHECK_INT(store_timeline_put(s, row, &t), ==, 0);
+	CHECK_INT(store_commit(s), ==, 0);
+	CHECK_INT(store_reader_timeline(r, t.cookie, &got), ==, 0);
+	CHECK(got.nsteps == 3 && got.steps[2].to == 7 && got.last_seen == TR_T0 + 4);
+	CHECK_INT(raw_int(path, "SELECT count(*) FROM timeline_steps"), ==, 3);
+
+	/* Retention of the socket row takes its timeline and steps. */
+	CHECK_INT(store_retention(s, NAN, NAN, TR_T0 + 5, 1000, &deleted), ==, 0);
+	CHECK_INT(store_reader_timeline(r, t.cookie, &got), ==, -ENOENT);
+	CHECK_INT(raw_int(path, "SELECT count(*) FROM timeline_steps"), ==, 0);
+	store_reader_close(r);
+	store_close(s);
+}
+
 int main(int argc, char **argv)
 {
 	static const struct store_case cases[] = {
 		{ "transitions_exact", test_transitions_exact },
 		{ "transitions_retention", test_transitions_retention },
 		{ "fixture_v4_transitions", test_fixture_v4_transitions },
+		{ "timeline_round_trip", test_timeline_round_trip },
 	};
 
 	return store_test_main(argc, argv, cases, sizeof(cases) / sizeof(cases[0]), &check_failures,

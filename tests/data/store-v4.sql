@@ -108,6 +108,25 @@ CREATE TABLE transition_rollups (
   to_state INTEGER NOT NULL,
   n INTEGER NOT NULL,
   PRIMARY KEY (res, t, from_state, to_state)) WITHOUT ROWID;
+CREATE TABLE timelines (
+  cookie INTEGER PRIMARY KEY,
+  sock INTEGER NOT NULL REFERENCES sockets (id) ON DELETE CASCADE,
+  netns INTEGER NOT NULL,
+  pid INTEGER NOT NULL,
+  tid INTEGER NOT NULL,
+  comm TEXT NOT NULL,
+  cgroup INTEGER NOT NULL,
+  how INTEGER NOT NULL,
+  reset_sent INTEGER NOT NULL);
+CREATE INDEX timelines_sock ON timelines (sock);
+CREATE TABLE timeline_steps (
+  cookie INTEGER NOT NULL REFERENCES timelines (cookie) ON DELETE CASCADE,
+  i INTEGER NOT NULL,
+  at REAL NOT NULL,
+  from_state INTEGER NOT NULL,
+  to_state INTEGER NOT NULL,
+  pid INTEGER NOT NULL,
+  PRIMARY KEY (cookie, i)) WITHOUT ROWID;
 
 INSERT INTO meta VALUES ('boot_id', 'fixture-boot'), ('source', 'netlink');
 -- 1 was written by v1 (no kernel values); 2 and 3 by v2, 3 on a kernel without TWRecycled
@@ -164,4 +183,8 @@ INSERT INTO transition_rollups VALUES
   (60, 1700000100, 5, 7, 1),
   (3600, 1699999200, 1, 4, 4),
   (3600, 1699999200, 5, 7, 3);
+-- Socket 2 (CLOSE_WAIT, cookie -2 = 0xfffffffffffffffe) entered it in softirq; pid 4242
+-- "app" has not closed it yet (how 0): one step, made outside any process.
+INSERT INTO timelines VALUES (-2, 2, 4026531840, 0, 0, '', 77, 0, 0);
+INSERT INTO timeline_steps VALUES (-2, 0, 1700000004.25, 1, 8, 0);
 COMMIT;

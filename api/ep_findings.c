@@ -1,6 +1,7 @@
 /* ep_findings.c - /api/v1/findings: the decided findings as JSON, told in English or Korean. */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/socket.h>
@@ -223,6 +224,16 @@ static void write_ports(const struct render *r, const struct finding *f, const c
 	jw_kdouble(w, "ratio", f->u.ports.ratio, 4);
 	jw_kint(w, "tcp_tw_reuse", f->u.ports.tw_reuse);
 	jw_kdouble(w, "arrivals_per_min", f->u.ports.arrivals_per_min, 3);
+	/* Counted by the teardown tracer (null without it): the rate, what is left, and when. */
+	jw_kint(w, "headroom", f->u.ports.headroom);
+	if (isnan(f->u.ports.tw_entries_per_s))
+		jw_knull(w, "time_wait_entries_per_s");
+	else
+		jw_kdouble(w, "time_wait_entries_per_s", f->u.ports.tw_entries_per_s, 3);
+	if (isnan(f->u.ports.exhaustion_s))
+		jw_knull(w, "time_to_exhaustion_s");
+	else
+		jw_kdouble(w, "time_to_exhaustion_s", f->u.ports.exhaustion_s, 1);
 	/* Who makes them, when the teardown tracer saw the closes (null otherwise). */
 	if (f->u.ports.closer_pid) {
 		jw_kint(w, "closed_by_pid", f->u.ports.closer_pid);

@@ -90,6 +90,16 @@ struct finding {
 			double ratio;       /* in_use over the size of the range */
 			int64_t tw_reuse;   /* tcp_tw_reuse (0 when unknown) */
 			double arrivals_per_min;
+			/*
+			 * TIME_WAIT entries per second on the route, counted by the teardown
+			 * tracer since the snapshot before (NaN: not counted, the tracer is off
+			 * or the route not among its top ones); the ports left; and in how many
+			 * seconds none is left if they keep coming that fast while TIME_WAITs
+			 * leave after 60 s (NaN: they do not run out at that rate).
+			 */
+			double tw_entries_per_s;
+			int64_t headroom;
+			double exhaustion_s;
 			/* The process that closed most of its TIME_WAITs (teardown tracer), pid 0
 			   when the tracer named none. */
 			int32_t closer_pid;

@@ -1,6 +1,7 @@
 /* tracer.c - the teardown tracer in the API: closed_by, /api/v1/sockets/{cookie}, its metrics. */
 #include "tracer.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -293,17 +294,20 @@ int api_h_events(const struct api_ctx *ctx, const char *arg, struct query *q, st
 	if (!s)
 		return -EAGAIN;
 	err = api_netns_resolve(ns_param, s, &sel, e);
-	snap_put(s);
-	if (err < 0)
+	if (err < 0) {
+		snap_put(s);
 		return -EINVAL;
+	}
 	/* Off is an answer, not an error: the same shape, empty, saying why. */
 	memset(&st, 0, sizeof(st));
 	err = ev ? events_stats(ev, sel.id, sel.all, &st, 1) : 0;
 	if (err == 0 && ev)
 		err = events_procs(ev, top, TOP_RESET_PROCS, &n);
-	if (err < 0)
+	if (err < 0) {
+		snap_put(s);
 		return api_fail(e, 503, "events_failed", NULL, "cannot read the tracer's maps: %s",
 				util_strerror(-err));
+	}
 	jw_obj(w);
 	jw_kstr(w, "events", fs.events);
 	jw_kstr(w, "netns", ns_param ? ns_param : "self");
@@ -375,8 +379,30 @@ int api_h_events(const struct api_ctx *ctx, const char *arg, struct query *q, st
 	}
 	jw_arr_end(w);
 	jw_obj_end(w);
+	/* Counted at the last snapshot, since the one before: the busiest routes. */
+	jw_key(w, "time_wait_routes");
+	jw_arr(w);
+	for (size_t i = 0; i < s->n_tw_routes; i++) {
+		const struct snap_tw_route *t = &s->tw_routes[i];
+		char l[INET6_ADDRSTRLEN], r[INET6_ADDRSTRLEN];
+
+		if (!sel.all && t->netns != sel.id)
+			continue;
+		inet_ntop(t->family, t->laddr, l, sizeof(l));
+		inet_ntop(t->family, t->raddr, r, sizeof(r));
+		jw_obj(w);
+		jw_kstr(w, "netns", api_netns_name(s, t->netns));
+		jw_kstr(w, "source", l);
+		jw_kstr(w, "destination", r);
+		jw_kuint(w, "destination_port", t->rport);
+		jw_kdouble(w, "per_s", t->per_s, 3);
+		jw_kuint(w, "total", t->total);
+		jw_obj_end(w);
+	}
+	jw_arr_end(w);
 	jw_kuint(w, "records", st.socks);
 	jw_kuint(w, "lost", st.k.lost);
 	jw_obj_end(w);
+	snap_put(s);
 	return 0;
 }

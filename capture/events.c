@@ -150,6 +150,14 @@ void events_forget(struct events *ev, uint64_t cookie)
 	(void)cookie;
 }
 
+int events_time_waits(struct events *ev, struct snap *snap, double mono_s)
+{
+	(void)ev;
+	(void)snap;
+	(void)mono_s;
+	return 0;
+}
+
 int events_lookup(struct events *ev, uint64_t cookie, struct td_sock *out)
 {
 	(void)ev;
@@ -197,10 +205,19 @@ const char *events_reason_name(struct events *ev, unsigned reason)
 #include "teardown.skel.h"
 #include "util.h"
 
+/* One route's count, as read from the map "dsts". */
+struct dst_count {
+	struct td_dst k;
+	uint64_t n;
+};
+
 struct events {
 	struct teardown *skel;
 	int ncpus;
 	uint64_t self_netns; /* inode of lingerd's own namespace */
+	struct dst_count *dsts; /* the last reading of "dsts", sorted by key */
+	size_t n_dsts;
+	double dsts_at; /* its monotonic time, 0 before the first */
 	const char *reasons[TD_REASONS]; /* names from the kernel's BTF, NULL where none */
 	struct btf *vmlinux;             /* owns the strings reasons[] points to */
 };
@@ -296,6 +313,7 @@ int events_open(struct events **out, char *why, size_t why_len)
 	bpf_map__set_max_entries(ev->skel->maps.socks, LD_EVENTS_MAX_SOCKS);
 	bpf_map__set_max_entries(ev->skel->maps.procs, LD_EVENTS_MAX_PROCS);
 	bpf_map__set_max_entries(ev->skel->maps.nstats, LD_EVENTS_MAX_NETNS);
+	bpf_map__set_max_entries(ev->skel->maps.dsts, LD_EVENTS_MAX_DSTS);
 	if (!has_tp(ev->vmlinux, "tcp_send_reset"))
 		bpf_program__set_autoload(ev->skel->progs.on_send_reset, false);
 	if (!has_tp(ev->vmlinux, "tcp_receive_reset"))
@@ -327,6 +345,7 @@ void events_close(struct events *ev)
 		return;
 	teardown__destroy(ev->skel);
 	btf__free(ev->vmlinux);
+	free(ev->dsts);
 	free(ev);
 }
 
@@ -434,6 +453,92 @@ int events_stats(struct events *ev, uint64_t netns, int all, struct events_stats
 			pk = &k;
 		}
 	}
+	return 0;
+}
+
+static int by_key(const void *a, const void *b)
+{
+	return memcmp(&((const struct dst_count *)a)->k, &((const struct dst_count *)b)->k,
+		      sizeof(struct td_dst));
+}
+
+static int by_rate(const void *a, const void *b)
+{
+	const struct snap_tw_route *x = a, *y = b;
+
+	if (x->per_s != y->per_s)
+		return x->per_s < y->per_s ? 1 : -1;
+	return x->total < y->total ? 1 : x->total > y->total ? -1 : 0;
+}
+
+int events_time_waits(struct events *ev, struct snap *snap, double mono_s)
+{
+	struct bpf_map *m;
+	struct td_dst key, next, *prev = NULL;
+	struct dst_count *now;
+	struct snap_tw_route *top;
+	double dt;
+	size_t n = 0, k = 0;
+
+	if (!ev)
+		return 0;
+	m = ev->skel->maps.dsts;
+	now = malloc(LD_EVENTS_MAX_DSTS * sizeof(*now));
+	top = calloc(LD_EVENTS_TOP_ROUTES, sizeof(*top));
+	if (!now || !top) {
+		free(now);
+		free(top);
+		return -ENOMEM;
+	}
+	while (n < LD_EVENTS_MAX_DSTS && !bpf_map__get_next_key(m, prev, &next, sizeof(next))) {
+		key = next;
+		prev = &key;
+		if (bpf_map__lookup_elem(m, &key, sizeof(key), &now[n].n, sizeof(now[n].n), 0))
+			continue;
+		now[n++].k = key;
+	}
+	qsort(now, n, sizeof(*now), by_key);
+	dt = ev->dsts_at ? mono_s - ev->dsts_at : 0;
+	for (size_t i = 0, j = 0; i < n; i++) {
+		const struct td_dst *d = &now[i].k;
+		struct snap_tw_route r = { .total = now[i].n };
+		uint64_t delta = 0;
+		int c = 1;
+
+		while (j < ev->n_dsts && (c = by_key(&ev->dsts[j], &now[i])) < 0)
+			j++;
+		/* A route new since the last reading (or evicted and back) came in meanwhile. */
+		if (ev->dsts_at)
+			delta = c == 0 && now[i].n >= ev->dsts[j].n ? now[i].n - ev->dsts[j].n
+								   : now[i].n;
+		r.per_s = dt > 0 ? (double)delta / dt : 0;
+		r.netns = d->netns == ev->self_netns ? 0 : d->netns;
+		r.family = (uint8_t)d->family;
+		r.rport = d->dport;
+		memcpy(r.laddr, d->saddr, sizeof(r.laddr));
+		memcpy(r.raddr, d->daddr, sizeof(r.raddr));
+		/* Keep the top LD_EVENTS_TOP_ROUTES by replacing the least. */
+		if (k == LD_EVENTS_TOP_ROUTES) {
+			size_t least = 0;
+
+			for (size_t t = 1; t < k; t++)
+				if (by_rate(&top[t], &top[least]) > 0)
+					least = t;
+			if (by_rate(&r, &top[least]) >= 0)
+				continue;
+			top[least] = r;
+		} else {
+			top[k++] = r;
+		}
+	}
+	qsort(top, k, sizeof(*top), by_rate);
+	free(ev->dsts);
+	ev->dsts = now;
+	ev->n_dsts = n;
+	ev->dsts_at = mono_s;
+	free(snap->tw_routes);
+	snap->tw_routes = top;
+	snap->n_tw_routes = k;
 	return 0;
 }
 

@@ -78,6 +78,14 @@ int events_procs(struct events *ev, struct events_proc *out, size_t max, size_t 
 int events_join(struct events *ev, struct snap *snap, const struct snap *prev);
 
 /*
+ * Reads the TIME_WAIT entries per route, compares them with the last call's reading (taken
+ * at its mono_s) and gives snap the LD_EVENTS_TOP_ROUTES routes with the most entries per
+ * second since then (then the most in all).  One caller only (the sampler): the reading is
+ * kept in ev.  ev NULL does nothing.  0, -ENOMEM or -errno.
+ */
+int events_time_waits(struct events *ev, struct snap *snap, double mono_s);
+
+/*
  * Drops the record of a socket that is gone for good (a TIME_WAIT that expired), so that the
  * map's bound goes to the sockets still there.  Cookies are never reused.  ev NULL is fine.
  */

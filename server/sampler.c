@@ -932,6 +932,11 @@ int sampler_step(struct sampler *s)
 		snap_put(snap);
 		return err;
 	}
+	err = events_time_waits(s->events, snap, clock_mono());
+	if (err < 0) {
+		snap_put(snap);
+		return err;
+	}
 	s->trans_have_now = 0;
 	if (s->events) {
 		struct events_stats es;

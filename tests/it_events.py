@@ -282,6 +282,17 @@ def time_wait_pressure(d):
         ev = found[0]["evidence"] if found else {}
         check_eq((ev.get("closed_by_pid"), ev.get("closed_by_comm"), ev.get("closed_by_time_wait")),
                  (p.pid, "ld-tw-maker", N), "the TIME_WAIT pressure finding names the process behind it")
+        # Its TIME_WAIT entries were counted on the route, and the finding has what is left.
+        routes = [r for r in d.json("/api/v1/events")["time_wait_routes"]
+                  if (r["destination"], r["destination_port"]) == ("127.0.0.1", port)]
+        check_eq([(r["source"], r["total"]) for r in routes], [("127.0.0.1", N)],
+                 "/api/v1/events counted the route's %d TIME_WAIT entries" % N)
+        check_eq(ev.get("headroom"), 20 - ev.get("ports_in_use", 0), "headroom: the ports left")
+        rate, left = ev.get("time_wait_entries_per_s"), ev.get("time_to_exhaustion_s")
+        net = rate - ev["time_wait"] / 60.0 if rate is not None else 0
+        check(rate is not None and (left is None if net <= 0 else
+                                    abs(left - ev["headroom"] / net) < 0.1),
+              "the counted rate and the time to exhaustion agree: %r" % (ev,))
     finally:
         with open(path, "w") as f:
             f.write(was)

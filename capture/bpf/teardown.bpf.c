@@ -2,6 +2,7 @@
 /* teardown.bpf.c - counts TCP state changes and records who closed each socket, in-kernel. */
 #include "vmlinux.h"
 #include <bpf/bpf_core_read.h>
+#include <bpf/bpf_endian.h>
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 
@@ -11,7 +12,8 @@
  * Cost is what matters here: this runs on every TCP state change of the host.  Per change:
  * one per-CPU array lookup (host counters), one per-CPU hash lookup (the namespace's
  * counters) and one socket-local storage lookup (when the current state began); per connection side that starts tearing down, one LRU insert
- * (owner and timeline), and a lookup per later teardown change.  Nothing is sent to user
+ * (owner and timeline), and a lookup per later teardown change; per TIME_WAIT entry, one
+ * lookup in "dsts" (an insert for a new route).  Nothing is sent to user
  * space: the loader reads the maps when it is asked.
  */
 
@@ -74,6 +76,37 @@ struct {
 	__type(key, __u32);        /* tgid */
 	__type(value, struct td_proc);
 } procs SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 4096); /* the loader sets LD_EVENTS_MAX_DSTS */
+	__type(key, struct td_dst);
+	__type(value, __u64); /* TIME_WAIT entries since the route was first seen */
+} dsts SEC(".maps");
+
+/* One more TIME_WAIT on the socket's route: a lookup, and an insert for a new route. */
+static __always_inline void count_time_wait(const struct sock *sk, __u32 netns)
+{
+	struct td_dst k = {};
+	__u64 one = 1, *n;
+
+	k.netns = netns;
+	k.family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	k.dport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+	if (k.family == 10 /* AF_INET6 */) {
+		BPF_CORE_READ_INTO(&k.saddr, sk, __sk_common.skc_v6_rcv_saddr.in6_u.u6_addr8);
+		BPF_CORE_READ_INTO(&k.daddr, sk, __sk_common.skc_v6_daddr.in6_u.u6_addr8);
+	} else {
+		BPF_CORE_READ_INTO((__u32 *)k.saddr, sk, __sk_common.skc_rcv_saddr);
+		BPF_CORE_READ_INTO((__u32 *)k.daddr, sk, __sk_common.skc_daddr);
+	}
+	n = bpf_map_lookup_elem(&dsts, &k);
+	if (n)
+		__sync_fetch_and_add(n, 1);
+	else if (bpf_map_update_elem(&dsts, &k, &one, BPF_NOEXIST) < 0 &&
+		 (n = bpf_map_lookup_elem(&dsts, &k)))
+		__sync_fetch_and_add(n, 1); /* another CPU inserted it meanwhile */
+}
 
 static __always_inline int hist_of(int state)
 {
@@ -229,6 +262,8 @@ int BPF_PROG(on_state, const struct sock *sk, int from, int to)
 	if (i >= TD_STATES * TD_STATES)
 		return 0;
 	(&ns->trans[0][0])[i]++;
+	if (to == TCP_CLOSE_ && (from == TCP_FIN_WAIT2_ || from == TCP_CLOSING_))
+		count_time_wait(sk, netns);
 	/* Connecting: nothing is timed until it is established (lifetime starts at birth). */
 	if (to == TCP_ESTABLISHED_ && (from == TCP_SYN_SENT_ || from == TCP_SYN_RECV_))
 		return 0;

@@ -81,6 +81,21 @@ struct td_stats {
 	__u64 lost; /* records, steps or namespaces that could not be stored (map full, no memory) */
 };
 
+/*
+ * TIME_WAIT entries per route, in the LRU map "dsts" (the loader sets LD_EVENTS_MAX_DSTS):
+ * a full socket leaving FIN_WAIT2 or CLOSING for CLOSE is the kernel handing it to a
+ * TIME_WAIT mini-socket (tcp_time_wait()), except when a reset ends it there, which the
+ * count does not tell apart (rare: a reset answering our FIN).  Addresses as the socket
+ * holds them (network order); IPv4 in the first 4 bytes.
+ */
+struct td_dst {
+	__u32 netns; /* inode of the socket's network namespace */
+	__u16 family;
+	__u16 dport; /* host order */
+	__u8 saddr[16];
+	__u8 daddr[16];
+};
+
 /* Resets per process, in the LRU map "procs" keyed by tgid (0: outside any process). */
 struct td_proc {
 	__u64 rst_sent;

@@ -479,6 +479,15 @@ static void kernel_findings(struct decide *d, uint64_t ns, const struct kstat *k
 		f->u.rst.on_data = d2;
 		f->u.rst.per_min = per_min;
 		f->u.rst.window_s = window;
+		f->u.rst.proc = NULL;
+		f->u.rst.peer = NULL;
+		/* Resets by process are host-wide: named once, with lingerd's own namespace. */
+		for (size_t i = 0; !ns && i < d->in->n_rst_procs && !f->u.rst.proc; i++)
+			if (d->in->rst_procs[i].tgid)
+				f->u.rst.proc = &d->in->rst_procs[i];
+		for (size_t i = 0; i < d->in->n_rst_peers && !f->u.rst.peer; i++)
+			if (d->in->rst_peers[i].netns == ns)
+				f->u.rst.peer = &d->in->rst_peers[i];
 	}
 }
 

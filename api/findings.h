@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "events.h"
 #include "params.h"
 #include "snap.h"
 
@@ -123,6 +124,13 @@ struct finding {
 		struct {
 			uint64_t on_close, on_data; /* TCPAbortOnClose, TCPAbortOnData */
 			double per_min, window_s;
+			/*
+			 * From the teardown tracer, since it started (NULL / zero without it): the
+			 * process with the most resets sent and received, and the peer address
+			 * of the namespace with the most.
+			 */
+			const struct events_proc *proc;
+			const struct events_peer *peer;
 		} rst;
 		struct { /* NETNS_SHARED_HASH: host-wide, netns 0, key "" */
 			uint32_t shared, followed; /* namespaces sharing, of those followed */
@@ -150,6 +158,11 @@ struct findings_input {
 	 */
 	const struct snap *then;
 	struct netns_sel ns; /* the namespaces diagnosed */
+	/* The tracer's processes and peers by resets, most first (events_procs/_peers). */
+	const struct events_proc *rst_procs;
+	size_t n_rst_procs;
+	const struct events_peer *rst_peers;
+	size_t n_rst_peers;
 	double min_age;      /* sockets held for less than this many seconds are no finding */
 };
 

@@ -16,7 +16,8 @@
 #include "view.h"
 #include "util.h"
 
-#define TOP_RESET_PROCS 20 /* processes listed by resets sent */
+#define TOP_RESET_PROCS 20 /* processes listed by resets sent and received */
+#define TOP_RESET_PEERS 20 /* peer addresses listed by resets sent and received */
 /* Prometheus buckets: every other power of two of microseconds, 1 us to 2^30 us (18 min);
    the tracer's last bucket holds everything longer and only +Inf counts it. */
 #define BUCKET_STEP 2
@@ -277,12 +278,13 @@ int api_h_events(const struct api_ctx *ctx, const char *arg, struct query *q, st
 {
 	struct events *ev = feed_events(ctx->feed);
 	struct events_proc top[TOP_RESET_PROCS];
+	struct events_peer peers[TOP_RESET_PEERS];
 	struct feed_status fs;
 	struct events_stats st;
 	struct netns_sel sel;
 	const char *ns_param;
 	struct snap *s;
-	size_t n = 0;
+	size_t n = 0, n_peers = 0;
 	int err;
 
 	(void)arg;
@@ -303,6 +305,8 @@ int api_h_events(const struct api_ctx *ctx, const char *arg, struct query *q, st
 	err = ev ? events_stats(ev, sel.id, sel.all, &st, 1) : 0;
 	if (err == 0 && ev)
 		err = events_procs(ev, top, TOP_RESET_PROCS, &n);
+	if (err == 0 && ev)
+		err = events_peers(ev, peers, TOP_RESET_PEERS, &n_peers);
 	if (err < 0) {
 		snap_put(s);
 		return api_fail(e, 503, "events_failed", NULL, "cannot read the tracer's maps: %s",
@@ -375,6 +379,24 @@ int api_h_events(const struct api_ctx *ctx, const char *arg, struct query *q, st
 			jw_knull(w, "comm");
 		}
 		jw_kuint(w, "sent", top[i].rst_sent);
+		jw_kuint(w, "received", top[i].rst_recv);
+		jw_obj_end(w);
+	}
+	jw_arr_end(w);
+	/* Peers of the namespaces asked for; a reset to a stray segment goes to its sender. */
+	jw_key(w, "by_peer");
+	jw_arr(w);
+	for (size_t i = 0; i < n_peers; i++) {
+		char a[INET6_ADDRSTRLEN];
+
+		if (!sel.all && peers[i].netns != sel.id)
+			continue;
+		inet_ntop(peers[i].family, peers[i].addr, a, sizeof(a));
+		jw_obj(w);
+		jw_kstr(w, "netns", api_netns_name(s, peers[i].netns));
+		jw_kstr(w, "address", a);
+		jw_kuint(w, "sent", peers[i].sent);
+		jw_kuint(w, "received", peers[i].recv);
 		jw_obj_end(w);
 	}
 	jw_arr_end(w);

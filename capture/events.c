@@ -186,6 +186,15 @@ int events_procs(struct events *ev, struct events_proc *out, size_t max, size_t 
 	return -ENOTSUP;
 }
 
+int events_peers(struct events *ev, struct events_peer *out, size_t max, size_t *n)
+{
+	(void)ev;
+	(void)out;
+	(void)max;
+	*n = 0;
+	return -ENOTSUP;
+}
+
 const char *events_reason_name(struct events *ev, unsigned reason)
 {
 	(void)ev;
@@ -314,6 +323,7 @@ int events_open(struct events **out, char *why, size_t why_len)
 	bpf_map__set_max_entries(ev->skel->maps.procs, LD_EVENTS_MAX_PROCS);
 	bpf_map__set_max_entries(ev->skel->maps.nstats, LD_EVENTS_MAX_NETNS);
 	bpf_map__set_max_entries(ev->skel->maps.dsts, LD_EVENTS_MAX_DSTS);
+	bpf_map__set_max_entries(ev->skel->maps.peers, LD_EVENTS_MAX_PEERS);
 	if (!has_tp(ev->vmlinux, "tcp_send_reset"))
 		bpf_program__set_autoload(ev->skel->progs.on_send_reset, false);
 	if (!has_tp(ev->vmlinux, "tcp_receive_reset"))
@@ -545,8 +555,55 @@ int events_time_waits(struct events *ev, struct snap *snap, double mono_s)
 static int by_resets(const void *a, const void *b)
 {
 	const struct events_proc *x = a, *y = b;
+	uint64_t nx = x->rst_sent + x->rst_recv, ny = y->rst_sent + y->rst_recv;
 
-	return x->rst_sent < y->rst_sent ? 1 : x->rst_sent > y->rst_sent ? -1 : 0;
+	return nx < ny ? 1 : nx > ny ? -1 : 0;
+}
+
+static int by_peer_resets(const void *a, const void *b)
+{
+	const struct events_peer *x = a, *y = b;
+	uint64_t nx = x->sent + x->recv, ny = y->sent + y->recv;
+
+	return nx < ny ? 1 : nx > ny ? -1 : 0;
+}
+
+int events_peers(struct events *ev, struct events_peer *out, size_t max, size_t *n)
+{
+	struct bpf_map *m = ev->skel->maps.peers;
+	struct td_peer key, next, *prev = NULL;
+	struct td_peer_rst v;
+	size_t k = 0;
+
+	/* Small (LD_EVENTS_MAX_PEERS) and read on request only: keep the top max. */
+	while (!bpf_map__get_next_key(m, prev, &next, sizeof(next))) {
+		struct events_peer p;
+
+		key = next;
+		prev = &key;
+		if (bpf_map__lookup_elem(m, &key, sizeof(key), &v, sizeof(v), 0))
+			continue;
+		p.netns = key.netns == ev->self_netns ? 0 : key.netns;
+		p.family = (uint8_t)key.family;
+		memcpy(p.addr, key.addr, sizeof(p.addr));
+		p.sent = v.sent;
+		p.recv = v.recv;
+		if (k == max) {
+			size_t least = 0;
+
+			for (size_t i = 1; i < k; i++)
+				if (by_peer_resets(&out[i], &out[least]) > 0)
+					least = i;
+			if (!k || by_peer_resets(&p, &out[least]) >= 0)
+				continue;
+			out[least] = p;
+		} else {
+			out[k++] = p;
+		}
+	}
+	qsort(out, k, sizeof(*out), by_peer_resets);
+	*n = k;
+	return 0;
 }
 
 int events_procs(struct events *ev, struct events_proc *out, size_t max, size_t *n)
@@ -566,15 +623,16 @@ int events_procs(struct events *ev, struct events_proc *out, size_t max, size_t 
 			size_t least = 0;
 
 			for (size_t i = 1; i < k; i++)
-				if (out[i].rst_sent < out[least].rst_sent)
+				if (by_resets(&out[i], &out[least]) > 0)
 					least = i;
-			if (!k || out[least].rst_sent >= p.rst_sent)
+			if (!k || out[least].rst_sent + out[least].rst_recv >= p.rst_sent + p.rst_recv)
 				continue;
 			k--;
 			out[least] = out[k];
 		}
 		out[k].tgid = key;
 		out[k].rst_sent = p.rst_sent;
+		out[k].rst_recv = p.rst_recv;
 		memcpy(out[k].comm, p.comm, sizeof(out[k].comm));
 		out[k].comm[sizeof(out[k].comm) - 1] = '\0';
 		k++;

@@ -28,12 +28,27 @@ struct events_stats {
 	uint64_t socks;     /* teardown records in the map now (counted only on request) */
 };
 
-/* A process's resets sent, from the map "procs". */
+/* A process's resets, from the map "procs". */
 struct events_proc {
 	uint32_t tgid; /* 0: resets sent outside any process (answers to stray segments, timers) */
 	uint64_t rst_sent;
+	uint64_t rst_recv; /* received on sockets it closed (the tracer's record names it) */
 	char comm[16];
 };
+
+/* A peer address's resets, from the map "peers". */
+struct events_peer {
+	uint64_t netns; /* 0 for lingerd's own namespace, else the namespace's inode */
+	uint8_t family;
+	uint8_t addr[16];
+	uint64_t sent, recv;
+};
+
+/*
+ * Up to max peers with the most resets sent and received, most first, into out; *n is set
+ * to how many.  0 or -errno.
+ */
+int events_peers(struct events *ev, struct events_peer *out, size_t max, size_t *n);
 
 /*
  * Loads and attaches the tracer.  Needs a kernel with BTF (/sys/kernel/btf/vmlinux) and
@@ -63,8 +78,8 @@ int events_stats(struct events *ev, uint64_t netns, int all, struct events_stats
 		 int count_socks);
 
 /*
- * Up to max processes with resets sent, most first, into out; *n is set to how many.
- * 0 or -errno.
+ * Up to max processes with the most resets sent and received, most first, into out; *n is
+ * set to how many.  0 or -errno.
  */
 int events_procs(struct events *ev, struct events_proc *out, size_t max, size_t *n);
 

@@ -240,7 +240,19 @@ def close_wait_2s(d, api):
           "/metrics has the CLOSE_WAIT duration histogram")
 
 
+def loopback_resets(api):
+    peers = api.get("/api/v1/events")["resets"]["by_peer"]
+    return {(r["address"], r["netns"]): (r["sent"], r["received"]) for r in peers}.get(
+        ("127.0.0.1", "self"), (0, 0))
+
+
+def my_received(api):
+    rs = api.get("/api/v1/events")["resets"]["sent_by_process"]
+    return sum(r["received"] for r in rs if r["pid"] == os.getpid())
+
+
 def linger_resets(d, api):
+    peer0 = loopback_resets(api)
     l, port = listener()
     p = helper("ld-linger", "linger", port, N)
     check_eq(p.wait(10), 0, "the SO_LINGER client exits")
@@ -249,6 +261,24 @@ def linger_resets(d, api):
     mine = [r for r in rs if r["pid"] == p.pid]
     check(mine and mine[0]["sent"] == N and mine[0]["comm"] == "ld-linger",
           "%d SO_LINGER {1,0} closes are resets sent by pid %d: %r" % (N, p.pid, mine))
+    # Both ends are 127.0.0.1: N resets sent to it, and N received from it (by the sockets
+    # still in the listener's queue).
+    peer1 = loopback_resets(api)
+    check_eq((peer1[0] - peer0[0], peer1[1] - peer0[1]), (N, N),
+             "resets per peer: %d sent to and received from 127.0.0.1" % N)
+    l.close()
+    # This process closes first, the peer answers with a reset: received by this process.
+    recv0 = my_received(api)
+    l, port = listener()
+    c = socket.create_connection(("127.0.0.1", port))
+    s = l.accept()[0]
+    c.shutdown(socket.SHUT_WR)
+    s.recv(1)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    s.close()
+    time.sleep(0.2)
+    check_eq(my_received(api) - recv0, 1, "a reset received in FIN_WAIT_2 counts for the closer")
+    c.close()
     l.close()
     m = d.get("/metrics", raw=True)[2].decode()
     lost = [x for x in m.splitlines() if x.startswith("lingerd_bpf_lost_total ")]

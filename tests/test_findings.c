@@ -621,6 +621,24 @@ static void test_kernel(void)
 	n = decide(s, sc.history, 60, v, 16);
 	f = find(v, n, FINDING_RST_ON_CLOSE, "");
 	CHECK(f && f->severity == FINDING_WARNING && llround(f->u.rst.per_min) == 60);
+	CHECK(f && !f->u.rst.proc && !f->u.rst.peer); /* no tracer: nobody named */
+	/* With the tracer's tops: the first real process (pid 0 is none), the namespace's peer. */
+	{
+		struct events_proc procs[] = { { .tgid = 0, .rst_sent = 900 },
+					       { .tgid = 77, .rst_sent = 40, .rst_recv = 2,
+						 .comm = "app" } };
+		struct events_peer peers[] = { { .netns = 4026532000u, .family = AF_INET,
+						 .sent = 500 },
+					       { .netns = 0, .family = AF_INET, .sent = 30,
+						 .recv = 1 } };
+		struct findings_input in = { .snap = s, .history = sc.history, .min_age = 60,
+					     .rst_procs = procs, .n_rst_procs = 2,
+					     .rst_peers = peers, .n_rst_peers = 2 };
+
+		n = findings_decide(&in, v, 16);
+		f = find(v, n, FINDING_RST_ON_CLOSE, "");
+		CHECK(f && f->u.rst.proc == &procs[1] && f->u.rst.peer == &peers[1]);
+	}
 	/* Without the history no rate is known and no counter finding is made. */
 	n = decide(s, NULL, 60, v, 16);
 	CHECK(find(v, n, FINDING_RST_ON_CLOSE, "") == NULL);

@@ -108,6 +108,60 @@ static __always_inline void count_time_wait(const struct sock *sk, __u32 netns)
 		__sync_fetch_and_add(n, 1); /* another CPU inserted it meanwhile */
 }
 
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 4096); /* the loader sets LD_EVENTS_MAX_PEERS */
+	__type(key, struct td_peer);
+	__type(value, struct td_peer_rst);
+} peers SEC(".maps");
+
+/* One more reset sent to (recv 0) or received from (recv 1) a peer. */
+static __always_inline void count_peer(struct td_peer *k, int recv)
+{
+	struct td_peer_rst *v, n = {};
+
+	v = bpf_map_lookup_elem(&peers, k);
+	if (!v) {
+		bpf_map_update_elem(&peers, k, &n, BPF_NOEXIST);
+		v = bpf_map_lookup_elem(&peers, k); /* ours, or another CPU's meanwhile */
+		if (!v)
+			return;
+	}
+	__sync_fetch_and_add(recv ? &v->recv : &v->sent, 1);
+}
+
+/* The peer of a full socket. */
+static __always_inline void peer_of_sock(const struct sock *sk, struct td_peer *k)
+{
+	k->netns = BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum);
+	k->family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	if (k->family == 10 /* AF_INET6 */)
+		BPF_CORE_READ_INTO(&k->addr, sk, __sk_common.skc_v6_daddr.in6_u.u6_addr8);
+	else
+		BPF_CORE_READ_INTO((__u32 *)k->addr, sk, __sk_common.skc_daddr);
+}
+
+/* The sender of the segment a reset answers (no socket: a stray segment). */
+static __always_inline int peer_of_skb(const struct sk_buff *skb, struct td_peer *k)
+{
+	unsigned char *head = BPF_CORE_READ(skb, head);
+	__u16 nh = BPF_CORE_READ(skb, network_header);
+	__u8 v = 0;
+
+	if (bpf_probe_read_kernel(&v, 1, head + nh) < 0)
+		return -1;
+	k->netns = BPF_CORE_READ(skb, dev, nd_net.net, ns.inum);
+	if (v >> 4 == 4) {
+		k->family = 2;
+		return bpf_probe_read_kernel(k->addr, 4, head + nh + 12); /* iphdr.saddr */
+	}
+	if (v >> 4 == 6) {
+		k->family = 10;
+		return bpf_probe_read_kernel(k->addr, 16, head + nh + 8); /* ipv6hdr.saddr */
+	}
+	return -1;
+}
+
 static __always_inline int hist_of(int state)
 {
 	switch (state) {
@@ -345,6 +399,14 @@ int BPF_PROG(on_send_reset, const struct sock *sk, const struct sk_buff *skb)
 	if (reason >= TD_REASONS)
 		reason = 0;
 	st->rst_sent[reason]++;
+	{
+		struct td_peer k = {};
+
+		if (sk)
+			peer_of_sock(sk, &k);
+		if (sk || (skb && peer_of_skb(skb, &k) == 0))
+			count_peer(&k, 0);
+	}
 	/* A reset answering a stray segment (sk NULL or not ours to own) names nobody. */
 	if (sk && owned_by_caller(sk))
 		tgid = bpf_get_current_pid_tgid() >> 32;
@@ -376,10 +438,33 @@ int BPF_PROG(on_send_reset, const struct sock *sk, const struct sk_buff *skb)
 SEC("tp_btf/tcp_receive_reset")
 int BPF_PROG(on_receive_reset, struct sock *sk)
 {
-	__u32 zero = 0;
+	__u32 zero = 0, tgid = 0;
 	struct td_stats *st = bpf_map_lookup_elem(&stats, &zero);
+	struct td_peer k = {};
+	struct td_proc *p, n = {};
+	struct td_sock *r;
+	__u64 cookie;
 
 	if (st)
 		st->rst_recv++;
+	if (!sk)
+		return 0;
+	peer_of_sock(sk, &k);
+	count_peer(&k, 1);
+	/* In softirq: the process is the one that closed the socket, when one did. */
+	cookie = bpf_get_socket_cookie(sk);
+	r = bpf_map_lookup_elem(&socks, &cookie);
+	if (!r || r->how == TD_HOW_NONE)
+		return 0;
+	tgid = r->tgid;
+	p = bpf_map_lookup_elem(&procs, &tgid);
+	if (!p) {
+		__builtin_memcpy(n.comm, r->comm, sizeof(n.comm));
+		bpf_map_update_elem(&procs, &tgid, &n, BPF_NOEXIST);
+		p = bpf_map_lookup_elem(&procs, &tgid);
+		if (!p)
+			return 0;
+	}
+	__sync_fetch_and_add(&p->rst_recv, 1);
 	return 0;
 }

@@ -99,7 +99,24 @@ struct td_dst {
 /* Resets per process, in the LRU map "procs" keyed by tgid (0: outside any process). */
 struct td_proc {
 	__u64 rst_sent;
+	__u64 rst_recv; /* on sockets it closed (their teardown record names it) */
 	char comm[16];
+};
+
+/*
+ * Resets per peer address, in the LRU map "peers" (the loader sets LD_EVENTS_MAX_PEERS):
+ * sent (to a socket's peer, or to the source of a stray segment) and received.  The address
+ * in network order, IPv4 in the first 4 bytes.
+ */
+struct td_peer {
+	__u32 netns;
+	__u16 family;
+	__u16 pad;
+	__u8 addr[16];
+};
+
+struct td_peer_rst {
+	__u64 sent, recv;
 };
 
 #endif

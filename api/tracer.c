@@ -9,6 +9,7 @@
 
 #include "events.h"
 #include "feed.h"
+#include "limits.h"
 #include "metrics.h"
 #include "params.h"
 #include "pool.h"
@@ -273,6 +274,57 @@ int api_h_socket(const struct api_ctx *ctx, const char *arg, struct query *q, st
 	return 0;
 }
 
+/* The histograms of one set of counters, keyed by state ("lifetime" last). */
+static void write_hists(struct jw *w, const __u64 hist[TD_H_COUNT][TD_BUCKETS],
+			const __u64 sum_us[TD_H_COUNT])
+{
+	jw_obj(w);
+	for (int h = 0; h < TD_H_COUNT; h++) {
+		uint64_t all = 0;
+
+		jw_key(w, hist_states[h]);
+		jw_obj(w);
+		/* buckets[b]: how many took less than 2^b microseconds and at least 2^(b-1). */
+		jw_key(w, "log2_us_buckets");
+		jw_arr(w);
+		for (int b = 0; b < TD_BUCKETS; b++) {
+			jw_uint(w, hist[h][b]);
+			all += hist[h][b];
+		}
+		jw_arr_end(w);
+		jw_kuint(w, "count", all);
+		jw_kdouble(w, "sum_s", (double)sum_us[h] / 1e6, 6);
+		jw_obj_end(w);
+	}
+	jw_obj_end(w);
+}
+
+/* The processes with the most teardowns timed, each with its histograms (host-wide). */
+static int write_proc_hists(struct jw *w, struct events *ev)
+{
+	struct events_phist *v = NULL;
+	size_t n = 0;
+	int err = 0;
+
+	jw_key(w, "durations_by_process");
+	jw_arr(w);
+	if (ev) {
+		v = malloc(LD_EVENTS_TOP_PHIST * sizeof(*v));
+		err = v ? events_phists(ev, v, LD_EVENTS_TOP_PHIST, &n) : -ENOMEM;
+	}
+	for (size_t i = 0; i < n && !err; i++) {
+		jw_obj(w);
+		jw_kint(w, "pid", v[i].tgid);
+		jw_kstr(w, "comm", v[i].h.comm);
+		jw_key(w, "durations");
+		write_hists(w, (const __u64(*)[TD_BUCKETS])v[i].h.hist, v[i].h.hist_sum_us);
+		jw_obj_end(w);
+	}
+	jw_arr_end(w);
+	free(v);
+	return err;
+}
+
 int api_h_events(const struct api_ctx *ctx, const char *arg, struct query *q, struct jw *w,
 		 struct api_error *e)
 {
@@ -329,25 +381,16 @@ int api_h_events(const struct api_ctx *ctx, const char *arg, struct query *q, st
 		}
 	jw_arr_end(w);
 	jw_key(w, "durations");
-	jw_obj(w);
-	for (int h = 0; h < TD_H_COUNT && ev; h++) {
-		uint64_t all = 0;
-
-		jw_key(w, hist_states[h]);
+	if (ev) {
+		write_hists(w, (const __u64(*)[TD_BUCKETS])st.n.hist, st.n.hist_sum_us);
+	} else {
 		jw_obj(w);
-		/* buckets[b]: how many took less than 2^b microseconds and at least 2^(b-1). */
-		jw_key(w, "log2_us_buckets");
-		jw_arr(w);
-		for (int b = 0; b < TD_BUCKETS; b++) {
-			jw_uint(w, st.n.hist[h][b]);
-			all += st.n.hist[h][b];
-		}
-		jw_arr_end(w);
-		jw_kuint(w, "count", all);
-		jw_kdouble(w, "sum_s", (double)st.n.hist_sum_us[h] / 1e6, 6);
 		jw_obj_end(w);
 	}
-	jw_obj_end(w);
+	if (write_proc_hists(w, ev) == -ENOMEM) {
+		snap_put(s);
+		return -ENOMEM;
+	}
 	jw_key(w, "resets");
 	jw_obj(w);
 	{

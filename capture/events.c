@@ -195,6 +195,15 @@ int events_peers(struct events *ev, struct events_peer *out, size_t max, size_t 
 	return -ENOTSUP;
 }
 
+int events_phists(struct events *ev, struct events_phist *out, size_t max, size_t *n)
+{
+	(void)ev;
+	(void)out;
+	(void)max;
+	*n = 0;
+	return -ENOTSUP;
+}
+
 const char *events_reason_name(struct events *ev, unsigned reason)
 {
 	(void)ev;
@@ -324,6 +333,7 @@ int events_open(struct events **out, char *why, size_t why_len)
 	bpf_map__set_max_entries(ev->skel->maps.nstats, LD_EVENTS_MAX_NETNS);
 	bpf_map__set_max_entries(ev->skel->maps.dsts, LD_EVENTS_MAX_DSTS);
 	bpf_map__set_max_entries(ev->skel->maps.peers, LD_EVENTS_MAX_PEERS);
+	bpf_map__set_max_entries(ev->skel->maps.phist, LD_EVENTS_MAX_PHIST);
 	if (!has_tp(ev->vmlinux, "tcp_send_reset"))
 		bpf_program__set_autoload(ev->skel->progs.on_send_reset, false);
 	if (!has_tp(ev->vmlinux, "tcp_receive_reset"))
@@ -566,6 +576,49 @@ static int by_peer_resets(const void *a, const void *b)
 	uint64_t nx = x->sent + x->recv, ny = y->sent + y->recv;
 
 	return nx < ny ? 1 : nx > ny ? -1 : 0;
+}
+
+static int by_count(const void *a, const void *b)
+{
+	const struct events_phist *x = a, *y = b;
+
+	return x->count < y->count ? 1 : x->count > y->count ? -1 : 0;
+}
+
+int events_phists(struct events *ev, struct events_phist *out, size_t max, size_t *n)
+{
+	struct bpf_map *m = ev->skel->maps.phist;
+	__u32 key, next, *prev = NULL;
+	struct events_phist p;
+	size_t k = 0;
+
+	while (!bpf_map__get_next_key(m, prev, &next, sizeof(next))) {
+		key = next;
+		prev = &key;
+		if (bpf_map__lookup_elem(m, &key, sizeof(key), &p.h, sizeof(p.h), 0))
+			continue;
+		p.tgid = key;
+		p.count = 0;
+		p.h.comm[sizeof(p.h.comm) - 1] = '\0';
+		for (int h = 0; h < TD_H_LIFETIME; h++)
+			for (int b = 0; b < TD_BUCKETS; b++)
+				p.count += p.h.hist[h][b];
+		if (k == max) {
+			size_t least = 0;
+
+			for (size_t i = 1; i < k; i++)
+				if (out[i].count < out[least].count)
+					least = i;
+			if (!k || out[least].count >= p.count)
+				continue;
+			out[least] = p;
+		} else {
+			out[k++] = p;
+		}
+	}
+	qsort(out, k, sizeof(*out), by_count);
+	*n = k;
+	return 0;
 }
 
 int events_peers(struct events *ev, struct events_peer *out, size_t max, size_t *n)

@@ -36,6 +36,19 @@ struct events_proc {
 	char comm[16];
 };
 
+/* A process's time in each teardown state, from the map "phist". */
+struct events_phist {
+	uint32_t tgid;
+	uint64_t count; /* observations in the teardown states (lifetimes left out) */
+	struct td_phist h;
+};
+
+/*
+ * Up to max processes with the most observations, most first, into out; *n is set to how
+ * many.  0 or -errno.
+ */
+int events_phists(struct events *ev, struct events_phist *out, size_t max, size_t *n);
+
 /* A peer address's resets, from the map "peers". */
 struct events_peer {
 	uint64_t netns; /* 0 for lingerd's own namespace, else the namespace's inode */

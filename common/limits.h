@@ -35,6 +35,8 @@
 #define LD_EVENTS_MAX_SOCKS 131072 /* sockets' owners and timelines, least recently used out */
 #define LD_EVENTS_MAX_PROCS 4096   /* processes with resets sent */
 #define LD_EVENTS_MAX_NETNS 1024   /* namespaces counted apart; about 3 KB each per CPU */
+#define LD_EVENTS_MAX_PHIST 1024   /* processes with time-in-state histograms; 1.6 KB each */
+#define LD_EVENTS_TOP_PHIST 10     /* of them in /api/v1/events, most sockets first */
 #define LD_EVENTS_MAX_PEERS 4096   /* peer addresses with resets sent or received */
 #define LD_EVENTS_MAX_DSTS 16384   /* routes with TIME_WAIT entries counted; 48 bytes each */
 #define LD_EVENTS_TOP_ROUTES 32    /* routes by TIME_WAIT entries/s kept with a snapshot */

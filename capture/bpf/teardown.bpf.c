@@ -224,6 +224,49 @@ static __always_inline void observe(struct td_nstats *st, int h, __u64 ns)
 	st->hist_sum_us[h] += us;
 }
 
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 1024); /* the loader sets LD_EVENTS_MAX_PHIST */
+	__type(key, __u32);        /* tgid */
+	__type(value, struct td_phist);
+} phist SEC(".maps");
+
+/* Only a zeroed value to insert: too large for the BPF stack (about 1.6 KB). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct td_phist);
+} phist_zero SEC(".maps");
+
+/*
+ * The time a socket with a record spent in a state (h), under its closer.  One lookup; an
+ * insert for a process seen the first time.
+ */
+static __always_inline void observe_proc(const struct td_sock *r, int h, __u64 ns)
+{
+	__u64 us = ns / 1000;
+	__u64 top = (1ull << (TD_BUCKETS - 1)) - 1;
+	__u32 b = (__u32)bits(us < top ? us : top) & (TD_BUCKETS - 1), tgid = r->tgid, zero = 0;
+	struct td_phist *p, *z;
+
+	if (h < 0 || h >= TD_H_COUNT || r->how == TD_HOW_NONE || !tgid)
+		return;
+	p = bpf_map_lookup_elem(&phist, &tgid);
+	if (!p) {
+		z = bpf_map_lookup_elem(&phist_zero, &zero);
+		if (!z)
+			return;
+		__builtin_memcpy(z->comm, r->comm, sizeof(z->comm));
+		bpf_map_update_elem(&phist, &tgid, z, BPF_NOEXIST);
+		p = bpf_map_lookup_elem(&phist, &tgid); /* ours, or another CPU's meanwhile */
+		if (!p)
+			return;
+	}
+	__sync_fetch_and_add(&p->hist[h][b], 1);
+	__sync_fetch_and_add(&p->hist_sum_us[h], us);
+}
+
 /*
  * Whether the current task is the process acting on sk: true only inside a system call
  * that holds the socket lock (lock_sock), where softirq and timer handlers that find the
@@ -298,7 +341,7 @@ int BPF_PROG(on_state, const struct sock *sk, int from, int to)
 	struct sk_times *t;
 	struct td_sock *r;
 	__u32 tgid = 0, netns, i;
-	__u64 now, cookie;
+	__u64 now, cookie, dur = 0, life = 0;
 	int owned;
 
 	if (sk->sk_protocol != IPPROTO_TCP_)
@@ -338,9 +381,12 @@ int BPF_PROG(on_state, const struct sock *sk, int from, int to)
 	}
 	t = bpf_sk_storage_get(&times, s, 0, 0);
 	if (t) {
-		observe(ns, hist_of(from), now - t->since_ns);
-		if (to == TCP_CLOSE_ && t->born_ns)
-			observe(ns, TD_H_LIFETIME, now - t->born_ns);
+		dur = now - t->since_ns;
+		observe(ns, hist_of(from), dur);
+		if (to == TCP_CLOSE_ && t->born_ns) {
+			life = now - t->born_ns;
+			observe(ns, TD_H_LIFETIME, life);
+		}
 		t->since_ns = now;
 	}
 
@@ -370,15 +416,20 @@ int BPF_PROG(on_state, const struct sock *sk, int from, int to)
 			lost();
 		return 0;
 	}
-	if (to == TCP_CLOSE_ && from != TCP_FIN_WAIT2_ && from != TCP_CLOSING_) {
-		bpf_map_delete_elem(&socks, &cookie);
-		return 0;
-	}
 	r = bpf_map_lookup_elem(&socks, &cookie);
 	if (!r)
 		return 0; /* it started tearing down before the tracer, or was evicted */
 	if (from == TCP_CLOSE_WAIT_ && to == TCP_LAST_ACK_ && owned && r->how == TD_HOW_NONE)
 		name_owner(r, sk, TD_HOW_PASSIVE);
+	if (t) {
+		observe_proc(r, hist_of(from), dur);
+		if (life)
+			observe_proc(r, TD_H_LIFETIME, life);
+	}
+	if (to == TCP_CLOSE_ && from != TCP_FIN_WAIT2_ && from != TCP_CLOSING_) {
+		bpf_map_delete_elem(&socks, &cookie);
+		return 0;
+	}
 	add_step(r, now, from, to, tgid);
 	return 0;
 }

@@ -82,6 +82,17 @@ struct td_stats {
 };
 
 /*
+ * Time in each teardown state per process, in the LRU map "phist" keyed by tgid (the loader
+ * sets LD_EVENTS_MAX_PHIST): observed for the sockets with a teardown record that names a
+ * closer, under that closer (for CLOSE_WAIT: the process that finally closed it).
+ */
+struct td_phist {
+	__u64 hist[TD_H_COUNT][TD_BUCKETS];
+	__u64 hist_sum_us[TD_H_COUNT];
+	char comm[16];
+};
+
+/*
  * TIME_WAIT entries per route, in the LRU map "dsts" (the loader sets LD_EVENTS_MAX_DSTS):
  * a full socket leaving FIN_WAIT2 or CLOSING for CLOSE is the kernel handing it to a
  * TIME_WAIT mini-socket (tcp_time_wait()), except when a reset ends it there, which the

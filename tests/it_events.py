@@ -261,6 +261,7 @@ def my_received(api):
 
 
 def linger_resets(d, api):
+    lost0 = api.get("/api/v1/events")["lost"]
     peer0 = loopback_resets(api)
     l, port = listener()
     p = helper("ld-linger", "linger", port, N)
@@ -273,8 +274,11 @@ def linger_resets(d, api):
     # Both ends are 127.0.0.1: N resets sent to it, and N received from it (by the sockets
     # still in the listener's queue).
     peer1 = loopback_resets(api)
-    check_eq((peer1[0] - peer0[0], peer1[1] - peer0[1]), (N, N),
-             "resets per peer: %d sent to and received from 127.0.0.1" % N)
+    got, lost = (peer1[0] - peer0[0], peer1[1] - peer0[1]), api.get("/api/v1/events")["lost"] - lost0
+    # A run the kernel skipped (nested on its CPU) is counted as lost: then fewer, by no more.
+    check(got == (N, N) or (lost and N - lost <= min(got) and max(got) <= N),
+          "resets per peer: %d sent to and received from 127.0.0.1: %r (%d runs lost)"
+          % (N, got, lost))
     l.close()
     # This process closes first, the peer answers with a reset: received by this process.
     recv0 = my_received(api)

@@ -13,7 +13,9 @@
  * one per-CPU array lookup (host counters), one per-CPU hash lookup (the namespace's
  * counters) and one socket-local storage lookup (when the current state began); per connection side that starts tearing down, one LRU insert
  * (owner and timeline), and a lookup per later teardown change; per TIME_WAIT entry, one
- * lookup in "dsts" (an insert for a new route).  Nothing is sent to user
+ * lookup in "dsts" (an insert for a new route); per socket with a record, at its last
+ * change, one lookup in "phist" (its durations, taken from its steps, all at once).
+ * Nothing is sent to user
  * space: the loader reads the maps when it is asked.
  */
 
@@ -239,18 +241,30 @@ struct {
 	__type(value, struct td_phist);
 } phist_zero SEC(".maps");
 
-/*
- * The time a socket with a record spent in a state (h), under its closer.  One lookup; an
- * insert for a process seen the first time.
- */
-static __always_inline void observe_proc(const struct td_sock *r, int h, __u64 ns)
+static __always_inline void phist_add(struct td_phist *p, int h, __u64 ns)
 {
 	__u64 us = ns / 1000;
 	__u64 top = (1ull << (TD_BUCKETS - 1)) - 1;
-	__u32 b = (__u32)bits(us < top ? us : top) & (TD_BUCKETS - 1), tgid = r->tgid, zero = 0;
+	__u32 b = (__u32)bits(us < top ? us : top) & (TD_BUCKETS - 1);
+
+	if (h < 0 || h >= TD_H_COUNT)
+		return;
+	__sync_fetch_and_add(&p->hist[h][b], 1);
+	__sync_fetch_and_add(&p->hist_sum_us[h], us);
+}
+
+/*
+ * At a socket's last change (to CLOSE, from the state `from`), the time it spent in each
+ * teardown state, from its recorded steps, under its closer: one lookup per socket rather
+ * than one per change.  life: its lifetime, 0 when unknown.
+ */
+static __always_inline void observe_proc(const struct td_sock *r, int from, __u64 now,
+					 __u64 life)
+{
+	__u32 tgid = r->tgid, zero = 0, n = r->nsteps;
 	struct td_phist *p, *z;
 
-	if (h < 0 || h >= TD_H_COUNT || r->how == TD_HOW_NONE || !tgid)
+	if (r->how == TD_HOW_NONE || !tgid)
 		return;
 	p = bpf_map_lookup_elem(&phist, &tgid);
 	if (!p) {
@@ -263,8 +277,21 @@ static __always_inline void observe_proc(const struct td_sock *r, int h, __u64 n
 		if (!p)
 			return;
 	}
-	__sync_fetch_and_add(&p->hist[h][b], 1);
-	__sync_fetch_and_add(&p->hist_sum_us[h], us);
+	for (__u32 i = 0; i < TD_STEPS; i++) {
+		__u64 end;
+
+		if (i >= n)
+			break;
+		if (i + 1 < n && i + 1 < TD_STEPS)
+			end = r->steps[i + 1].ns;
+		else if (r->steps[i].to == from)
+			end = now; /* the state being left now */
+		else
+			break; /* steps were dropped: the rest is not known */
+		phist_add(p, hist_of(r->steps[i].to), end - r->steps[i].ns);
+	}
+	if (life)
+		phist_add(p, TD_H_LIFETIME, life);
 }
 
 /*
@@ -341,7 +368,7 @@ int BPF_PROG(on_state, const struct sock *sk, int from, int to)
 	struct sk_times *t;
 	struct td_sock *r;
 	__u32 tgid = 0, netns, i;
-	__u64 now, cookie, dur = 0, life = 0;
+	__u64 now, cookie, life = 0;
 	int owned;
 
 	if (sk->sk_protocol != IPPROTO_TCP_)
@@ -381,8 +408,7 @@ int BPF_PROG(on_state, const struct sock *sk, int from, int to)
 	}
 	t = bpf_sk_storage_get(&times, s, 0, 0);
 	if (t) {
-		dur = now - t->since_ns;
-		observe(ns, hist_of(from), dur);
+		observe(ns, hist_of(from), now - t->since_ns);
 		if (to == TCP_CLOSE_ && t->born_ns) {
 			life = now - t->born_ns;
 			observe(ns, TD_H_LIFETIME, life);
@@ -421,11 +447,8 @@ int BPF_PROG(on_state, const struct sock *sk, int from, int to)
 		return 0; /* it started tearing down before the tracer, or was evicted */
 	if (from == TCP_CLOSE_WAIT_ && to == TCP_LAST_ACK_ && owned && r->how == TD_HOW_NONE)
 		name_owner(r, sk, TD_HOW_PASSIVE);
-	if (t) {
-		observe_proc(r, hist_of(from), dur);
-		if (life)
-			observe_proc(r, TD_H_LIFETIME, life);
-	}
+	if (to == TCP_CLOSE_)
+		observe_proc(r, from, now, life);
 	if (to == TCP_CLOSE_ && from != TCP_FIN_WAIT2_ && from != TCP_CLOSING_) {
 		bpf_map_delete_elem(&socks, &cookie);
 		return 0;

@@ -470,7 +470,8 @@ int api_h_findings(const struct api_ctx *ctx, const char *arg, struct query *q, 
 		/* Read on request: the maps are small and only this finding needs them. */
 		if (events_procs(feed_events(ctx->feed), procs, TOP_RST, &in.n_rst_procs) == 0)
 			in.rst_procs = procs;
-		if (events_peers(feed_events(ctx->feed), peers, TOP_RST, &in.n_rst_peers) == 0)
+		if (events_peers(feed_events(ctx->feed), in.ns.id, in.ns.all, peers, TOP_RST,
+				 &in.n_rst_peers) == 0)
 			in.rst_peers = peers;
 	}
 	n = decide_all(&in, &v);

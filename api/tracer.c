@@ -358,7 +358,7 @@ int api_h_events(const struct api_ctx *ctx, const char *arg, struct query *q, st
 	if (err == 0 && ev)
 		err = events_procs(ev, top, TOP_RESET_PROCS, &n);
 	if (err == 0 && ev)
-		err = events_peers(ev, peers, TOP_RESET_PEERS, &n_peers);
+		err = events_peers(ev, sel.id, sel.all, peers, TOP_RESET_PEERS, &n_peers);
 	if (err < 0) {
 		snap_put(s);
 		return api_fail(e, 503, "events_failed", NULL, "cannot read the tracer's maps: %s",

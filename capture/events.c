@@ -186,9 +186,12 @@ int events_procs(struct events *ev, struct events_proc *out, size_t max, size_t 
 	return -ENOTSUP;
 }
 
-int events_peers(struct events *ev, struct events_peer *out, size_t max, size_t *n)
+int events_peers(struct events *ev, uint64_t netns, int all, struct events_peer *out,
+		 size_t max, size_t *n)
 {
 	(void)ev;
+	(void)netns;
+	(void)all;
 	(void)out;
 	(void)max;
 	*n = 0;
@@ -234,6 +237,7 @@ struct events {
 	int ncpus;
 	uint64_t self_netns; /* inode of lingerd's own namespace */
 	struct dst_count *dsts; /* the last reading of "dsts", sorted by key */
+	struct dst_count *spare; /* room for the next reading (they swap): no malloc per call */
 	size_t n_dsts;
 	double dsts_at; /* its monotonic time, 0 before the first */
 	const char *reasons[TD_REASONS]; /* names from the kernel's BTF, NULL where none */
@@ -366,6 +370,7 @@ void events_close(struct events *ev)
 	teardown__destroy(ev->skel);
 	btf__free(ev->vmlinux);
 	free(ev->dsts);
+	free(ev->spare);
 	free(ev);
 }
 
@@ -482,6 +487,14 @@ static int by_key(const void *a, const void *b)
 		      sizeof(struct td_dst));
 }
 
+static int followed(const struct snap *snap, uint64_t netns)
+{
+	for (size_t i = 0; i < snap->n_netns; i++)
+		if (snap->netns[i].id == netns)
+			return 1;
+	return 0;
+}
+
 static int by_rate(const void *a, const void *b)
 {
 	const struct snap_tw_route *x = a, *y = b;
@@ -503,10 +516,11 @@ int events_time_waits(struct events *ev, struct snap *snap, double mono_s)
 	if (!ev)
 		return 0;
 	m = ev->skel->maps.dsts;
-	now = malloc(LD_EVENTS_MAX_DSTS * sizeof(*now));
+	if (!ev->spare)
+		ev->spare = malloc(LD_EVENTS_MAX_DSTS * sizeof(*ev->spare));
+	now = ev->spare;
 	top = calloc(LD_EVENTS_TOP_ROUTES, sizeof(*top));
 	if (!now || !top) {
-		free(now);
 		free(top);
 		return -ENOMEM;
 	}
@@ -533,6 +547,8 @@ int events_time_waits(struct events *ev, struct snap *snap, double mono_s)
 								   : now[i].n;
 		r.per_s = dt > 0 ? (double)delta / dt : 0;
 		r.netns = d->netns == ev->self_netns ? 0 : d->netns;
+		if (r.netns && !followed(snap, r.netns))
+			continue; /* the map is host-wide: a namespace lingerd does not follow */
 		r.family = (uint8_t)d->family;
 		r.rport = d->dport;
 		memcpy(r.laddr, d->saddr, sizeof(r.laddr));
@@ -552,7 +568,7 @@ int events_time_waits(struct events *ev, struct snap *snap, double mono_s)
 		}
 	}
 	qsort(top, k, sizeof(*top), by_rate);
-	free(ev->dsts);
+	ev->spare = ev->dsts;
 	ev->dsts = now;
 	ev->n_dsts = n;
 	ev->dsts_at = mono_s;
@@ -621,7 +637,8 @@ int events_phists(struct events *ev, struct events_phist *out, size_t max, size_
 	return 0;
 }
 
-int events_peers(struct events *ev, struct events_peer *out, size_t max, size_t *n)
+int events_peers(struct events *ev, uint64_t netns, int all, struct events_peer *out,
+		 size_t max, size_t *n)
 {
 	struct bpf_map *m = ev->skel->maps.peers;
 	struct td_peer key, next, *prev = NULL;
@@ -637,6 +654,8 @@ int events_peers(struct events *ev, struct events_peer *out, size_t max, size_t 
 		if (bpf_map__lookup_elem(m, &key, sizeof(key), &v, sizeof(v), 0))
 			continue;
 		p.netns = key.netns == ev->self_netns ? 0 : key.netns;
+		if (!all && p.netns != netns)
+			continue; /* the map is host-wide: other namespaces must not crowd these out */
 		p.family = (uint8_t)key.family;
 		memcpy(p.addr, key.addr, sizeof(p.addr));
 		p.sent = v.sent;

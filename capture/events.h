@@ -58,10 +58,12 @@ struct events_peer {
 };
 
 /*
- * Up to max peers with the most resets sent and received, most first, into out; *n is set
- * to how many.  0 or -errno.
+ * Up to max peers of the namespace netns (0: lingerd's own; any namespace when all is set)
+ * with the most resets sent and received, most first, into out; *n is set to how many.
+ * 0 or -errno.
  */
-int events_peers(struct events *ev, struct events_peer *out, size_t max, size_t *n);
+int events_peers(struct events *ev, uint64_t netns, int all, struct events_peer *out,
+		 size_t max, size_t *n);
 
 /*
  * Loads and attaches the tracer.  Needs a kernel with BTF (/sys/kernel/btf/vmlinux) and
@@ -108,7 +110,8 @@ int events_join(struct events *ev, struct snap *snap, const struct snap *prev);
 /*
  * Reads the TIME_WAIT entries per route, compares them with the last call's reading (taken
  * at its mono_s) and gives snap the LD_EVENTS_TOP_ROUTES routes with the most entries per
- * second since then (then the most in all).  One caller only (the sampler): the reading is
+ * second since then (then the most in all), of the namespaces snap follows (lingerd's own
+ * and snap->netns[]): the map is host-wide.  One caller only (the sampler): the reading is
  * kept in ev.  ev NULL does nothing.  0, -ENOMEM or -errno.
  */
 int events_time_waits(struct events *ev, struct snap *snap, double mono_s);

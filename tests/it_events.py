@@ -256,8 +256,11 @@ def loopback_resets(api):
 
 
 def my_received(api):
+    """This process's resets received, or None when 20 busier processes of the host (the
+    list is host-wide) hide it."""
     rs = api.get("/api/v1/events")["resets"]["sent_by_process"]
-    return sum(r["received"] for r in rs if r["pid"] == os.getpid())
+    mine = [r["received"] for r in rs if r["pid"] == os.getpid()]
+    return mine[0] if mine else (None if len(rs) == 20 else 0)
 
 
 def linger_resets(d, api):
@@ -290,7 +293,11 @@ def linger_resets(d, api):
     s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
     s.close()
     time.sleep(0.2)
-    check_eq(my_received(api) - recv0, 1, "a reset received in FIN_WAIT_2 counts for the closer")
+    recv1 = my_received(api)
+    if recv0 is None or recv1 is None:
+        skip("20 busier processes on this host hide this one's resets")
+    else:
+        check_eq(recv1 - recv0, 1, "a reset received in FIN_WAIT_2 counts for the closer")
     c.close()
     l.close()
     m = d.get("/metrics", raw=True)[2].decode()
@@ -326,11 +333,15 @@ def time_wait_pressure(d):
         check_eq((ev.get("closed_by_pid"), ev.get("closed_by_comm"), ev.get("closed_by_time_wait")),
                  (p.pid, "ld-tw-maker", N), "the TIME_WAIT pressure finding names the process behind it")
         # Its TIME_WAIT entries were counted on the route, and the finding has what is left.
+        check_eq(ev.get("headroom"), 20 - ev.get("ports_in_use", 0), "headroom: the ports left")
         routes = [r for r in d.json("/api/v1/events")["time_wait_routes"]
                   if (r["destination"], r["destination_port"]) == ("127.0.0.1", port)]
+        if not routes and len(d.json("/api/v1/events?netns=all")["time_wait_routes"]) == 32:
+            # --netns all: the 32 busiest routes of every namespace on this (shared) host.
+            skip("32 busier routes in other namespaces of this host hide this one")
+            return
         check_eq([(r["source"], r["total"]) for r in routes], [("127.0.0.1", N)],
                  "/api/v1/events counted the route's %d TIME_WAIT entries" % N)
-        check_eq(ev.get("headroom"), 20 - ev.get("ports_in_use", 0), "headroom: the ports left")
         rate, left = ev.get("time_wait_entries_per_s"), ev.get("time_to_exhaustion_s")
         net = rate - ev["time_wait"] / 60.0 if rate is not None else 0
         check(rate is not None and (left is None if net <= 0 else

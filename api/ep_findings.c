@@ -1,6 +1,7 @@
 /* ep_findings.c - /api/v1/findings: the decided findings as JSON, told in English or Korean. */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/socket.h>
@@ -223,6 +224,16 @@ static void write_ports(const struct render *r, const struct finding *f, const c
 	jw_kdouble(w, "ratio", f->u.ports.ratio, 4);
 	jw_kint(w, "tcp_tw_reuse", f->u.ports.tw_reuse);
 	jw_kdouble(w, "arrivals_per_min", f->u.ports.arrivals_per_min, 3);
+	/* Counted by the teardown tracer (null without it): the rate, what is left, and when. */
+	jw_kint(w, "headroom", f->u.ports.headroom);
+	if (isnan(f->u.ports.tw_entries_per_s))
+		jw_knull(w, "time_wait_entries_per_s");
+	else
+		jw_kdouble(w, "time_wait_entries_per_s", f->u.ports.tw_entries_per_s, 3);
+	if (isnan(f->u.ports.exhaustion_s))
+		jw_knull(w, "time_to_exhaustion_s");
+	else
+		jw_kdouble(w, "time_to_exhaustion_s", f->u.ports.exhaustion_s, 1);
 	/* Who makes them, when the teardown tracer saw the closes (null otherwise). */
 	if (f->u.ports.closer_pid) {
 		jw_kint(w, "closed_by_pid", f->u.ports.closer_pid);
@@ -311,6 +322,31 @@ static void write_rst(const struct render *r, const struct finding *f, const cha
 	jw_kuint(w, "abort_on_data", f->u.rst.on_data);
 	jw_kdouble(w, "per_min", f->u.rst.per_min, 3);
 	jw_kdouble(w, "window_s", f->u.rst.window_s, 3);
+	/* The teardown tracer's counts since it started: who resets most, and whom. */
+	jw_key(w, "by_process");
+	if (f->u.rst.proc) {
+		jw_obj(w);
+		jw_kint(w, "pid", f->u.rst.proc->tgid);
+		jw_kstr(w, "comm", f->u.rst.proc->comm);
+		jw_kuint(w, "sent", f->u.rst.proc->rst_sent);
+		jw_kuint(w, "received", f->u.rst.proc->rst_recv);
+		jw_obj_end(w);
+	} else {
+		jw_null(w);
+	}
+	jw_key(w, "by_peer");
+	if (f->u.rst.peer) {
+		char a[INET6_ADDRSTRLEN];
+
+		inet_ntop(f->u.rst.peer->family, f->u.rst.peer->addr, a, sizeof(a));
+		jw_obj(w);
+		jw_kstr(w, "address", a);
+		jw_kuint(w, "sent", f->u.rst.peer->sent);
+		jw_kuint(w, "received", f->u.rst.peer->recv);
+		jw_obj_end(w);
+	} else {
+		jw_null(w);
+	}
 	jw_obj_end(w);
 }
 
@@ -397,10 +433,14 @@ static ssize_t decide_all(const struct findings_input *in, struct finding **out)
 	}
 }
 
+#define TOP_RST 8 /* processes and peers read for the RST-on-close finding */
+
 int api_h_findings(const struct api_ctx *ctx, const char *arg, struct query *q, struct jw *w,
 		   struct api_error *e)
 {
 	struct findings_input in = { .min_age = LD_FINDINGS_MIN_AGE_DEFAULT };
+	struct events_proc procs[TOP_RST];
+	struct events_peer peers[TOP_RST];
 	enum states_lang lang;
 	struct finding *v = NULL;
 	size_t counts[FINDING_SEVERITY_MAX] = { 0 };
@@ -426,6 +466,14 @@ int api_h_findings(const struct api_ctx *ctx, const char *arg, struct query *q, 
 	in.history = feed_history(ctx->feed);
 	then = feed_past(ctx->feed, s->taken_at, LD_RATE_WINDOW_S, LD_GROWTH_MIN_S);
 	in.then = then;
+	if (feed_events(ctx->feed)) {
+		/* Read on request: the maps are small and only this finding needs them. */
+		if (events_procs(feed_events(ctx->feed), procs, TOP_RST, &in.n_rst_procs) == 0)
+			in.rst_procs = procs;
+		if (events_peers(feed_events(ctx->feed), in.ns.id, in.ns.all, peers, TOP_RST,
+				 &in.n_rst_peers) == 0)
+			in.rst_peers = peers;
+	}
 	n = decide_all(&in, &v);
 	if (n < 0)
 		goto out;

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "clock.h"
+#include "events.h"
 #include "feed.h"
 #include "handlers.h"
 #include "history.h"
@@ -143,6 +144,77 @@ static int trend_netns(const struct api_ctx *ctx, struct store_reader *r, const 
 	return 0;
 }
 
+/*
+ * transitions=: "all", or pairs FROM-TO separated by commas, named as /api/v1/events names
+ * the states (ESTABLISHED-FIN_WAIT_1).  Sets the pairs' bits (from * 16 + to).
+ */
+static int parse_pairs(const char *v, uint64_t pairs[4], struct api_error *e)
+{
+	memset(pairs, 0, 4 * sizeof(pairs[0]));
+	if (strcmp(v, "all") == 0) {
+		memset(pairs, 0xff, 4 * sizeof(pairs[0]));
+		return 0;
+	}
+	if (!*v)
+		return api_fail(e, 400, "bad_parameter", "transitions",
+				"empty value; expected all or pairs such as ESTABLISHED-FIN_WAIT_1");
+	while (*v) {
+		size_t len = strcspn(v, ","), la;
+		const char *dash = memchr(v, '-', len);
+		int a = -1, b = -1;
+
+		la = dash ? (size_t)(dash - v) : 0;
+		for (int st = 1; dash && st < TD_STATES; st++) {
+			const char *name = events_state_name(st);
+
+			if (strlen(name) == la && strncmp(v, name, la) == 0)
+				a = st;
+			if (strlen(name) == len - la - 1 && strncmp(dash + 1, name, len - la - 1) == 0)
+				b = st;
+		}
+		if (a < 0 || b < 0)
+			return api_fail(e, 400, "bad_parameter", "transitions",
+					"expected all or pairs such as ESTABLISHED-FIN_WAIT_1,"
+					"FIN_WAIT_2-CLOSED (state names as in /api/v1/events)");
+		pairs[(a * 16 + b) / 64] |= 1ull << ((a * 16 + b) % 64);
+		v += len;
+		if (*v == ',' && *++v == '\0')
+			return api_fail(e, 400, "bad_parameter", "transitions",
+					"a trailing comma names no pair");
+	}
+	return 0;
+}
+
+struct emit_pair {
+	struct jw *w;
+	int open, from, to;
+};
+
+static int on_transitions(void *arg, int from, int to, int64_t t, int64_t n)
+{
+	struct emit_pair *em = arg;
+
+	if (!em->open || from != em->from || to != em->to) {
+		if (em->open) {
+			jw_arr_end(em->w);
+			jw_obj_end(em->w);
+		}
+		jw_obj(em->w);
+		jw_kstr(em->w, "from", events_state_name(from));
+		jw_kstr(em->w, "to", events_state_name(to));
+		jw_key(em->w, "points");
+		jw_arr(em->w);
+		em->open = 1;
+		em->from = from;
+		em->to = to;
+	}
+	jw_arr(em->w);
+	jw_int(em->w, t);
+	jw_int(em->w, n);
+	jw_arr_end(em->w);
+	return em->w->err;
+}
+
 /* A step of about range / LD_TRENDS_TARGET_POINTS, rounded up to a round number of seconds. */
 static int64_t auto_step(double range, int64_t res)
 {
@@ -169,6 +241,8 @@ int api_h_trends(const struct api_ctx *ctx, const char *arg, struct query *q, st
 	int by = -1, resi = -1, err, res;
 	const char *netns;
 	char ns[HIST_KEY_MAX];
+	uint64_t pairs[4];
+	const char *pairs_arg;
 	uint32_t mask;
 
 	(void)arg;
@@ -180,8 +254,17 @@ int api_h_trends(const struct api_ctx *ctx, const char *arg, struct query *q, st
 	    query_uint(q, "top", 1, LD_TRENDS_TOP_MAX, &top, e) < 0)
 		return -EINVAL;
 	netns = query_get(q, "netns");
+	pairs_arg = query_get(q, "transitions");
 	if (query_check_unused(q, e) < 0)
 		return -EINVAL;
+	if (pairs_arg) {
+		if (parse_pairs(pairs_arg, pairs, e) < 0)
+			return -EINVAL;
+		if (query_get(q, "states") || by >= 0 || (netns && strcmp(netns, "self") != 0))
+			return api_fail(e, 400, "bad_parameter", "transitions",
+					"state changes are kept for lingerd's own namespace, per "
+					"pair: leave out states=, by= and netns=");
+	}
 	if (from >= to)
 		return api_fail(e, 400, "bad_parameter", "from", "from must be earlier than to");
 	if (resi < 0)
@@ -195,8 +278,9 @@ int api_h_trends(const struct api_ctx *ctx, const char *arg, struct query *q, st
 		return api_fail(e, 400, "bad_parameter", "step",
 				"step must be at least the resolution (%d s for %s)", res,
 				resolutions[resi]);
-	if ((to - from) / (double)step * __builtin_popcount(mask) * (by >= 0 ? top : 1) >
-	    LD_TRENDS_MAX_POINTS)
+	if (!pairs_arg &&
+	    (to - from) / (double)step * __builtin_popcount(mask) * (by >= 0 ? top : 1) >
+		    LD_TRENDS_MAX_POINTS)
 		return api_fail(e, 400, "bad_parameter", "step",
 				"too many points: use a larger step or a shorter range");
 	if (!ctx->pool || pool_get(ctx->pool, &r) < 0)
@@ -219,10 +303,21 @@ int api_h_trends(const struct api_ctx *ctx, const char *arg, struct query *q, st
 	jw_kstr(w, "netns", ns[0] ? ns : "self");
 	if (by >= 0)
 		jw_kstr(w, "by", bys[by]);
+	if (pairs_arg)
+		jw_kstr(w, "transitions", pairs_arg);
 	jw_key(w, "series");
 	jw_arr(w);
 	em.grouped = by >= 0;
-	if (ns[0])
+	if (pairs_arg) {
+		struct emit_pair ep = { .w = w };
+
+		err = store_reader_transitions(r, res, pairs, from, to, (int64_t)step,
+					       LD_TRENDS_MAX_POINTS, on_transitions, &ep);
+		if (ep.open) {
+			jw_arr_end(w);
+			jw_obj_end(w);
+		}
+	} else if (ns[0])
 		err = store_reader_netns_trend(r, ns, res, mask, from, to, (int64_t)step,
 					       LD_TRENDS_MAX_POINTS, on_point, &em);
 	else if (by >= 0)

@@ -305,9 +305,38 @@ static void name_closer(const struct snap *s, struct finding *f)
 	memcpy(f->u.ports.closer_comm, top[best].c->comm, sizeof(f->u.ports.closer_comm));
 }
 
+/* The tracer's count of TIME_WAIT entries per second on x's route, or NaN. */
+static double tw_rate(const struct snap *s, const struct snap_sock *x)
+{
+	for (size_t i = 0; i < s->n_tw_routes; i++) {
+		const struct snap_tw_route *t = &s->tw_routes[i];
+
+		if (t->netns == x->r.netns && t->family == x->r.family && t->rport == x->r.rport &&
+		    !memcmp(t->laddr, x->r.laddr, 16) && !memcmp(t->raddr, x->r.raddr, 16))
+			return t->per_s;
+	}
+	return NAN;
+}
+
+/*
+ * Seconds until a route's headroom is gone when TIME_WAITs come at per_s and the ones there
+ * leave after LD_TIME_WAIT_LEN_S (their outflow taken as time_wait / that length), or NaN
+ * when they do not outpace it.
+ */
+static double exhaustion(double per_s, uint32_t time_wait, int64_t headroom)
+{
+	double net = per_s - time_wait / LD_TIME_WAIT_LEN_S;
+
+	if (isnan(per_s) || net <= 0)
+		return NAN;
+	return headroom > 0 ? (double)headroom / net : 0;
+}
+
 /*
  * Sockets that hold an ephemeral port towards one destination, in namespace ns against that
  * namespace's port range (k): TIME_WAIT taking half the range is a warning, 80% critical.
+ * With the teardown tracer's count of TIME_WAIT entries, a route whose ports run out within
+ * LD_PORT_EXHAUSTION_HORIZON_S is one too (critical within a minute), however few it holds.
  */
 static int time_wait_pressure(struct decide *d, uint64_t ns, const struct kstat *k)
 {
@@ -344,12 +373,16 @@ static int time_wait_pressure(struct decide *d, uint64_t ns, const struct kstat 
 	for (size_t i = 0; i < g.n; i++) {
 		const struct group *gr = &g.v[i];
 		double ratio = (double)gr->total / (double)range;
+		double per_s = tw_rate(s, gr->sample);
+		double left = exhaustion(per_s, gr->counts[SOCK_TIME_WAIT], range - gr->total);
+		int soon = !isnan(left) && left <= LD_PORT_EXHAUSTION_HORIZON_S;
 		struct finding *f;
 
-		if (ratio < 0.5 || !gr->counts[SOCK_TIME_WAIT])
+		if ((ratio < 0.5 && !soon) || !gr->counts[SOCK_TIME_WAIT])
 			continue;
 		f = add(d, FINDING_TIME_WAIT_PRESSURE,
-			ratio >= 0.8 ? FINDING_CRITICAL : FINDING_WARNING);
+			ratio >= 0.8 || (soon && left <= 60) ? FINDING_CRITICAL
+							      : FINDING_WARNING);
 		f->netns = ns;
 		snprintf(f->key, sizeof(f->key), "%s", gr->key);
 		f->sock = gr->sample;
@@ -361,6 +394,9 @@ static int time_wait_pressure(struct decide *d, uint64_t ns, const struct kstat 
 		f->u.ports.tw_reuse =
 			k->have_setting[KSTAT_TW_REUSE] ? (int)k->setting[KSTAT_TW_REUSE] : 0;
 		f->u.ports.arrivals_per_min = gr->arrivals / (LD_RATE_WINDOW_S / 60.0);
+		f->u.ports.tw_entries_per_s = per_s;
+		f->u.ports.headroom = range - gr->total;
+		f->u.ports.exhaustion_s = left;
 		name_closer(s, f);
 	}
 	groups_free(&g);
@@ -443,6 +479,15 @@ static void kernel_findings(struct decide *d, uint64_t ns, const struct kstat *k
 		f->u.rst.on_data = d2;
 		f->u.rst.per_min = per_min;
 		f->u.rst.window_s = window;
+		f->u.rst.proc = NULL;
+		f->u.rst.peer = NULL;
+		/* Resets by process are host-wide: named once, with lingerd's own namespace. */
+		for (size_t i = 0; !ns && i < d->in->n_rst_procs && !f->u.rst.proc; i++)
+			if (d->in->rst_procs[i].tgid)
+				f->u.rst.proc = &d->in->rst_procs[i];
+		for (size_t i = 0; i < d->in->n_rst_peers && !f->u.rst.peer; i++)
+			if (d->in->rst_peers[i].netns == ns)
+				f->u.rst.peer = &d->in->rst_peers[i];
 	}
 }
 

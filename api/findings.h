@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "events.h"
 #include "params.h"
 #include "snap.h"
 
@@ -90,6 +91,16 @@ struct finding {
 			double ratio;       /* in_use over the size of the range */
 			int64_t tw_reuse;   /* tcp_tw_reuse (0 when unknown) */
 			double arrivals_per_min;
+			/*
+			 * TIME_WAIT entries per second on the route, counted by the teardown
+			 * tracer since the snapshot before (NaN: not counted, the tracer is off
+			 * or the route not among its top ones); the ports left; and in how many
+			 * seconds none is left if they keep coming that fast while TIME_WAITs
+			 * leave after 60 s (NaN: they do not run out at that rate).
+			 */
+			double tw_entries_per_s;
+			int64_t headroom;
+			double exhaustion_s;
 			/* The process that closed most of its TIME_WAITs (teardown tracer), pid 0
 			   when the tracer named none. */
 			int32_t closer_pid;
@@ -113,6 +124,13 @@ struct finding {
 		struct {
 			uint64_t on_close, on_data; /* TCPAbortOnClose, TCPAbortOnData */
 			double per_min, window_s;
+			/*
+			 * From the teardown tracer, since it started (NULL / zero without it): the
+			 * process with the most resets sent and received, and the peer address
+			 * of the namespace with the most.
+			 */
+			const struct events_proc *proc;
+			const struct events_peer *peer;
 		} rst;
 		struct { /* NETNS_SHARED_HASH: host-wide, netns 0, key "" */
 			uint32_t shared, followed; /* namespaces sharing, of those followed */
@@ -140,6 +158,11 @@ struct findings_input {
 	 */
 	const struct snap *then;
 	struct netns_sel ns; /* the namespaces diagnosed */
+	/* The tracer's processes and peers by resets, most first (events_procs/_peers). */
+	const struct events_proc *rst_procs;
+	size_t n_rst_procs;
+	const struct events_peer *rst_peers;
+	size_t n_rst_peers;
 	double min_age;      /* sockets held for less than this many seconds are no finding */
 };
 

@@ -1,6 +1,7 @@
 /* tracer.c - the teardown tracer in the API: closed_by, /api/v1/sockets/{cookie}, its metrics. */
 #include "tracer.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,12 +9,16 @@
 
 #include "events.h"
 #include "feed.h"
+#include "limits.h"
 #include "metrics.h"
 #include "params.h"
+#include "pool.h"
+#include "store.h"
 #include "view.h"
 #include "util.h"
 
-#define TOP_RESET_PROCS 20 /* processes listed by resets sent */
+#define TOP_RESET_PROCS 20 /* processes listed by resets sent and received */
+#define TOP_RESET_PEERS 20 /* peer addresses listed by resets sent and received */
 /* Prometheus buckets: every other power of two of microseconds, 1 us to 2^30 us (18 min);
    the tracer's last bucket holds everything longer and only +Inf counts it. */
 #define BUCKET_STEP 2
@@ -143,17 +148,35 @@ void api_events_metrics(struct feed *f, struct jw *w)
 		 (unsigned long long)st.k.lost);
 }
 
+/*
+ * The teardown kept with the socket's lifetime row (lingerd --persist-after), for a socket
+ * the tracer has forgotten (evicted, or before a restart).  1 when found, else 0: a
+ * database that cannot be read leaves the answer as the kernel gives it.
+ */
+static int stored_timeline(const struct api_ctx *ctx, uint64_t cookie, struct store_timeline *t)
+{
+	struct store_reader *r = NULL;
+	int err;
+
+	if (!ctx->pool || pool_get(ctx->pool, &r) < 0)
+		return 0;
+	err = store_reader_timeline(r, cookie, t);
+	pool_put(ctx->pool, r, err == -EIO);
+	return err == 0;
+}
+
 /* 404 for what is not a cookie or a cookie nobody knows; 503 before the first snapshot. */
 int api_h_socket(const struct api_ctx *ctx, const char *arg, struct query *q, struct jw *w,
 		 struct api_error *e)
 {
 	struct events *ev = feed_events(ctx->feed);
 	const struct snap_sock *x = NULL;
+	struct store_timeline t;
 	struct td_sock r;
 	unsigned long long cookie;
 	struct snap *s;
 	char *end;
-	int known;
+	int known, stored = 0;
 
 	if (query_check_unused(q, e) < 0)
 		return -EINVAL;
@@ -171,11 +194,23 @@ int api_h_socket(const struct api_ctx *ctx, const char *arg, struct query *q, st
 		if (s->socks[i].r.cookie == cookie)
 			x = &s->socks[i];
 	known = ev && events_lookup(ev, cookie, &r) == 0;
+	if (!known && stored_timeline(ctx, cookie, &t)) {
+		/* The kernel's record in its shape, from what the row kept. */
+		memset(&r, 0, sizeof(r));
+		r.cgroup = t.cgroup;
+		r.netns = t.netns;
+		r.pid = (uint32_t)t.tid;
+		r.tgid = (uint32_t)t.pid;
+		r.how = (uint8_t)t.how;
+		r.rst_sent = (uint8_t)t.reset_sent;
+		memcpy(r.comm, t.comm, sizeof(r.comm));
+		stored = known = 1;
+	}
 	if (!x && !known) {
 		snap_put(s);
 		return api_fail(e, 404, "not_found", NULL,
 				"no socket with cookie %llu in the last snapshot%s", cookie,
-				ev ? " nor in the teardown tracer" : "");
+				ev ? " nor in the teardown tracer or the history" : "");
 	}
 	jw_obj(w);
 	jw_kstr(w, "cookie", arg);
@@ -201,9 +236,24 @@ int api_h_socket(const struct api_ctx *ctx, const char *arg, struct query *q, st
 	} else {
 		jw_knull(w, "closed_by");
 	}
+	jw_kstr(w, "timeline_source", !known ? NULL : stored ? "history" : "tracer");
 	jw_key(w, "timeline");
 	if (!known) {
 		jw_null(w);
+	} else if (stored) {
+		jw_arr(w);
+		for (int i = 0; i < t.nsteps; i++) {
+			jw_obj(w);
+			jw_kdouble(w, "at", t.steps[i].at, 6);
+			jw_kstr(w, "from", events_state_name(t.steps[i].from));
+			jw_kstr(w, "to", events_state_name(t.steps[i].to));
+			if (t.steps[i].pid)
+				jw_kint(w, "pid", t.steps[i].pid);
+			else
+				jw_knull(w, "pid");
+			jw_obj_end(w);
+		}
+		jw_arr_end(w);
 	} else {
 		jw_arr(w);
 		for (int i = 0; i < r.nsteps && i < TD_STEPS; i++) {
@@ -224,17 +274,69 @@ int api_h_socket(const struct api_ctx *ctx, const char *arg, struct query *q, st
 	return 0;
 }
 
+/* The histograms of one set of counters, keyed by state ("lifetime" last). */
+static void write_hists(struct jw *w, const __u64 hist[TD_H_COUNT][TD_BUCKETS],
+			const __u64 sum_us[TD_H_COUNT])
+{
+	jw_obj(w);
+	for (int h = 0; h < TD_H_COUNT; h++) {
+		uint64_t all = 0;
+
+		jw_key(w, hist_states[h]);
+		jw_obj(w);
+		/* buckets[b]: how many took less than 2^b microseconds and at least 2^(b-1). */
+		jw_key(w, "log2_us_buckets");
+		jw_arr(w);
+		for (int b = 0; b < TD_BUCKETS; b++) {
+			jw_uint(w, hist[h][b]);
+			all += hist[h][b];
+		}
+		jw_arr_end(w);
+		jw_kuint(w, "count", all);
+		jw_kdouble(w, "sum_s", (double)sum_us[h] / 1e6, 6);
+		jw_obj_end(w);
+	}
+	jw_obj_end(w);
+}
+
+/* The processes with the most teardowns timed, each with its histograms (host-wide). */
+static int write_proc_hists(struct jw *w, struct events *ev)
+{
+	struct events_phist *v = NULL;
+	size_t n = 0;
+	int err = 0;
+
+	jw_key(w, "durations_by_process");
+	jw_arr(w);
+	if (ev) {
+		v = malloc(LD_EVENTS_TOP_PHIST * sizeof(*v));
+		err = v ? events_phists(ev, v, LD_EVENTS_TOP_PHIST, &n) : -ENOMEM;
+	}
+	for (size_t i = 0; i < n && !err; i++) {
+		jw_obj(w);
+		jw_kint(w, "pid", v[i].tgid);
+		jw_kstr(w, "comm", v[i].h.comm);
+		jw_key(w, "durations");
+		write_hists(w, (const __u64(*)[TD_BUCKETS])v[i].h.hist, v[i].h.hist_sum_us);
+		jw_obj_end(w);
+	}
+	jw_arr_end(w);
+	free(v);
+	return err;
+}
+
 int api_h_events(const struct api_ctx *ctx, const char *arg, struct query *q, struct jw *w,
 		 struct api_error *e)
 {
 	struct events *ev = feed_events(ctx->feed);
 	struct events_proc top[TOP_RESET_PROCS];
+	struct events_peer peers[TOP_RESET_PEERS];
 	struct feed_status fs;
 	struct events_stats st;
 	struct netns_sel sel;
 	const char *ns_param;
 	struct snap *s;
-	size_t n = 0;
+	size_t n = 0, n_peers = 0;
 	int err;
 
 	(void)arg;
@@ -246,17 +348,22 @@ int api_h_events(const struct api_ctx *ctx, const char *arg, struct query *q, st
 	if (!s)
 		return -EAGAIN;
 	err = api_netns_resolve(ns_param, s, &sel, e);
-	snap_put(s);
-	if (err < 0)
+	if (err < 0) {
+		snap_put(s);
 		return -EINVAL;
+	}
 	/* Off is an answer, not an error: the same shape, empty, saying why. */
 	memset(&st, 0, sizeof(st));
 	err = ev ? events_stats(ev, sel.id, sel.all, &st, 1) : 0;
 	if (err == 0 && ev)
 		err = events_procs(ev, top, TOP_RESET_PROCS, &n);
-	if (err < 0)
+	if (err == 0 && ev)
+		err = events_peers(ev, sel.id, sel.all, peers, TOP_RESET_PEERS, &n_peers);
+	if (err < 0) {
+		snap_put(s);
 		return api_fail(e, 503, "events_failed", NULL, "cannot read the tracer's maps: %s",
 				util_strerror(-err));
+	}
 	jw_obj(w);
 	jw_kstr(w, "events", fs.events);
 	jw_kstr(w, "netns", ns_param ? ns_param : "self");
@@ -274,25 +381,16 @@ int api_h_events(const struct api_ctx *ctx, const char *arg, struct query *q, st
 		}
 	jw_arr_end(w);
 	jw_key(w, "durations");
-	jw_obj(w);
-	for (int h = 0; h < TD_H_COUNT && ev; h++) {
-		uint64_t all = 0;
-
-		jw_key(w, hist_states[h]);
+	if (ev) {
+		write_hists(w, (const __u64(*)[TD_BUCKETS])st.n.hist, st.n.hist_sum_us);
+	} else {
 		jw_obj(w);
-		/* buckets[b]: how many took less than 2^b microseconds and at least 2^(b-1). */
-		jw_key(w, "log2_us_buckets");
-		jw_arr(w);
-		for (int b = 0; b < TD_BUCKETS; b++) {
-			jw_uint(w, st.n.hist[h][b]);
-			all += st.n.hist[h][b];
-		}
-		jw_arr_end(w);
-		jw_kuint(w, "count", all);
-		jw_kdouble(w, "sum_s", (double)st.n.hist_sum_us[h] / 1e6, 6);
 		jw_obj_end(w);
 	}
-	jw_obj_end(w);
+	if (write_proc_hists(w, ev) == -ENOMEM) {
+		snap_put(s);
+		return -ENOMEM;
+	}
 	jw_key(w, "resets");
 	jw_obj(w);
 	{
@@ -324,12 +422,52 @@ int api_h_events(const struct api_ctx *ctx, const char *arg, struct query *q, st
 			jw_knull(w, "comm");
 		}
 		jw_kuint(w, "sent", top[i].rst_sent);
+		jw_kuint(w, "received", top[i].rst_recv);
+		jw_obj_end(w);
+	}
+	jw_arr_end(w);
+	/* Peers of the namespaces asked for; a reset to a stray segment goes to its sender. */
+	jw_key(w, "by_peer");
+	jw_arr(w);
+	for (size_t i = 0; i < n_peers; i++) {
+		char a[INET6_ADDRSTRLEN];
+
+		if (!sel.all && peers[i].netns != sel.id)
+			continue;
+		inet_ntop(peers[i].family, peers[i].addr, a, sizeof(a));
+		jw_obj(w);
+		jw_kstr(w, "netns", api_netns_name(s, peers[i].netns));
+		jw_kstr(w, "address", a);
+		jw_kuint(w, "sent", peers[i].sent);
+		jw_kuint(w, "received", peers[i].recv);
 		jw_obj_end(w);
 	}
 	jw_arr_end(w);
 	jw_obj_end(w);
+	/* Counted at the last snapshot, since the one before: the busiest routes. */
+	jw_key(w, "time_wait_routes");
+	jw_arr(w);
+	for (size_t i = 0; i < s->n_tw_routes; i++) {
+		const struct snap_tw_route *t = &s->tw_routes[i];
+		char l[INET6_ADDRSTRLEN], r[INET6_ADDRSTRLEN];
+
+		if (!sel.all && t->netns != sel.id)
+			continue;
+		inet_ntop(t->family, t->laddr, l, sizeof(l));
+		inet_ntop(t->family, t->raddr, r, sizeof(r));
+		jw_obj(w);
+		jw_kstr(w, "netns", api_netns_name(s, t->netns));
+		jw_kstr(w, "source", l);
+		jw_kstr(w, "destination", r);
+		jw_kuint(w, "destination_port", t->rport);
+		jw_kdouble(w, "per_s", t->per_s, 3);
+		jw_kuint(w, "total", t->total);
+		jw_obj_end(w);
+	}
+	jw_arr_end(w);
 	jw_kuint(w, "records", st.socks);
 	jw_kuint(w, "lost", st.k.lost);
 	jw_obj_end(w);
+	snap_put(s);
 	return 0;
 }

@@ -150,6 +150,14 @@ void events_forget(struct events *ev, uint64_t cookie)
 	(void)cookie;
 }
 
+int events_time_waits(struct events *ev, struct snap *snap, double mono_s)
+{
+	(void)ev;
+	(void)snap;
+	(void)mono_s;
+	return 0;
+}
+
 int events_lookup(struct events *ev, uint64_t cookie, struct td_sock *out)
 {
 	(void)ev;
@@ -178,6 +186,27 @@ int events_procs(struct events *ev, struct events_proc *out, size_t max, size_t 
 	return -ENOTSUP;
 }
 
+int events_peers(struct events *ev, uint64_t netns, int all, struct events_peer *out,
+		 size_t max, size_t *n)
+{
+	(void)ev;
+	(void)netns;
+	(void)all;
+	(void)out;
+	(void)max;
+	*n = 0;
+	return -ENOTSUP;
+}
+
+int events_phists(struct events *ev, struct events_phist *out, size_t max, size_t *n)
+{
+	(void)ev;
+	(void)out;
+	(void)max;
+	*n = 0;
+	return -ENOTSUP;
+}
+
 const char *events_reason_name(struct events *ev, unsigned reason)
 {
 	(void)ev;
@@ -197,10 +226,20 @@ const char *events_reason_name(struct events *ev, unsigned reason)
 #include "teardown.skel.h"
 #include "util.h"
 
+/* One route's count, as read from the map "dsts". */
+struct dst_count {
+	struct td_dst k;
+	uint64_t n;
+};
+
 struct events {
 	struct teardown *skel;
 	int ncpus;
 	uint64_t self_netns; /* inode of lingerd's own namespace */
+	struct dst_count *dsts; /* the last reading of "dsts", sorted by key */
+	struct dst_count *spare; /* room for the next reading (they swap): no malloc per call */
+	size_t n_dsts;
+	double dsts_at; /* its monotonic time, 0 before the first */
 	const char *reasons[TD_REASONS]; /* names from the kernel's BTF, NULL where none */
 	struct btf *vmlinux;             /* owns the strings reasons[] points to */
 };
@@ -296,6 +335,9 @@ int events_open(struct events **out, char *why, size_t why_len)
 	bpf_map__set_max_entries(ev->skel->maps.socks, LD_EVENTS_MAX_SOCKS);
 	bpf_map__set_max_entries(ev->skel->maps.procs, LD_EVENTS_MAX_PROCS);
 	bpf_map__set_max_entries(ev->skel->maps.nstats, LD_EVENTS_MAX_NETNS);
+	bpf_map__set_max_entries(ev->skel->maps.dsts, LD_EVENTS_MAX_DSTS);
+	bpf_map__set_max_entries(ev->skel->maps.peers, LD_EVENTS_MAX_PEERS);
+	bpf_map__set_max_entries(ev->skel->maps.phist, LD_EVENTS_MAX_PHIST);
 	if (!has_tp(ev->vmlinux, "tcp_send_reset"))
 		bpf_program__set_autoload(ev->skel->progs.on_send_reset, false);
 	if (!has_tp(ev->vmlinux, "tcp_receive_reset"))
@@ -327,6 +369,8 @@ void events_close(struct events *ev)
 		return;
 	teardown__destroy(ev->skel);
 	btf__free(ev->vmlinux);
+	free(ev->dsts);
+	free(ev->spare);
 	free(ev);
 }
 
@@ -437,11 +481,201 @@ int events_stats(struct events *ev, uint64_t netns, int all, struct events_stats
 	return 0;
 }
 
+static int by_key(const void *a, const void *b)
+{
+	return memcmp(&((const struct dst_count *)a)->k, &((const struct dst_count *)b)->k,
+		      sizeof(struct td_dst));
+}
+
+static int followed(const struct snap *snap, uint64_t netns)
+{
+	for (size_t i = 0; i < snap->n_netns; i++)
+		if (snap->netns[i].id == netns)
+			return 1;
+	return 0;
+}
+
+static int by_rate(const void *a, const void *b)
+{
+	const struct snap_tw_route *x = a, *y = b;
+
+	if (x->per_s != y->per_s)
+		return x->per_s < y->per_s ? 1 : -1;
+	return x->total < y->total ? 1 : x->total > y->total ? -1 : 0;
+}
+
+int events_time_waits(struct events *ev, struct snap *snap, double mono_s)
+{
+	struct bpf_map *m;
+	struct td_dst key, next, *prev = NULL;
+	struct dst_count *now;
+	struct snap_tw_route *top;
+	double dt;
+	size_t n = 0, k = 0;
+
+	if (!ev)
+		return 0;
+	m = ev->skel->maps.dsts;
+	if (!ev->spare)
+		ev->spare = malloc(LD_EVENTS_MAX_DSTS * sizeof(*ev->spare));
+	now = ev->spare;
+	top = calloc(LD_EVENTS_TOP_ROUTES, sizeof(*top));
+	if (!now || !top) {
+		free(top);
+		return -ENOMEM;
+	}
+	while (n < LD_EVENTS_MAX_DSTS && !bpf_map__get_next_key(m, prev, &next, sizeof(next))) {
+		key = next;
+		prev = &key;
+		if (bpf_map__lookup_elem(m, &key, sizeof(key), &now[n].n, sizeof(now[n].n), 0))
+			continue;
+		now[n++].k = key;
+	}
+	qsort(now, n, sizeof(*now), by_key);
+	dt = ev->dsts_at ? mono_s - ev->dsts_at : 0;
+	for (size_t i = 0, j = 0; i < n; i++) {
+		const struct td_dst *d = &now[i].k;
+		struct snap_tw_route r = { .total = now[i].n };
+		uint64_t delta = 0;
+		int c = 1;
+
+		while (j < ev->n_dsts && (c = by_key(&ev->dsts[j], &now[i])) < 0)
+			j++;
+		/* A route new since the last reading (or evicted and back) came in meanwhile. */
+		if (ev->dsts_at)
+			delta = c == 0 && now[i].n >= ev->dsts[j].n ? now[i].n - ev->dsts[j].n
+								   : now[i].n;
+		r.per_s = dt > 0 ? (double)delta / dt : 0;
+		r.netns = d->netns == ev->self_netns ? 0 : d->netns;
+		if (r.netns && !followed(snap, r.netns))
+			continue; /* the map is host-wide: a namespace lingerd does not follow */
+		r.family = (uint8_t)d->family;
+		r.rport = d->dport;
+		memcpy(r.laddr, d->saddr, sizeof(r.laddr));
+		memcpy(r.raddr, d->daddr, sizeof(r.raddr));
+		/* Keep the top LD_EVENTS_TOP_ROUTES by replacing the least. */
+		if (k == LD_EVENTS_TOP_ROUTES) {
+			size_t least = 0;
+
+			for (size_t t = 1; t < k; t++)
+				if (by_rate(&top[t], &top[least]) > 0)
+					least = t;
+			if (by_rate(&r, &top[least]) >= 0)
+				continue;
+			top[least] = r;
+		} else {
+			top[k++] = r;
+		}
+	}
+	qsort(top, k, sizeof(*top), by_rate);
+	ev->spare = ev->dsts;
+	ev->dsts = now;
+	ev->n_dsts = n;
+	ev->dsts_at = mono_s;
+	free(snap->tw_routes);
+	snap->tw_routes = top;
+	snap->n_tw_routes = k;
+	return 0;
+}
+
 static int by_resets(const void *a, const void *b)
 {
 	const struct events_proc *x = a, *y = b;
+	uint64_t nx = x->rst_sent + x->rst_recv, ny = y->rst_sent + y->rst_recv;
 
-	return x->rst_sent < y->rst_sent ? 1 : x->rst_sent > y->rst_sent ? -1 : 0;
+	return nx < ny ? 1 : nx > ny ? -1 : 0;
+}
+
+static int by_peer_resets(const void *a, const void *b)
+{
+	const struct events_peer *x = a, *y = b;
+	uint64_t nx = x->sent + x->recv, ny = y->sent + y->recv;
+
+	return nx < ny ? 1 : nx > ny ? -1 : 0;
+}
+
+static int by_count(const void *a, const void *b)
+{
+	const struct events_phist *x = a, *y = b;
+
+	return x->count < y->count ? 1 : x->count > y->count ? -1 : 0;
+}
+
+int events_phists(struct events *ev, struct events_phist *out, size_t max, size_t *n)
+{
+	struct bpf_map *m = ev->skel->maps.phist;
+	__u32 key, next, *prev = NULL;
+	struct events_phist p;
+	size_t k = 0;
+
+	while (!bpf_map__get_next_key(m, prev, &next, sizeof(next))) {
+		key = next;
+		prev = &key;
+		if (bpf_map__lookup_elem(m, &key, sizeof(key), &p.h, sizeof(p.h), 0))
+			continue;
+		p.tgid = key;
+		p.count = 0;
+		p.h.comm[sizeof(p.h.comm) - 1] = '\0';
+		for (int h = 0; h < TD_H_LIFETIME; h++)
+			for (int b = 0; b < TD_BUCKETS; b++)
+				p.count += p.h.hist[h][b];
+		if (k == max) {
+			size_t least = 0;
+
+			for (size_t i = 1; i < k; i++)
+				if (out[i].count < out[least].count)
+					least = i;
+			if (!k || out[least].count >= p.count)
+				continue;
+			out[least] = p;
+		} else {
+			out[k++] = p;
+		}
+	}
+	qsort(out, k, sizeof(*out), by_count);
+	*n = k;
+	return 0;
+}
+
+int events_peers(struct events *ev, uint64_t netns, int all, struct events_peer *out,
+		 size_t max, size_t *n)
+{
+	struct bpf_map *m = ev->skel->maps.peers;
+	struct td_peer key, next, *prev = NULL;
+	struct td_peer_rst v;
+	size_t k = 0;
+
+	/* Small (LD_EVENTS_MAX_PEERS) and read on request only: keep the top max. */
+	while (!bpf_map__get_next_key(m, prev, &next, sizeof(next))) {
+		struct events_peer p;
+
+		key = next;
+		prev = &key;
+		if (bpf_map__lookup_elem(m, &key, sizeof(key), &v, sizeof(v), 0))
+			continue;
+		p.netns = key.netns == ev->self_netns ? 0 : key.netns;
+		if (!all && p.netns != netns)
+			continue; /* the map is host-wide: other namespaces must not crowd these out */
+		p.family = (uint8_t)key.family;
+		memcpy(p.addr, key.addr, sizeof(p.addr));
+		p.sent = v.sent;
+		p.recv = v.recv;
+		if (k == max) {
+			size_t least = 0;
+
+			for (size_t i = 1; i < k; i++)
+				if (by_peer_resets(&out[i], &out[least]) > 0)
+					least = i;
+			if (!k || by_peer_resets(&p, &out[least]) >= 0)
+				continue;
+			out[least] = p;
+		} else {
+			out[k++] = p;
+		}
+	}
+	qsort(out, k, sizeof(*out), by_peer_resets);
+	*n = k;
+	return 0;
 }
 
 int events_procs(struct events *ev, struct events_proc *out, size_t max, size_t *n)
@@ -461,15 +695,16 @@ int events_procs(struct events *ev, struct events_proc *out, size_t max, size_t 
 			size_t least = 0;
 
 			for (size_t i = 1; i < k; i++)
-				if (out[i].rst_sent < out[least].rst_sent)
+				if (by_resets(&out[i], &out[least]) > 0)
 					least = i;
-			if (!k || out[least].rst_sent >= p.rst_sent)
+			if (!k || out[least].rst_sent + out[least].rst_recv >= p.rst_sent + p.rst_recv)
 				continue;
 			k--;
 			out[least] = out[k];
 		}
 		out[k].tgid = key;
 		out[k].rst_sent = p.rst_sent;
+		out[k].rst_recv = p.rst_recv;
 		memcpy(out[k].comm, p.comm, sizeof(out[k].comm));
 		out[k].comm[sizeof(out[k].comm) - 1] = '\0';
 		k++;

@@ -28,12 +28,42 @@ struct events_stats {
 	uint64_t socks;     /* teardown records in the map now (counted only on request) */
 };
 
-/* A process's resets sent, from the map "procs". */
+/* A process's resets, from the map "procs". */
 struct events_proc {
 	uint32_t tgid; /* 0: resets sent outside any process (answers to stray segments, timers) */
 	uint64_t rst_sent;
+	uint64_t rst_recv; /* received on sockets it closed (the tracer's record names it) */
 	char comm[16];
 };
+
+/* A process's time in each teardown state, from the map "phist". */
+struct events_phist {
+	uint32_t tgid;
+	uint64_t count; /* observations in the teardown states (lifetimes left out) */
+	struct td_phist h;
+};
+
+/*
+ * Up to max processes with the most observations, most first, into out; *n is set to how
+ * many.  0 or -errno.
+ */
+int events_phists(struct events *ev, struct events_phist *out, size_t max, size_t *n);
+
+/* A peer address's resets, from the map "peers". */
+struct events_peer {
+	uint64_t netns; /* 0 for lingerd's own namespace, else the namespace's inode */
+	uint8_t family;
+	uint8_t addr[16];
+	uint64_t sent, recv;
+};
+
+/*
+ * Up to max peers of the namespace netns (0: lingerd's own; any namespace when all is set)
+ * with the most resets sent and received, most first, into out; *n is set to how many.
+ * 0 or -errno.
+ */
+int events_peers(struct events *ev, uint64_t netns, int all, struct events_peer *out,
+		 size_t max, size_t *n);
 
 /*
  * Loads and attaches the tracer.  Needs a kernel with BTF (/sys/kernel/btf/vmlinux) and
@@ -63,8 +93,8 @@ int events_stats(struct events *ev, uint64_t netns, int all, struct events_stats
 		 int count_socks);
 
 /*
- * Up to max processes with resets sent, most first, into out; *n is set to how many.
- * 0 or -errno.
+ * Up to max processes with the most resets sent and received, most first, into out; *n is
+ * set to how many.  0 or -errno.
  */
 int events_procs(struct events *ev, struct events_proc *out, size_t max, size_t *n);
 
@@ -76,6 +106,15 @@ int events_procs(struct events *ev, struct events_proc *out, size_t max, size_t 
  * Costs one map lookup per newly orphaned socket.  ev NULL does nothing.  0 or -ENOMEM.
  */
 int events_join(struct events *ev, struct snap *snap, const struct snap *prev);
+
+/*
+ * Reads the TIME_WAIT entries per route, compares them with the last call's reading (taken
+ * at its mono_s) and gives snap the LD_EVENTS_TOP_ROUTES routes with the most entries per
+ * second since then (then the most in all), of the namespaces snap follows (lingerd's own
+ * and snap->netns[]): the map is host-wide.  One caller only (the sampler): the reading is
+ * kept in ev.  ev NULL does nothing.  0, -ENOMEM or -errno.
+ */
+int events_time_waits(struct events *ev, struct snap *snap, double mono_s);
 
 /*
  * Drops the record of a socket that is gone for good (a TIME_WAIT that expired), so that the

@@ -297,6 +297,7 @@ void snap_put(struct snap *s)
 		free(s->procs[i].cmdline);
 	free(s->procs);
 	free(s->closers);
+	free(s->tw_routes);
 	free(s->netns);
 	big_free(s->from, s->from_mapped);
 	big_free(s->index, s->index_mapped);

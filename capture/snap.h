@@ -55,6 +55,16 @@ struct snap_closer {
 	char comm[17];
 };
 
+/* TIME_WAIT entries on one route (source address -> destination address and port). */
+struct snap_tw_route {
+	uint64_t netns; /* as snap_sock's r.netns: 0 for lingerd's own namespace */
+	uint8_t family;
+	uint16_t rport;
+	uint8_t laddr[16], raddr[16];
+	uint64_t total; /* since the tracer first saw the route (its map is an LRU) */
+	double per_s;   /* since the snapshot before; 0 on the first */
+};
+
 /*
  * A socket that was already there when lingerd started cannot have its true times: they
  * are those of lingerd's first sight, lower bounds of the truth (shown as "at least").
@@ -117,6 +127,12 @@ struct snap {
 	size_t nprocs, cap_procs;
 	struct snap_closer *closers; /* malloc'd, owned; see snap_sock.closer */
 	size_t n_closers, cap_closers;
+	/*
+	 * The routes with the most TIME_WAIT entries per second, counted by the teardown
+	 * tracer since the snapshot before (events_time_waits()), malloc'd, owned; most first.
+	 */
+	struct snap_tw_route *tw_routes;
+	size_t n_tw_routes;
 	int attribution; /* enum procmap_mode of the last walk, -1 when attribution is off */
 	struct kstat kstat; /* kernel counters and settings read with this snapshot */
 	uint64_t self_netns;        /* lingerd's own namespace id (its sockets carry netns 0) */

@@ -35,6 +35,14 @@
 #define LD_EVENTS_MAX_SOCKS 131072 /* sockets' owners and timelines, least recently used out */
 #define LD_EVENTS_MAX_PROCS 4096   /* processes with resets sent */
 #define LD_EVENTS_MAX_NETNS 1024   /* namespaces counted apart; about 3 KB each per CPU */
+#define LD_EVENTS_MAX_PHIST 1024   /* processes with time-in-state histograms; 1.6 KB each */
+#define LD_EVENTS_TOP_PHIST 10     /* of them in /api/v1/events, most sockets first */
+#define LD_EVENTS_MAX_PEERS 4096   /* peer addresses with resets sent or received */
+#define LD_EVENTS_MAX_DSTS 16384   /* routes with TIME_WAIT entries counted; 48 bytes each */
+#define LD_EVENTS_TOP_ROUTES 32    /* routes by TIME_WAIT entries/s kept with a snapshot */
+/* A port-exhaustion finding when a route's ports run out within this many seconds. */
+#define LD_PORT_EXHAUSTION_HORIZON_S 600.0
+#define LD_TIME_WAIT_LEN_S 60.0 /* how long Linux keeps a TIME_WAIT (TCP_TIMEWAIT_LEN) */
 
 /* HTTP */
 #define LD_DEFAULT_LISTEN "127.0.0.1:9471"

@@ -9,7 +9,7 @@
 #include "sock.h"
 
 /* The schema version this build writes (PRAGMA user_version). */
-#define STORE_SCHEMA_VERSION 3
+#define STORE_SCHEMA_VERSION 4
 
 struct store;
 
@@ -226,5 +226,76 @@ int store_reader_netns_known(struct store_reader *r, const char *name);
  */
 int store_reader_kstat_pair(struct store_reader *r, double t0, double t1, struct kstat *a,
 			    double *at, struct kstat *b, double *bt);
+
+/* ---- v4: exact state changes counted by the teardown tracer ---- */
+
+/* How many TCP sockets went from one kernel state to another (TCP_* numbers, 0..15). */
+struct store_transition {
+	uint8_t from, to;
+	uint64_t n;
+};
+
+/*
+ * Writes the state changes since the snapshot before beside snapshot snapshot_id (taken at
+ * taken_at), and adds them to the minute and hour rollups of their buckets.  Pairs with
+ * n == 0 are skipped.  Only inside that snapshot's transaction, so that a rolled-back
+ * snapshot takes its changes with it and the caller can carry them to the next one.
+ * Returns 0, -EINVAL, or -errno like store_sock_*.
+ */
+int store_transitions_put(struct store *s, int64_t snapshot_id, double taken_at,
+			  const struct store_transition *v, size_t n);
+
+/* Deletes rollups of state changes with t before rollup_before (any resolution). */
+int store_transitions_expire(struct store *s, double rollup_before, int64_t max_rows,
+			     int64_t *deleted);
+
+/*
+ * One point of a state-change trend: exactly n changes from -> to in [t, t + step).
+ */
+typedef int (*store_transition_cb)(void *arg, int from, int to, int64_t t, int64_t n);
+
+/*
+ * The state changes over [from, to] in buckets of step seconds (buckets start at multiples
+ * of step, step >= res), from the per-snapshot rows (STORE_RES_RAW) or a rollup resolution.
+ * Only pairs in pairs (a bit per from * 16 + to; NULL: every pair).  Points come in order of
+ * from, to, then t; a bucket without changes of a pair has no point.  At most max_points
+ * (-E2BIG beyond).  Returns 0, the callback's non-zero value, -EINVAL or -EIO.
+ */
+/* One socket's teardown as the tracer saw it, kept with its lifetime row. */
+#define STORE_TIMELINE_STEPS 8
+struct store_timeline {
+	uint64_t cookie;
+	uint64_t cgroup;  /* cgroup v2 id of the closer */
+	uint32_t netns;   /* inode of the socket's namespace, as the tracer recorded it */
+	int32_t pid, tid; /* the closer (0: none named yet) */
+	int how;          /* enum td_how of capture/bpf/teardown.h */
+	int reset_sent;
+	char comm[16];
+	int nsteps;
+	struct {
+		double at;   /* unix seconds */
+		int32_t pid; /* process that made the change, 0 outside one */
+		uint8_t from, to;
+	} steps[STORE_TIMELINE_STEPS];
+	/* Filled by store_reader_timeline() from the socket's row. */
+	int state;
+	double state_since, last_seen; /* last_seen 0 while the row is open */
+};
+
+/*
+ * Writes (or replaces) the teardown of the socket whose lifetime row is sock_row.  Only
+ * inside a snapshot's transaction.  Returns 0, -EINVAL, or -errno like store_sock_*.
+ */
+int store_timeline_put(struct store *s, int64_t sock_row, const struct store_timeline *t);
+
+/*
+ * The stored teardown of the socket with this cookie, with its row's state, into *out:
+ * 0, -ENOENT when none is stored, or -EIO.
+ */
+int store_reader_timeline(struct store_reader *r, uint64_t cookie, struct store_timeline *out);
+
+int store_reader_transitions(struct store_reader *r, int res, const uint64_t pairs[4],
+			     double from, double to, int64_t step, uint32_t max_points,
+			     store_transition_cb cb, void *arg);
 
 #endif

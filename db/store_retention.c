@@ -63,6 +63,13 @@ static int retention_run(struct store *s, double raw_before, double rollup_befor
 			err = retention_delete(s, st, &left, done);
 		}
 	}
+	if (!err && left > 0) {
+		int64_t n = 0;
+
+		err = store_transitions_expire(s, rollup_before, left, &n);
+		left -= n;
+		*done += n;
+	}
 	if (!err) {
 		st = s->st[ST_RET_SOCKS];
 		sqlite3_bind_double(st, 1, sockets_before);

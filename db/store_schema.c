@@ -158,6 +158,51 @@ static const char *const migrations[] = {
 	" PRIMARY KEY (name, taken_at, snapshot)) WITHOUT ROWID;"
 	"CREATE INDEX netns_snapshots_taken_at ON netns_snapshots (taken_at);"
 	"CREATE INDEX group_rollups_netns ON group_rollups (grp, res, t) WHERE kind = 3;",
+
+	/*
+	 * 3 -> 4: exact TCP state changes counted by the teardown tracer (capture/events.h),
+	 * per from -> to pair: how many happened since the snapshot before, written with each
+	 * snapshot (deleted with it), and summed per minute and hour.  Only pairs that moved get
+	 * a row.  Rows of snapshots that are gone go with them (ON DELETE CASCADE; the writer
+	 * runs with foreign keys on); the rollups go with the other rollups' retention.
+	 *
+	 * And the teardown of each socket that got a lifetime row while the tracer knew it (with
+	 * --persist-after: the ones that linger), by cookie, so that it outlives the kernel's
+	 * record and a restart: who closed it and its state changes, at wall-clock times.  They
+	 * go with their socket row.
+	 */
+	"CREATE TABLE transitions ("
+	" snapshot INTEGER NOT NULL REFERENCES snapshots (id) ON DELETE CASCADE,"
+	" from_state INTEGER NOT NULL,"
+	" to_state INTEGER NOT NULL,"
+	" n INTEGER NOT NULL,"
+	" PRIMARY KEY (snapshot, from_state, to_state)) WITHOUT ROWID;"
+	"CREATE TABLE transition_rollups ("
+	" res INTEGER NOT NULL,"
+	" t INTEGER NOT NULL,"
+	" from_state INTEGER NOT NULL,"
+	" to_state INTEGER NOT NULL,"
+	" n INTEGER NOT NULL,"
+	" PRIMARY KEY (res, t, from_state, to_state)) WITHOUT ROWID;"
+	"CREATE TABLE timelines ("
+	" cookie INTEGER PRIMARY KEY,"
+	" sock INTEGER NOT NULL REFERENCES sockets (id) ON DELETE CASCADE,"
+	" netns INTEGER NOT NULL,"
+	" pid INTEGER NOT NULL,"
+	" tid INTEGER NOT NULL,"
+	" comm TEXT NOT NULL,"
+	" cgroup INTEGER NOT NULL,"
+	" how INTEGER NOT NULL,"
+	" reset_sent INTEGER NOT NULL);"
+	"CREATE INDEX timelines_sock ON timelines (sock);"
+	"CREATE TABLE timeline_steps ("
+	" cookie INTEGER NOT NULL REFERENCES timelines (cookie) ON DELETE CASCADE,"
+	" i INTEGER NOT NULL,"
+	" at REAL NOT NULL,"
+	" from_state INTEGER NOT NULL,"
+	" to_state INTEGER NOT NULL,"
+	" pid INTEGER NOT NULL,"
+	" PRIMARY KEY (cookie, i)) WITHOUT ROWID;",
 };
 /* The literal 3 in the partial index above and in the readers' statements (store_read.c). */
 _Static_assert(GROUP_NETNS == 3, "group_rollups_netns is built on kind = 3");

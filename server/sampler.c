@@ -37,6 +37,12 @@ struct sampler {
 	struct store *store;
 	struct procmap *procmap;
 	struct events *events; /* teardown tracer, NULL when off */
+	/*
+	 * The tracer's state changes (lingerd's own namespace) when this snapshot was taken, and
+	 * at the last committed one: the difference is what the snapshot's rows say happened.
+	 */
+	uint64_t trans_now[TD_STATES][TD_STATES], trans_committed[TD_STATES][TD_STATES];
+	int trans_have_now, trans_have_committed;
 	struct history *history;
 	double last_retention;
 	int lock_fd; /* flock()ed: one writer per database file */
@@ -211,6 +217,61 @@ static const struct snap_change_ops change_ops = {
 	.vanished = on_vanished,
 };
 
+/*
+ * The state changes since the last committed snapshot, beside this one.  A snapshot whose
+ * write failed leaves trans_committed alone, so the next one carries its changes too: the
+ * rows add up to exactly what the kernel counted from the first snapshot on.
+ */
+static int record_transitions(struct sampler *s, const struct snap *snap)
+{
+	struct store_transition v[TD_STATES * TD_STATES];
+	size_t n = 0;
+
+	if (!s->trans_have_now || !s->trans_have_committed)
+		return 0;
+	for (int a = 0; a < TD_STATES; a++)
+		for (int b = 0; b < TD_STATES; b++) {
+			uint64_t now = s->trans_now[a][b], was = s->trans_committed[a][b];
+
+			/* Per-CPU sums only grow; a smaller one is a namespace copy reset. */
+			if (now > was)
+				v[n++] = (struct store_transition){ (uint8_t)a, (uint8_t)b,
+								    now - was };
+		}
+	return store_transitions_put(s->store, snap->id, snap->taken_at, v, n);
+}
+
+/*
+ * With --persist-after, a socket with a lifetime row keeps its teardown as the tracer saw it
+ * there, written again as it changes state: the kernel's record is evicted and lost on a
+ * restart, the row is not.  One map lookup per such socket and change.
+ */
+static int record_timeline(struct sampler *s, const struct snap_sock *e)
+{
+	struct store_timeline t = { .cookie = e->r.cookie };
+	struct td_sock r;
+
+	if (!s->events || s->cfg.persist_after_s <= 0 || !e->r.cookie ||
+	    !sock_state_lingering(e->r.state) || events_lookup(s->events, e->r.cookie, &r) < 0)
+		return 0;
+	t.netns = r.netns;
+	t.cgroup = r.cgroup;
+	t.pid = (int32_t)r.tgid;
+	t.tid = (int32_t)r.pid;
+	t.how = r.how;
+	t.reset_sent = r.rst_sent;
+	memcpy(t.comm, r.comm, sizeof(t.comm));
+	t.comm[sizeof(t.comm) - 1] = '\0';
+	for (int i = 0; i < r.nsteps && i < TD_STEPS && i < STORE_TIMELINE_STEPS; i++) {
+		t.steps[i].at = events_wall(r.steps[i].ns);
+		t.steps[i].pid = (int32_t)r.steps[i].tgid;
+		t.steps[i].from = r.steps[i].from;
+		t.steps[i].to = r.steps[i].to;
+		t.nsteps = i + 1;
+	}
+	return store_timeline_put(s->store, e->row_id, &t);
+}
+
 /* Writes one snapshot's changes in one transaction.  Returns 0 or -errno. */
 static int record(struct sampler *s, struct snap *snap, uint64_t *rows)
 {
@@ -250,6 +311,9 @@ static int record(struct sampler *s, struct snap *snap, uint64_t *rows)
 				goto fail;
 		}
 	}
+	err = record_transitions(s, snap);
+	if (err < 0)
+		goto fail;
 	for (size_t i = 0; i < s->appeared.n; i++) {
 		struct snap_sock *e = s->appeared.v[i];
 		struct store_sock ss = {
@@ -261,6 +325,8 @@ static int record(struct sampler *s, struct snap *snap, uint64_t *rows)
 		};
 
 		err = store_sock_insert(s->store, &ss, &e->row_id);
+		if (err == 0)
+			err = record_timeline(s, e);
 		if (err < 0)
 			goto fail;
 	}
@@ -271,6 +337,8 @@ static int record(struct sampler *s, struct snap *snap, uint64_t *rows)
 			continue;
 		err = store_sock_state(s->store, e->row_id, e->r.state,
 				       snap_wall(snap, e->state_since));
+		if (err == 0)
+			err = record_timeline(s, e);
 		if (err < 0)
 			goto fail;
 	}
@@ -284,6 +352,10 @@ static int record(struct sampler *s, struct snap *snap, uint64_t *rows)
 		goto fail;
 	*rows = s->appeared.n + s->changed.n + s->n_vanished;
 	s->rewrite_rows = 0;
+	if (s->trans_have_now) {
+		memcpy(s->trans_committed, s->trans_now, sizeof(s->trans_committed));
+		s->trans_have_committed = 1;
+	}
 	return 0;
 fail:
 	/* SQLite's message is the failed statement's: keep it before the rollback replaces it. */
@@ -859,6 +931,20 @@ int sampler_step(struct sampler *s)
 	if (err < 0) {
 		snap_put(snap);
 		return err;
+	}
+	err = events_time_waits(s->events, snap, clock_mono());
+	if (err < 0) {
+		snap_put(snap);
+		return err;
+	}
+	s->trans_have_now = 0;
+	if (s->events) {
+		struct events_stats es;
+
+		if (events_stats(s->events, 0, 0, &es, 0) == 0) {
+			memcpy(s->trans_now, es.n.trans, sizeof(s->trans_now));
+			s->trans_have_now = 1;
+		}
 	}
 	kstat_read(&snap->kstat, s->cfg.proc_root);
 	t1 = clock_mono();

@@ -1,7 +1,7 @@
 # The store's tests: one program per seam of db/store_*.c (schema, write, read, trend,
-# retention) built with the shared tests/store_fixture.c, and one ctest entry per named case:
-# test_store.CASE runs `test_store_SEAM CASE`.  Each list names every case of its file;
-# test_store.registered.SEAM fails when a case is missing here or named here but not there.
+# retention, transitions) built with the shared tests/store_fixture.c, and one ctest entry
+# per named case: test_store.CASE runs `test_store_SEAM CASE`.  Each list names every case
+# of its file; test_store.registered.SEAM fails when a case is missing here or named here but not there.
 set(test_store_schema_cases
     schema_matches_labels migrate_v0 migrate_fixtures fixture_v3_netns newer_schema_refused
     foreign_refused garbage_refused pragmas garbage_past_header other_errors_not_corrupt)
@@ -14,10 +14,12 @@ set(test_store_trend_cases
     netns_trend trend_exact group_trend group_trend_many group_trend_zero_minutes trend_speed)
 set(test_store_retention_cases
     retention_exact retention_bounded_growth store_size retention_disk_full)
+set(test_store_transitions_cases
+    transitions_exact transitions_retention fixture_v4_transitions timeline_round_trip)
 
 add_library(test_store_fixture OBJECT store_fixture.c)
 target_link_libraries(test_store_fixture PRIVATE lingerd_core)
-foreach(seam schema write read trend retention)
+foreach(seam schema write read trend retention transitions)
   set(exe test_store_${seam})
   add_executable(${exe} ${exe}.c $<TARGET_OBJECTS:test_store_fixture>)
   target_link_libraries(${exe} PRIVATE lingerd_core)

@@ -501,6 +501,45 @@ static void test_time_wait_pressure(void)
 	CHECK_INT(f->severity, ==, FINDING_WARNING);
 	CHECK_INT(f->u.ports.in_use, ==, 5);
 	CHECK_INT(f->u.ports.time_wait, ==, 4);
+	CHECK(isnan(v[0].u.ports.tw_entries_per_s) && isnan(v[0].u.ports.exhaustion_s));
+	CHECK_INT(v[0].u.ports.headroom, ==, 2);
+
+	/*
+	 * The teardown tracer counted 1 TIME_WAIT a second towards 10.0.0.6:443 (4 of 10 ports,
+	 * no finding on its own): they come faster than 4 leave in 60 s, so its 6 free ports
+	 * go in 6 / (1 - 4/60) s: critical.  10.0.0.3 gets none now: it does not run out.
+	 */
+	s->tw_routes = calloc(2, sizeof(*s->tw_routes));
+	CHECK(s->tw_routes != NULL);
+	for (size_t i = 0; s->tw_routes && i < s->n; i++) {
+		const struct snap_sock *x = &s->socks[i];
+		struct snap_tw_route *t = &s->tw_routes[s->n_tw_routes];
+		char ra[INET_ADDRSTRLEN];
+
+		inet_ntop(AF_INET, x->r.raddr, ra, sizeof(ra));
+		if (x->r.lport != 50000 || x->r.rport != 443 ||
+		    (strcmp(ra, "10.0.0.6") != 0 && strcmp(ra, "10.0.0.3") != 0))
+			continue;
+		t->family = x->r.family;
+		t->rport = x->r.rport;
+		memcpy(t->laddr, x->r.laddr, 16);
+		memcpy(t->raddr, x->r.raddr, 16);
+		t->total = 100;
+		t->per_s = ra[7] == '6' ? 1.0 : 0.0;
+		s->n_tw_routes++;
+	}
+	CHECK_INT(s->n_tw_routes, ==, 2);
+	n = decide(s, NULL, 60, v, 8);
+	CHECK_INT(n, ==, 3);
+	f = &v[2];
+	CHECK_STR(f->key, "10.0.0.1>10.0.0.6:443");
+	CHECK_INT(f->severity, ==, FINDING_CRITICAL);
+	CHECK(f->u.ports.tw_entries_per_s == 1.0);
+	CHECK_INT(f->u.ports.headroom, ==, 6);
+	CHECK(fabs(f->u.ports.exhaustion_s - 6 / (1 - 4 / 60.0)) < 1e-9);
+	CHECK_STR(v[1].key, "10.0.0.1>10.0.0.3:443");
+	CHECK(v[1].u.ports.tw_entries_per_s == 0 && isnan(v[1].u.ports.exhaustion_s));
+	CHECK_INT(v[1].severity, ==, FINDING_WARNING);
 	snap_put(s);
 }
 
@@ -582,6 +621,24 @@ static void test_kernel(void)
 	n = decide(s, sc.history, 60, v, 16);
 	f = find(v, n, FINDING_RST_ON_CLOSE, "");
 	CHECK(f && f->severity == FINDING_WARNING && llround(f->u.rst.per_min) == 60);
+	CHECK(f && !f->u.rst.proc && !f->u.rst.peer); /* no tracer: nobody named */
+	/* With the tracer's tops: the first real process (pid 0 is none), the namespace's peer. */
+	{
+		struct events_proc procs[] = { { .tgid = 0, .rst_sent = 900 },
+					       { .tgid = 77, .rst_sent = 40, .rst_recv = 2,
+						 .comm = "app" } };
+		struct events_peer peers[] = { { .netns = 4026532000u, .family = AF_INET,
+						 .sent = 500 },
+					       { .netns = 0, .family = AF_INET, .sent = 30,
+						 .recv = 1 } };
+		struct findings_input in = { .snap = s, .history = sc.history, .min_age = 60,
+					     .rst_procs = procs, .n_rst_procs = 2,
+					     .rst_peers = peers, .n_rst_peers = 2 };
+
+		n = findings_decide(&in, v, 16);
+		f = find(v, n, FINDING_RST_ON_CLOSE, "");
+		CHECK(f && f->u.rst.proc == &procs[1] && f->u.rst.peer == &peers[1]);
+	}
 	/* Without the history no rate is known and no counter finding is made. */
 	n = decide(s, NULL, 60, v, 16);
 	CHECK(find(v, n, FINDING_RST_ON_CLOSE, "") == NULL);

@@ -2,6 +2,7 @@
 /* teardown.bpf.c - counts TCP state changes and records who closed each socket, in-kernel. */
 #include "vmlinux.h"
 #include <bpf/bpf_core_read.h>
+#include <bpf/bpf_endian.h>
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 
@@ -11,7 +12,10 @@
  * Cost is what matters here: this runs on every TCP state change of the host.  Per change:
  * one per-CPU array lookup (host counters), one per-CPU hash lookup (the namespace's
  * counters) and one socket-local storage lookup (when the current state began); per connection side that starts tearing down, one LRU insert
- * (owner and timeline), and a lookup per later teardown change.  Nothing is sent to user
+ * (owner and timeline), and a lookup per later teardown change; per TIME_WAIT entry, one
+ * lookup in "dsts" (an insert for a new route); per socket with a record, at its last
+ * change, one lookup in "phist" (its durations, taken from its steps, all at once).
+ * Nothing is sent to user
  * space: the loader reads the maps when it is asked.
  */
 
@@ -75,6 +79,91 @@ struct {
 	__type(value, struct td_proc);
 } procs SEC(".maps");
 
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 4096); /* the loader sets LD_EVENTS_MAX_DSTS */
+	__type(key, struct td_dst);
+	__type(value, __u64); /* TIME_WAIT entries since the route was first seen */
+} dsts SEC(".maps");
+
+/* One more TIME_WAIT on the socket's route: a lookup, and an insert for a new route. */
+static __always_inline void count_time_wait(const struct sock *sk, __u32 netns)
+{
+	struct td_dst k = {};
+	__u64 one = 1, *n;
+
+	k.netns = netns;
+	k.family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	k.dport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+	if (k.family == 10 /* AF_INET6 */) {
+		BPF_CORE_READ_INTO(&k.saddr, sk, __sk_common.skc_v6_rcv_saddr.in6_u.u6_addr8);
+		BPF_CORE_READ_INTO(&k.daddr, sk, __sk_common.skc_v6_daddr.in6_u.u6_addr8);
+	} else {
+		BPF_CORE_READ_INTO((__u32 *)k.saddr, sk, __sk_common.skc_rcv_saddr);
+		BPF_CORE_READ_INTO((__u32 *)k.daddr, sk, __sk_common.skc_daddr);
+	}
+	n = bpf_map_lookup_elem(&dsts, &k);
+	if (n)
+		__sync_fetch_and_add(n, 1);
+	else if (bpf_map_update_elem(&dsts, &k, &one, BPF_NOEXIST) < 0 &&
+		 (n = bpf_map_lookup_elem(&dsts, &k)))
+		__sync_fetch_and_add(n, 1); /* another CPU inserted it meanwhile */
+}
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 4096); /* the loader sets LD_EVENTS_MAX_PEERS */
+	__type(key, struct td_peer);
+	__type(value, struct td_peer_rst);
+} peers SEC(".maps");
+
+/* One more reset sent to (recv 0) or received from (recv 1) a peer. */
+static __always_inline void count_peer(struct td_peer *k, int recv)
+{
+	struct td_peer_rst *v, n = {};
+
+	v = bpf_map_lookup_elem(&peers, k);
+	if (!v) {
+		bpf_map_update_elem(&peers, k, &n, BPF_NOEXIST);
+		v = bpf_map_lookup_elem(&peers, k); /* ours, or another CPU's meanwhile */
+		if (!v)
+			return;
+	}
+	__sync_fetch_and_add(recv ? &v->recv : &v->sent, 1);
+}
+
+/* The peer of a full socket. */
+static __always_inline void peer_of_sock(const struct sock *sk, struct td_peer *k)
+{
+	k->netns = BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum);
+	k->family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	if (k->family == 10 /* AF_INET6 */)
+		BPF_CORE_READ_INTO(&k->addr, sk, __sk_common.skc_v6_daddr.in6_u.u6_addr8);
+	else
+		BPF_CORE_READ_INTO((__u32 *)k->addr, sk, __sk_common.skc_daddr);
+}
+
+/* The sender of the segment a reset answers (no socket: a stray segment). */
+static __always_inline int peer_of_skb(const struct sk_buff *skb, struct td_peer *k)
+{
+	unsigned char *head = BPF_CORE_READ(skb, head);
+	__u16 nh = BPF_CORE_READ(skb, network_header);
+	__u8 v = 0;
+
+	if (bpf_probe_read_kernel(&v, 1, head + nh) < 0)
+		return -1;
+	k->netns = BPF_CORE_READ(skb, dev, nd_net.net, ns.inum);
+	if (v >> 4 == 4) {
+		k->family = 2;
+		return bpf_probe_read_kernel(k->addr, 4, head + nh + 12); /* iphdr.saddr */
+	}
+	if (v >> 4 == 6) {
+		k->family = 10;
+		return bpf_probe_read_kernel(k->addr, 16, head + nh + 8); /* ipv6hdr.saddr */
+	}
+	return -1;
+}
+
 static __always_inline int hist_of(int state)
 {
 	switch (state) {
@@ -135,6 +224,74 @@ static __always_inline void observe(struct td_nstats *st, int h, __u64 ns)
 		return;
 	st->hist[h][b]++;
 	st->hist_sum_us[h] += us;
+}
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 1024); /* the loader sets LD_EVENTS_MAX_PHIST */
+	__type(key, __u32);        /* tgid */
+	__type(value, struct td_phist);
+} phist SEC(".maps");
+
+/* Only a zeroed value to insert: too large for the BPF stack (about 1.6 KB). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct td_phist);
+} phist_zero SEC(".maps");
+
+static __always_inline void phist_add(struct td_phist *p, int h, __u64 ns)
+{
+	__u64 us = ns / 1000;
+	__u64 top = (1ull << (TD_BUCKETS - 1)) - 1;
+	__u32 b = (__u32)bits(us < top ? us : top) & (TD_BUCKETS - 1);
+
+	if (h < 0 || h >= TD_H_COUNT)
+		return;
+	__sync_fetch_and_add(&p->hist[h][b], 1);
+	__sync_fetch_and_add(&p->hist_sum_us[h], us);
+}
+
+/*
+ * At a socket's last change (to CLOSE, from the state `from`), the time it spent in each
+ * teardown state, from its recorded steps, under its closer: one lookup per socket rather
+ * than one per change.  life: its lifetime, 0 when unknown.
+ */
+static __always_inline void observe_proc(const struct td_sock *r, int from, __u64 now,
+					 __u64 life)
+{
+	__u32 tgid = r->tgid, zero = 0, n = r->nsteps;
+	struct td_phist *p, *z;
+
+	if (r->how == TD_HOW_NONE || !tgid)
+		return;
+	p = bpf_map_lookup_elem(&phist, &tgid);
+	if (!p) {
+		z = bpf_map_lookup_elem(&phist_zero, &zero);
+		if (!z)
+			return;
+		__builtin_memcpy(z->comm, r->comm, sizeof(z->comm));
+		bpf_map_update_elem(&phist, &tgid, z, BPF_NOEXIST);
+		p = bpf_map_lookup_elem(&phist, &tgid); /* ours, or another CPU's meanwhile */
+		if (!p)
+			return;
+	}
+	for (__u32 i = 0; i < TD_STEPS; i++) {
+		__u64 end;
+
+		if (i >= n)
+			break;
+		if (i + 1 < n && i + 1 < TD_STEPS)
+			end = r->steps[i + 1].ns;
+		else if (r->steps[i].to == from)
+			end = now; /* the state being left now */
+		else
+			break; /* steps were dropped: the rest is not known */
+		phist_add(p, hist_of(r->steps[i].to), end - r->steps[i].ns);
+	}
+	if (life)
+		phist_add(p, TD_H_LIFETIME, life);
 }
 
 /*
@@ -211,7 +368,7 @@ int BPF_PROG(on_state, const struct sock *sk, int from, int to)
 	struct sk_times *t;
 	struct td_sock *r;
 	__u32 tgid = 0, netns, i;
-	__u64 now, cookie;
+	__u64 now, cookie, life = 0;
 	int owned;
 
 	if (sk->sk_protocol != IPPROTO_TCP_)
@@ -229,6 +386,8 @@ int BPF_PROG(on_state, const struct sock *sk, int from, int to)
 	if (i >= TD_STATES * TD_STATES)
 		return 0;
 	(&ns->trans[0][0])[i]++;
+	if (to == TCP_CLOSE_ && (from == TCP_FIN_WAIT2_ || from == TCP_CLOSING_))
+		count_time_wait(sk, netns);
 	/* Connecting: nothing is timed until it is established (lifetime starts at birth). */
 	if (to == TCP_ESTABLISHED_ && (from == TCP_SYN_SENT_ || from == TCP_SYN_RECV_))
 		return 0;
@@ -250,8 +409,10 @@ int BPF_PROG(on_state, const struct sock *sk, int from, int to)
 	t = bpf_sk_storage_get(&times, s, 0, 0);
 	if (t) {
 		observe(ns, hist_of(from), now - t->since_ns);
-		if (to == TCP_CLOSE_ && t->born_ns)
-			observe(ns, TD_H_LIFETIME, now - t->born_ns);
+		if (to == TCP_CLOSE_ && t->born_ns) {
+			life = now - t->born_ns;
+			observe(ns, TD_H_LIFETIME, life);
+		}
 		t->since_ns = now;
 	}
 
@@ -281,15 +442,17 @@ int BPF_PROG(on_state, const struct sock *sk, int from, int to)
 			lost();
 		return 0;
 	}
-	if (to == TCP_CLOSE_ && from != TCP_FIN_WAIT2_ && from != TCP_CLOSING_) {
-		bpf_map_delete_elem(&socks, &cookie);
-		return 0;
-	}
 	r = bpf_map_lookup_elem(&socks, &cookie);
 	if (!r)
 		return 0; /* it started tearing down before the tracer, or was evicted */
 	if (from == TCP_CLOSE_WAIT_ && to == TCP_LAST_ACK_ && owned && r->how == TD_HOW_NONE)
 		name_owner(r, sk, TD_HOW_PASSIVE);
+	if (to == TCP_CLOSE_)
+		observe_proc(r, from, now, life);
+	if (to == TCP_CLOSE_ && from != TCP_FIN_WAIT2_ && from != TCP_CLOSING_) {
+		bpf_map_delete_elem(&socks, &cookie);
+		return 0;
+	}
 	add_step(r, now, from, to, tgid);
 	return 0;
 }
@@ -310,6 +473,14 @@ int BPF_PROG(on_send_reset, const struct sock *sk, const struct sk_buff *skb)
 	if (reason >= TD_REASONS)
 		reason = 0;
 	st->rst_sent[reason]++;
+	{
+		struct td_peer k = {};
+
+		if (sk)
+			peer_of_sock(sk, &k);
+		if (sk || (skb && peer_of_skb(skb, &k) == 0))
+			count_peer(&k, 0);
+	}
 	/* A reset answering a stray segment (sk NULL or not ours to own) names nobody. */
 	if (sk && owned_by_caller(sk))
 		tgid = bpf_get_current_pid_tgid() >> 32;
@@ -341,10 +512,33 @@ int BPF_PROG(on_send_reset, const struct sock *sk, const struct sk_buff *skb)
 SEC("tp_btf/tcp_receive_reset")
 int BPF_PROG(on_receive_reset, struct sock *sk)
 {
-	__u32 zero = 0;
+	__u32 zero = 0, tgid = 0;
 	struct td_stats *st = bpf_map_lookup_elem(&stats, &zero);
+	struct td_peer k = {};
+	struct td_proc *p, n = {};
+	struct td_sock *r;
+	__u64 cookie;
 
 	if (st)
 		st->rst_recv++;
+	if (!sk)
+		return 0;
+	peer_of_sock(sk, &k);
+	count_peer(&k, 1);
+	/* In softirq: the process is the one that closed the socket, when one did. */
+	cookie = bpf_get_socket_cookie(sk);
+	r = bpf_map_lookup_elem(&socks, &cookie);
+	if (!r || r->how == TD_HOW_NONE)
+		return 0;
+	tgid = r->tgid;
+	p = bpf_map_lookup_elem(&procs, &tgid);
+	if (!p) {
+		__builtin_memcpy(n.comm, r->comm, sizeof(n.comm));
+		bpf_map_update_elem(&procs, &tgid, &n, BPF_NOEXIST);
+		p = bpf_map_lookup_elem(&procs, &tgid);
+		if (!p)
+			return 0;
+	}
+	__sync_fetch_and_add(&p->rst_recv, 1);
 	return 0;
 }

@@ -81,10 +81,53 @@ struct td_stats {
 	__u64 lost; /* records, steps or namespaces that could not be stored (map full, no memory) */
 };
 
+/*
+ * Time in each teardown state per process, in the LRU map "phist" keyed by tgid (the loader
+ * sets LD_EVENTS_MAX_PHIST): observed for the sockets with a teardown record that names a
+ * closer, under that closer (for CLOSE_WAIT: the process that finally closed it).
+ */
+struct td_phist {
+	__u64 hist[TD_H_COUNT][TD_BUCKETS];
+	__u64 hist_sum_us[TD_H_COUNT];
+	char comm[16];
+};
+
+/*
+ * TIME_WAIT entries per route, in the LRU map "dsts" (the loader sets LD_EVENTS_MAX_DSTS):
+ * a full socket leaving FIN_WAIT2 or CLOSING for CLOSE is the kernel handing it to a
+ * TIME_WAIT mini-socket (tcp_time_wait()), except when a reset ends it there, which the
+ * count does not tell apart (rare: a reset answering our FIN).  Addresses as the socket
+ * holds them (network order); IPv4 in the first 4 bytes.
+ */
+struct td_dst {
+	__u32 netns; /* inode of the socket's network namespace */
+	__u16 family;
+	__u16 dport; /* host order */
+	__u8 saddr[16];
+	__u8 daddr[16];
+};
+
 /* Resets per process, in the LRU map "procs" keyed by tgid (0: outside any process). */
 struct td_proc {
 	__u64 rst_sent;
+	__u64 rst_recv; /* on sockets it closed (their teardown record names it) */
 	char comm[16];
+};
+
+/*
+ * Resets per peer address, in the LRU map "peers" (the loader sets LD_EVENTS_MAX_PEERS):
+ * sent (to a socket's peer, or to the source of a stray segment) and received.  The address
+ * in network order, IPv4 in the first 4 bytes.
+ */
+struct td_peer {
+	__u32 netns;
+	__u16 family;
+	__u16 pad;
+	__u8 addr[16];
+};
+
+struct td_peer_rst {
+	__u64 sent, recv;
 };
 
 #endif

@@ -72,6 +72,7 @@
 #define LD_HTTP_CONN_LIMIT 3072
 #define LD_HTTP_EVICT_MARGIN 16
 #define LD_HTTP_FD_RESERVE 256
+#define LD_HTTP_FD_RESERVE_MIN 32 /* under a low fd limit: what sampling and the db open transiently */
 #define LD_MMAP_THRESHOLD (128 * 1024) /* fixed: large answers always mmapped */
 #define LD_MALLOC_ARENAS 2
 /*

@@ -1,6 +1,7 @@
 /* http.c - serves the API through libmicrohttpd, configured against its unsafe defaults. */
 #include "http.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <malloc.h>
 #include <microhttpd.h>
@@ -622,18 +623,36 @@ error:
 	return http_send(conn, &ar, close);
 }
 
+/* Descriptors this process holds now (the database, netlink, namespace files, ...). */
+static unsigned int fds_open(void)
+{
+	unsigned int n = 0;
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *de;
+
+	if (!d)
+		return 64; /* unknown: assume a busy process */
+	while ((de = readdir(d)))
+		n += de->d_name[0] != '.';
+	closedir(d);
+	return n;
+}
+
 /*
  * Raises the soft fd limit towards its hard limit (1024 soft is the usual default, too few
- * for a thousand clients) and returns the connections that fit beside the reserve, a
- * multiple of the worker count (libmicrohttpd splits the limit evenly between them).
+ * for a thousand clients) and returns the connections that fit beside what the process
+ * holds already plus a reserve for what sampling and the database open on the way (the
+ * /proc walks, counter files, readers' WAL and -shm): connections never take the fds the
+ * sampler needs, however low the limit.  A multiple of the worker count (libmicrohttpd
+ * splits the limit evenly between them), at least one per worker.
  */
 static unsigned int conn_limit(void)
 {
 	struct rlimit rl;
-	rlim_t want, limit = LD_HTTP_CONN_LIMIT;
+	rlim_t want, limit = LD_HTTP_CONN_LIMIT, reserve;
 
 	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
-		return 64;
+		return LD_HTTP_THREADS;
 	want = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > LD_NOFILE_WANT ? LD_NOFILE_WANT
 									       : rl.rlim_max;
 	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < want) {
@@ -641,8 +660,15 @@ static unsigned int conn_limit(void)
 		if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
 			getrlimit(RLIMIT_NOFILE, &rl);
 	}
-	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < LD_HTTP_CONN_LIMIT + LD_HTTP_FD_RESERVE)
-		limit = rl.rlim_cur > LD_HTTP_FD_RESERVE + 64 ? rl.rlim_cur - LD_HTTP_FD_RESERVE : 64;
+	reserve = fds_open() + (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < 4 * LD_HTTP_FD_RESERVE ?
+					LD_HTTP_FD_RESERVE_MIN : LD_HTTP_FD_RESERVE);
+	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < LD_HTTP_CONN_LIMIT + reserve)
+		limit = rl.rlim_cur > reserve + LD_HTTP_THREADS ? rl.rlim_cur - reserve
+								 : LD_HTTP_THREADS;
+	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < reserve + LD_HTTP_THREADS)
+		log_info("the fd limit (%lu) leaves no room for HTTP beside sampling: serving %u "
+			 "connections; raise it (ulimit -n, LimitNOFILE=)", (unsigned long)rl.rlim_cur,
+			 LD_HTTP_THREADS);
 	return (unsigned int)(limit - limit % LD_HTTP_THREADS);
 }
 

@@ -148,6 +148,37 @@ class Signals(unittest.TestCase):
         con.close()
 
 
+class LowFdLimit(unittest.TestCase):
+    def test_connections_leave_fds_for_sampling(self):
+        d = Daemon("--interval", str(INTERVAL), prefix=["prlimit", "--nofile=64:64", "--"])
+        self.addCleanup(d.close)
+        self.assertIn("fd limit (64)", d.log(), "the small limit is said at start")
+        d.wait_snapshots(2)
+        flood = []
+        t0 = time.time()
+        try:
+            for _ in range(120):  # far more clients than the limit has fds
+                try:
+                    flood.append(socket.create_connection(("127.0.0.1", d.port), timeout=2))
+                except OSError:
+                    break
+            time.sleep(8 * INTERVAL)
+        finally:
+            t1 = time.time()
+            for c in flood:
+                c.close()
+        d.wait_snapshots(2, timeout=30)
+        # Every snapshot taken while the connections were held read the kernel's counters:
+        # the files the sampler opens each time found a free descriptor.
+        con = sqlite3.connect(d.db)
+        rows = con.execute("SELECT count(*), count(k_active_opens), count(k_sockets_inuse) "
+                           "FROM snapshots WHERE taken_at BETWEEN ? AND ?", (t0, t1)).fetchone()
+        con.close()
+        self.assertGreaterEqual(rows[0], 4, "snapshots went on during the flood: %r" % (rows,))
+        self.assertEqual(rows[1:], (rows[0], rows[0]), "kernel counters missing: %r" % (rows,))
+        self.assertNotIn("Too many open files", d.log())
+
+
 @unittest.skipUnless(can_freeze(), "needs root, loop devices and fsfreeze")
 class StalledDisk(unittest.TestCase):
     def setUp(self):

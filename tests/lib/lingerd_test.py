@@ -97,7 +97,10 @@ class Daemon:
             with urllib.request.urlopen(req, timeout=10) as r:
                 body, status, hdrs = r.read(), r.status, r.headers
         except urllib.error.HTTPError as e:
-            body, status, hdrs = e.read(), e.code, e.headers
+            # Closed here, not when collected: an error answer's socket left open turns into a
+            # CLOSE_WAIT of the test's own when lingerd closes its side.
+            with e:
+                body, status, hdrs = e.read(), e.code, e.headers
         if not raw and hdrs.get("Content-Type", "").startswith("application/json") and body:
             return status, hdrs, json.loads(body)
         return status, hdrs, body

@@ -3,7 +3,9 @@
 # The exit code is the suite's result.  BUILD_DIR overrides the build folder (build-san).
 #
 # --tsan: the same suite (C unit tests, fuzz replays and integration tests; not lint, not the
-# benchmark smoke run) against a ThreadSanitizer build in build-tsan.  Every process built there
+# benchmark smoke run, not it_http_front, whose pass mark is a share of answers under a flood
+# that a five to fifteen times slower binary cannot meet) against a ThreadSanitizer build in
+# build-tsan.  Every process built there
 # writes its reports to build-tsan/tsan-reports/ (the daemon's stderr is the tests' own), and any
 # report fails the run, even when every test passed.  Other arguments go to ctest.
 set -euo pipefail
@@ -42,7 +44,7 @@ rm -rf "$reports"
 mkdir -p "$reports"
 export TSAN_OPTIONS=${TSAN_OPTIONS:-second_deadlock_stack=1:log_path=$reports/tsan:suppressions=$PWD/tests/tsan.supp}
 rc=0
-(cd "$dir" && ctest --output-on-failure --timeout 1800 -j2 -E '^(lint|bench_smoke)$' "$@") || rc=$?
+(cd "$dir" && ctest --output-on-failure --timeout 1800 -j2 -E '^(lint|bench_smoke|it_http_front)$' "$@") || rc=$?
 n=$(find "$reports" -type f | wc -l)
 if [ "$n" -gt 0 ]; then
   for f in "$reports"/*; do

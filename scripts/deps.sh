@@ -12,7 +12,7 @@ want+=(clang llvm bpftool libbpf-dev libelf-dev)
 # zlib: gzip for large answers (server/http.c) and libbpf.
 want+=(zlib1g-dev)
 if [ "${1:-build}" = test ]; then
-  want+=(python3 curl procps util-linux sqlite3 cppcheck tmux lintian)
+  want+=(python3 curl procps util-linux sqlite3 cppcheck tmux lintian clang-format)
 fi
 mapfile -t missing < <(missing_of "${want[@]}")
 apt_install "${missing[@]}"

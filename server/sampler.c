@@ -491,8 +491,11 @@ int sampler_stop_within(struct sampler *s, double timeout_s)
 		;
 	exited = s->exited || timeout_s < 0;
 	pthread_mutex_unlock(&s->lock);
-	if (!exited)
+	if (!exited) {
+		/* Abandoned to the process's exit: detached, so that nothing is left to join. */
+		pthread_detach(s->thread);
 		return -ETIMEDOUT;
+	}
 	pthread_join(s->thread, NULL);
 	s->running = 0;
 	return 0;

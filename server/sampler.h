@@ -44,8 +44,8 @@ void sampler_stop(struct sampler *s);
 /*
  * The same, waiting at most timeout_s seconds (monotonic) for the snapshot in flight, which
  * a stalled disk can hold up for as long as the disk stalls.  Returns 0 when the thread was
- * joined, or -ETIMEDOUT when it is still running: then the sampler must not be closed (the
- * process exits around it).
+ * joined, or -ETIMEDOUT when it is still running: then the thread is detached and the
+ * sampler must not be stopped or closed again (the process exits around it).
  */
 int sampler_stop_within(struct sampler *s, double timeout_s);
 

@@ -3,130 +3,132 @@ every state of the lab on IPv4 and IPv6 is counted and listed by lingerd as the 
 as `ss` sees it at the same moment: addresses, ports, owner (inode 0 when the kernel owns the
 socket) and timer kind."""
 import collections
-import ipaddress
 import os
-import subprocess
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "lib"))
-from lingerd_test import (SS_STATES, Daemon, LabProc, check, check_eq, done,  # noqa: E402
-                          run_in_private_netns, split_hostport)
-
-# ss prints the timer as timer:(on|keepalive|timewait|persist,...); lingerd's names.
-SS_TIMERS = {"on": "retransmit", "keepalive": "keepalive", "timewait": "timewait",
-             "persist": "probe"}
-
-
-def norm(a):
-    return str(ipaddress.ip_address(a))
-
+from lingerd_test import DaemonCase, LabProc, main, norm_addr, ss_rows  # noqa: E402
 
 # Ports of the daemons this test started: their HTTP connections leave TIME_WAIT behind.
 DAEMON_PORTS = set()
+LAB = None
 
 
-def ss_rows(skip_port):
-    out = subprocess.run(["ss", "-Htano"], capture_output=True, text=True, check=True).stdout
+def setUpModule():
+    global LAB
+    LAB = LabProc("--count", "2", "--port", "0")
+
+
+def tearDownModule():
+    LAB.stop()
+
+
+def ours(s):
+    return s["local"]["port"] in DAEMON_PORTS or s["remote"]["port"] in DAEMON_PORTS
+
+
+def ss_by_key():
     rows = {}
-    for line in out.splitlines():
-        f = line.split()
-        la, lp = split_hostport(f[3])
-        ra, rp = split_hostport(f[4])
-        if lp in DAEMON_PORTS or rp in DAEMON_PORTS:
+    for r in ss_rows():
+        if r.lport in DAEMON_PORTS or r.rport in DAEMON_PORTS:
             continue
-        timer = "none"
-        for x in f[5:]:
-            if x.startswith("timer:("):
-                timer = SS_TIMERS.get(x[7:].split(",")[0], x)
-        k = (SS_STATES.get(f[0], f[0]), norm(la), lp, norm(ra), rp)
-        rows.setdefault(k, []).append(timer)
+        rows.setdefault((r.state, r.laddr, r.lport, r.raddr, r.rport), []).append(r.timer)
     return rows
 
 
 def lingerd_rows(d):
-    socks = d.json("/api/v1/sockets?limit=10000")["sockets"]
     rows = {}
-    for s in socks:
-        if s["local"]["port"] in DAEMON_PORTS or s["remote"]["port"] in DAEMON_PORTS:
+    for s in d.json("/api/v1/sockets?limit=10000")["sockets"]:
+        if ours(s):
             continue
-        k = (s["state"], norm(s["local"]["addr"]), s["local"]["port"], norm(s["remote"]["addr"]),
-             s["remote"]["port"])
+        k = (s["state"], norm_addr(s["local"]["addr"]), s["local"]["port"],
+             norm_addr(s["remote"]["addr"]), s["remote"]["port"])
         rows.setdefault(k, []).append(s)
     return rows
 
 
-def scenario(source, lab):
-    tag = source
-    d = Daemon("--interval", "0.3", "--source", source, "--attribution-interval", "0.3")
-    DAEMON_PORTS.add(d.port)
-    try:
-        d.wait_snapshots(3)
-        want = collections.Counter()
-        owner = {}
-        for s in lab.report["sockets"]:
-            k = (s["state"], norm(s["local"]), s["lport"], norm(s["remote"]), s["rport"])
-            want[k] += 1
-            owner[k] = s["owner"]
-        got = lingerd_rows(d)
-        ss = ss_rows(d.port)
+class _Crosscheck:
+    where = "netns"   # whole-namespace totals are needed
+    source = "netlink"
+    first_snapshots = 3
+
+    @classmethod
+    def setUpClass(cls):
+        cls.daemon_args = ("--interval", "0.3", "--source", cls.source,
+                           "--attribution-interval", "0.3")
+        super().setUpClass()
+        DAEMON_PORTS.add(cls.d.port)
+        cls.want = collections.Counter()
+        cls.owner = {}
+        for s in LAB.report["sockets"]:
+            k = (s["state"], norm_addr(s["local"]), s["lport"], norm_addr(s["remote"]), s["rport"])
+            cls.want[k] += 1
+            cls.owner[k] = s["owner"]
+
+    def test_sockets_equal_lab_and_ss(self):
+        got = lingerd_rows(self.d)
+        ss = ss_by_key()
         got_c = collections.Counter({k: len(v) for k, v in got.items()})
         ss_c = collections.Counter({k: len(v) for k, v in ss.items()})
-        check_eq(sorted((got_c - want).items()), [], tag + " lingerd lists no socket the lab did not make")
-        check_eq(sorted((want - got_c).items()), [], tag + " lingerd lists every socket the lab made")
-        check_eq(got_c, ss_c, tag + " lingerd's sockets equal ss's, socket by socket")
+        self.assertEqual(sorted((got_c - self.want).items()), [],
+                         "lingerd lists no socket the lab did not make")
+        self.assertEqual(sorted((self.want - got_c).items()), [],
+                         "lingerd lists every socket the lab made")
+        self.assertEqual(got_c, ss_c, "lingerd's sockets equal ss's, socket by socket")
 
-        # Whole-namespace totals per state: lab == lingerd == ss (lingerd's own port aside).
+    def test_totals(self):
+        """Whole-namespace totals per state: lab == lingerd == ss (lingerd's own port aside)."""
         by_state = collections.Counter()
-        for (st, *_), n in want.items():
+        for (st, *_), n in self.want.items():
             by_state[st] += n
-        snap = d.json("/api/v1/snapshot")["counts"]
-        mine = collections.Counter()
-        for s in d.json("/api/v1/sockets?limit=10000")["sockets"]:
-            if s["local"]["port"] in DAEMON_PORTS or s["remote"]["port"] in DAEMON_PORTS:
-                mine[s["state"]] += 1
+        snap = self.d.json("/api/v1/snapshot")["counts"]
+        mine = collections.Counter(s["state"] for s in
+                                   self.d.json("/api/v1/sockets?limit=10000")["sockets"] if ours(s))
         totals = {k: v - mine.get(k, 0) for k, v in snap.items() if v - mine.get(k, 0)}
-        check_eq(totals, dict(by_state), tag + " snapshot totals equal the lab's")
+        self.assertEqual(totals, dict(by_state), "snapshot totals equal the lab's")
         for fam in ("ipv4", "ipv6"):
-            n = sum(1 for s in lab.report["sockets"] if s["family"] == fam)
-            f = d.json("/api/v1/snapshot?family=%s" % fam)["total"]
-            m = sum(1 for s in d.json("/api/v1/sockets?limit=10000&family=%s" % fam)["sockets"]
-                    if s["local"]["port"] in DAEMON_PORTS or s["remote"]["port"] in DAEMON_PORTS)
-            check_eq(f - m, n, "%s %s total" % (tag, fam))
+            with self.subTest(family=fam):
+                n = sum(1 for s in LAB.report["sockets"] if s["family"] == fam)
+                f = self.d.json("/api/v1/snapshot?family=%s" % fam)["total"]
+                m = sum(1 for s in self.d.json("/api/v1/sockets?limit=10000&family=%s" % fam)["sockets"]
+                        if ours(s))
+                self.assertEqual(f - m, n, "%s total" % fam)
 
-        # Each socket: owner and timer kind.
+    def test_owner_and_timer(self):
+        """Each socket: owner and timer kind."""
+        got = lingerd_rows(self.d)
+        ss = ss_by_key()
         bad_owner, bad_timer = [], []
         for k, socks in got.items():
             for s in socks:
-                kernel = owner.get(k) == "kernel"
+                kernel = self.owner.get(k) == "kernel"
                 if (s["inode"] == 0) != kernel or s["owner"] != ("orphan" if kernel else "process"):
-                    bad_owner.append((k, s["inode"], owner.get(k)))
+                    bad_owner.append((k, s["inode"], self.owner.get(k)))
             timers = sorted(s["timer"]["kind"] for s in socks)
             if k in ss and timers != sorted(ss[k]):
                 bad_timer.append((k, timers, sorted(ss[k])))
-        check_eq(bad_owner, [], tag + " inode is 0 exactly where the kernel owns the socket")
+        self.assertEqual(bad_owner, [], "inode is 0 exactly where the kernel owns the socket")
         # A retransmit or probe timer can come and go between two looks; other kinds cannot.
         stable = [b for b in bad_timer if not set(b[1] + b[2]) <= {"retransmit", "probe", "none"}]
-        check_eq(stable, [], tag + " timer kinds equal ss's")
-        check(len(bad_timer) <= 2, tag + " timer kinds mostly equal ss's (%d differ)" % len(bad_timer))
-        states = {k[0] for k in got}
-        check_eq(len(states), 10, tag + " all 10 observable states seen")
-        if source == "netlink":
-            leak = d.json("/api/v1/sockets?comm=lab-leaker")["sockets"]
-            n = lab.report["states"]["CLOSE_WAIT"]["variants"]["close_wait_leak/server"]["count"]
-            check_eq(len(leak), n, tag + " the leak is attributed to lab-leaker")
-    finally:
-        d.close()
+        self.assertEqual(stable, [], "timer kinds equal ss's")
+        self.assertLessEqual(len(bad_timer), 2, "timer kinds mostly equal ss's (%d differ)" % len(bad_timer))
+        self.assertEqual(len({k[0] for k in got}), 10, "all 10 observable states seen")
+
+    def test_leak_attributed(self):
+        if self.source != "netlink":
+            self.skipTest("checked once, with the netlink source")
+        leak = self.d.json("/api/v1/sockets?comm=lab-leaker")["sockets"]
+        n = LAB.report["states"]["CLOSE_WAIT"]["variants"]["close_wait_leak/server"]["count"]
+        self.assertEqual(len(leak), n, "the leak is attributed to lab-leaker")
 
 
-def main():
-    lab = LabProc("--count", "2", "--port", "0")
-    try:
-        for src in ("netlink", "proc"):
-            scenario(src, lab)
-    finally:
-        lab.stop()
-    done()
+class Netlink(_Crosscheck, DaemonCase):
+    source = "netlink"
+
+
+class Proc(_Crosscheck, DaemonCase):
+    source = "proc"
 
 
 if __name__ == "__main__":
-    run_in_private_netns(__file__, main, "whole-namespace totals are needed")
+    main(netns=["-n"])

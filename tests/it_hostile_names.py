@@ -17,7 +17,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "lib"))
-from lingerd_test import Daemon, check, check_eq, done, skip  # noqa: E402
+from lingerd_test import DaemonCase, main, npm_ci, poll  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 NODE_DIR = os.path.join(HERE, "dashboard")
@@ -76,13 +76,12 @@ def spawn(name, unshare):
     return p, int(line)
 
 
-def strict_json(body, what):
+def strict_json(tc, body, what):
     """Parses body as UTF-8 JSON, refusing invalid UTF-8 and raw control characters."""
     try:
         return json.loads(body.decode("utf-8", "strict"), strict=True)
     except (UnicodeDecodeError, ValueError) as e:
-        check(False, "%s: not valid UTF-8 JSON: %s" % (what, e))
-        return None
+        tc.fail("%s: not valid UTF-8 JSON: %s" % (what, e))
 
 
 def wait_attributed(d, pids, timeout=60):
@@ -100,7 +99,7 @@ def wait_attributed(d, pids, timeout=60):
     return not left
 
 
-def check_json_answers(d, children):
+def check_json_answers(tc, d, children):
     paths = [
         "/healthz", "/api/v1/snapshot?netns=all", "/api/v1/netns",
         "/api/v1/sockets?netns=all&limit=1000", "/api/v1/sockets?state=CLOSE_WAIT&netns=all",
@@ -116,25 +115,25 @@ def check_json_answers(d, children):
         paths.append("/api/v1/lingering?group_by=process&netns=%s" % own_netns(name, p))
     for p in paths:
         st, hdrs, raw = d.get(p, raw=True)
-        check_eq(st, 200, "GET %s" % p)
-        check(hdrs.get("Content-Type", "").startswith("application/json"), "%s is JSON" % p)
-        bodies[p] = strict_json(raw, p)
+        tc.assertEqual(st, 200, "GET %s" % p)
+        tc.assertTrue(hdrs.get("Content-Type", "").startswith("application/json"), "%s is JSON" % p)
+        bodies[p] = strict_json(tc, raw, p)
     # Each name arrives exactly, in the sockets and in the process grouping.
     for name, (p, _port) in children.items():
         mine = (bodies["/api/v1/sockets?netns=all&pid=%d" % p.pid] or {}).get("sockets", [])
-        check_eq(sorted(s["state"] for s in mine), ["CLOSE_WAIT", "LISTEN"],
+        tc.assertEqual(sorted(s["state"] for s in mine), ["CLOSE_WAIT", "LISTEN"],
                  "sockets of %r" % name)
         for s in mine:
-            check_eq(s.get("comm"), repaired(name), "comm of pid %d" % p.pid)
+            tc.assertEqual(s.get("comm"), repaired(name), "comm of pid %d" % p.pid)
             cl = s.get("cmdline") or ""
-            check(cl.startswith("\ufffd<svg onload=x> -c "), "cmdline of %r starts with argv[0]: %r"
+            tc.assertTrue(cl.startswith("\ufffd<svg onload=x> -c "), "cmdline of %r starts with argv[0]: %r"
                   % (name, cl[:40]))
-            check(0 < len(cl.encode()) <= 8 * 1024, "cmdline of %r is bounded: %d bytes"
+            tc.assertTrue(0 < len(cl.encode()) <= 8 * 1024, "cmdline of %r is bounded: %d bytes"
                   % (name, len(cl.encode())))
         groups = (bodies["/api/v1/lingering?group_by=process&netns=%s" % own_netns(name, p)]
                   or {}).get("groups", [])
         g = [x for x in groups if x.get("pid") == p.pid]
-        check(g and g[0].get("comm") == repaired(name),
+        tc.assertTrue(g and g[0].get("comm") == repaired(name),
               "lingering group of %r: %r" % (name, g and g[0].get("comm")))
     return bodies
 
@@ -144,129 +143,135 @@ def own_netns(name, p):
     return "pid:%d" % p.pid if name == NAMES[-1] else "self"
 
 
-def check_netns(bodies, children):
+def check_netns(tc, bodies, children):
     listed = (bodies["/api/v1/netns"] or {}).get("namespaces", [])
     names = [n.get("name") for n in listed]
-    check(repaired(NETNS_NAME) in names, "named namespace listed as %r: %r"
+    tc.assertTrue(repaired(NETNS_NAME) in names, "named namespace listed as %r: %r"
           % (repaired(NETNS_NAME), names))
     p = children[NAMES[-1]][0]
     mine = [n for n in listed if n.get("pid") == p.pid]
-    check(mine and mine[0].get("name") == "pid:%d" % p.pid and mine[0].get("comm") == repaired(NAMES[-1]),
+    tc.assertTrue(mine and mine[0].get("name") == "pid:%d" % p.pid and mine[0].get("comm") == repaired(NAMES[-1]),
           "a namespace without a file is named after its process, comm as text: %r" % mine)
 
 
-def check_csv(d, children):
+def check_csv(tc, d, children):
     for name, (p, _) in children.items():
         raw = d.get("/api/v1/sockets?netns=all&pid=%d&format=csv" % p.pid, raw=True)[2]
         try:
             text = raw.decode("utf-8", "strict")
         except UnicodeDecodeError as e:
-            check(False, "CSV of %r is not valid UTF-8: %s" % (name, e))
-            continue
+            tc.fail("CSV of %r is not valid UTF-8: %s" % (name, e))
         rows = list(csv.DictReader(io.StringIO(text)))
-        check_eq(len(rows), 2, "CSV rows of %r" % name)
+        tc.assertEqual(len(rows), 2, "CSV rows of %r" % name)
         want = repaired(name)
         lead = "'" if want[:1] and want[:1] in "=+-@\t\r" else ""
         # Control characters (C0, DEL, C1) would drive a terminal: U+FFFD in CSV.
         want = lead + "".join("\ufffd" if ord(ch) < 0x20 or 0x7f <= ord(ch) <= 0x9f else ch
                               for ch in want)
         for r in rows:
-            check_eq(r.get("comm"), want, "CSV comm of %r (formulas and controls defused)" % name)
+            tc.assertEqual(r.get("comm"), want, "CSV comm of %r (formulas and controls defused)" % name)
 
 
-def check_metrics(d):
+def check_metrics(tc, d):
     raw = d.get("/metrics", raw=True)[2]
     try:
         raw.decode("utf-8", "strict")
     except UnicodeDecodeError as e:
-        check(False, "/metrics is not valid UTF-8: %s" % e)
+        tc.fail("/metrics is not valid UTF-8: %s" % e)
     promtool = shutil.which("promtool")
     if not promtool:
-        skip("promtool not installed (scripts/deps-monitoring.sh): /metrics checked for UTF-8 only")
-        return
+        tc.skipTest("promtool not installed (scripts/deps-monitoring.sh): /metrics checked for UTF-8 only")
     p = subprocess.run([promtool, "check", "metrics"], input=raw, capture_output=True)
-    check_eq(p.returncode, 0, "promtool check metrics: %s" % (p.stdout + p.stderr).decode(errors="replace")[-800:])
-    check(b'netns="n\\"s\\\\<i>x\xef\xbf\xbd"' in raw,
+    tc.assertEqual(p.returncode, 0, "promtool check metrics: %s" % (p.stdout + p.stderr).decode(errors="replace")[-800:])
+    tc.assertTrue(b'netns="n\\"s\\\\<i>x\xef\xbf\xbd"' in raw,
           "the hostile namespace name is an escaped, repaired label value")
 
 
-def check_page(d, children):
+def check_page(tc, d, children):
     if not (shutil.which("node") and shutil.which("chromium")):
-        skip("node or chromium missing (scripts/deps-web.sh): the page is not checked")
-        return
-    if not os.path.exists(os.path.join(NODE_DIR, "node_modules", "playwright-core", "package.json")):
-        p = subprocess.run(["npm", "ci", "--prefix", NODE_DIR, "--ignore-scripts", "--no-audit",
-                            "--no-fund", "--loglevel=error"], capture_output=True, text=True, timeout=300)
-        if not check_eq(p.returncode, 0, "npm ci in tests/dashboard (%s)" % p.stderr.strip()[-500:]):
-            return
+        tc.skipTest("node or chromium missing (scripts/deps-web.sh): the page is not checked")
+    tc.assertEqual(npm_ci(NODE_DIR, os.path.join("playwright-core", "package.json")), "",
+                   "npm ci in tests/dashboard")
     env = dict(os.environ, LINGERD_URL=d.base, CHROMIUM=shutil.which("chromium"))
     p = subprocess.run(["node", os.path.join(NODE_DIR, "names.mjs")], capture_output=True,
                        text=True, env=env, timeout=120, cwd=NODE_DIR)
     lines = [l for l in p.stdout.splitlines() if l.startswith("{")]
-    if not check(p.returncode == 0 and lines, "names.mjs ran (rc %d): %s" % (p.returncode, p.stderr[-1500:])):
-        return
+    tc.assertTrue(p.returncode == 0 and lines, "names.mjs ran (rc %d): %s" % (p.returncode, p.stderr[-1500:]))
     res = json.loads(lines[-1])
-    check(not res.get("fatal"), "browser: %s" % res.get("fatal"))
-    check_eq(res.get("csp_violations"), [], "CSP violations")
-    check_eq(res.get("page_errors"), [], "page errors")
-    check_eq(res.get("injected"), [], "elements or handlers the names would have created")
+    tc.assertTrue(not res.get("fatal"), "browser: %s" % res.get("fatal"))
+    tc.assertEqual(res.get("csp_violations"), [], "CSP violations")
+    tc.assertEqual(res.get("page_errors"), [], "page errors")
+    tc.assertEqual(res.get("injected"), [], "elements or handlers the names would have created")
     shown = set(res.get("socket_names", []))
     offenders = set(res.get("offender_names", []))
     # The page shows this namespace; the last child lives in a namespace of its own.
     for name in NAMES[:-1]:
-        check(repaired(name) in shown, "sockets table shows %r literally: %r" % (repaired(name), sorted(shown)))
-        check(repaired(name) in offenders, "offenders show %r literally: %r" % (repaired(name), sorted(offenders)))
-    check(any(t.startswith("\ufffd<svg onload=x> -c ") for t in res.get("titles", [])),
+        tc.assertTrue(repaired(name) in shown, "sockets table shows %r literally: %r" % (repaired(name), sorted(shown)))
+        tc.assertTrue(repaired(name) in offenders, "offenders show %r literally: %r" % (repaired(name), sorted(offenders)))
+    tc.assertTrue(any(t.startswith("\ufffd<svg onload=x> -c ") for t in res.get("titles", [])),
           "the command line is a title attribute, as text: %r" % res.get("titles", [])[:2])
 
 
-def run():
-    # This mount namespace's own /run/netns: the test sees no other namespace files.
-    os.makedirs("/run/netns", exist_ok=True)
-    subprocess.run(["mount", "-t", "tmpfs", "tmpfs", "/run/netns"], check=True)
-    if subprocess.run(["ip", "netns", "add", NETNS_NAME], capture_output=True).returncode != 0:
-        skip("cannot create a named network namespace here")
-    children = {}
-    d = None
-    try:
-        for n in NAMES:
-            children[n] = spawn(n, unshare=(n == NAMES[-1]))
-        d = Daemon("--interval", "0.2", "--attribution-interval", "0.2", "--netns", "all",
+class HostileNames(DaemonCase):
+    """The six hostile processes (the last in a namespace of its own) and a namespace with a
+    hostile file name, in this test's own /run/netns; one daemon follows every namespace."""
+
+    where = "netns"
+    daemon_args = ("--interval", "0.2", "--attribution-interval", "0.2", "--netns", "all",
                    "--metrics-netns")
-        pids = {p.pid for p, _ in children.values()}
-        if not check(wait_attributed(d, pids), "every hostile process attributed: %s" % d.log()[-800:]):
-            return
-        bodies = check_json_answers(d, children)
-        check_netns(bodies, children)
-        check_csv(d, children)
-        check_metrics(d)
-        check_page(d, children)
-        rc, secs = d.stop()
-        check_eq(rc, 0, "lingerd exits 0 after serving the names")
-    finally:
-        if d:
-            d.close()
-        for p, _ in children.values():
-            p.kill()
-            p.wait()
-        subprocess.run(["ip", "netns", "del", NETNS_NAME], capture_output=True)
+    first_snapshots = 0
 
+    @classmethod
+    def setUpClass(cls):
+        # This mount namespace's own /run/netns: the test sees no other namespace files.
+        os.makedirs("/run/netns", exist_ok=True)
+        subprocess.run(["mount", "-t", "tmpfs", "tmpfs", "/run/netns"], check=True)
+        if subprocess.run(["ip", "netns", "add", NETNS_NAME], capture_output=True).returncode != 0:
+            print("note: cannot create a named network namespace here", flush=True)
+        cls.addClassCleanup(subprocess.run, ["ip", "netns", "del", NETNS_NAME], capture_output=True)
+        cls.children = {}
 
-def main():
-    if "--in-ns" in sys.argv:
-        run()
-        done()
-    probe = subprocess.run(["unshare", "-n", "-m", "--propagation", "private", "--", "true"],
-                           capture_output=True)
-    if probe.returncode != 0:
-        skip("no private network and mount namespace here (unshare -n -m)")
-        print("0 passed, 0 failed")
-        return
-    rc = subprocess.run(["unshare", "-n", "-m", "--propagation", "private", "--", "sh", "-c",
-                         'ip link set lo up && exec "$0" "$@"', sys.executable,
-                         os.path.abspath(__file__), "--in-ns"]).returncode
-    sys.exit(rc)
+        def kill_children():
+            for p, _ in cls.children.values():
+                p.kill()
+                p.wait()
+        cls.addClassCleanup(kill_children)
+        for n in NAMES:
+            cls.children[n] = spawn(n, unshare=(n == NAMES[-1]))
+        super().setUpClass()
+        cls.bodies = None
+
+    def json_answers(self):
+        """Every JSON answer, fetched and checked once for the class."""
+        if type(self).bodies is None:
+            type(self).bodies = check_json_answers(self, self.d, self.children)
+        return type(self).bodies
+
+    def test_attributed(self):
+        pids = {p.pid for p, _ in self.children.values()}
+        self.assertTrue(wait_attributed(self.d, pids), "every hostile process attributed: %s"
+                        % self.d.log()[-800:])
+
+    def test_json_answers(self):
+        self.json_answers()
+
+    def test_netns(self):
+        check_netns(self, self.json_answers(), self.children)
+
+    def test_csv(self):
+        check_csv(self, self.d, self.children)
+
+    def test_metrics(self):
+        check_metrics(self, self.d)
+
+    def test_page(self):
+        check_page(self, self.d, self.children)
+
+    def test_exit(self):
+        rc, secs = self.d.stop()
+        self.assertEqual(rc, 0, "lingerd exits 0 after serving the names")
 
 
 if __name__ == "__main__":
-    main()
+    # A private network and mount namespace, so that /run/netns is this test's own.
+    main(netns=["-n", "-m", "--propagation", "private"])

@@ -12,7 +12,7 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
-from lingerd_test import BIN, SS_STATES, Daemon  # noqa: E402
+from lingerd_test import Daemon, TestCase, count_by_state, main, poll, ss_rows  # noqa: E402
 
 SHIM = os.environ.get("LINGERD_FAULTSHIM")
 NS = "lgfault%d" % os.getpid()
@@ -35,12 +35,7 @@ time.sleep(600)
 
 
 def ss_counts(ns):
-    out = subprocess.run(["ss", "-N", ns, "-Htan"], capture_output=True, text=True, check=True).stdout
-    counts = {}
-    for line in out.splitlines():
-        st = SS_STATES.get(line.split()[0], line.split()[0])
-        counts[st] = counts.get(st, 0) + 1
-    return counts
+    return count_by_state(ss_rows(netns=ns))
 
 
 def entry(d, name):
@@ -50,22 +45,19 @@ def entry(d, name):
     return None
 
 
-def poll(what, fn, timeout=10.0):
-    end = time.monotonic() + timeout
-    while True:
-        v = fn()
-        if v:
-            return v
-        if time.monotonic() > end:
-            raise AssertionError("timed out waiting for " + what)
-        time.sleep(0.1)
+def wait_for(what, fn, timeout=10.0):
+    v = poll(fn, timeout, 0.1)
+    if not v:
+        raise AssertionError("timed out waiting for " + what)
+    return v
 
 
 @unittest.skipUnless(os.geteuid() == 0, "needs root to make network namespaces")
 @unittest.skipUnless(SHIM and os.path.exists(SHIM), "the fault shim was not built (LINGERD_FAULTSHIM)")
-class NamespaceFaults(unittest.TestCase):
+class NamespaceFaults(TestCase):
     @classmethod
     def setUpClass(cls):
+        super().setUpClass()
         subprocess.run(["ip", "netns", "add", NS], check=True)
         cls.addClassCleanup(subprocess.run, ["ip", "netns", "del", NS])
         subprocess.run(["ip", "-n", NS, "link", "set", "lo", "up"], check=True)
@@ -86,7 +78,7 @@ class NamespaceFaults(unittest.TestCase):
     def test_failed_dump_keeps_sockets_and_reopens_inside(self):
         d, faults = self.start()
         want = ss_counts(NS)
-        poll("the namespace with its CLOSE_WAITs",
+        wait_for("the namespace with its CLOSE_WAITs",
              lambda: (entry(d, NS) or {}).get("counts", {}).get("CLOSE_WAIT") == 2)
         before = {s["cookie"]: s["first_seen"] for s in
                   d.json("/api/v1/sockets?netns=%s&state=CLOSE_WAIT" % NS)["sockets"]}
@@ -106,7 +98,7 @@ class NamespaceFaults(unittest.TestCase):
                 if st == 503:
                     seen["health"] = (st, body)
             return "health" in seen and not e["stale"]
-        poll("a stale snapshot of the namespace and then a fresh one", stale_seen)
+        wait_for("a stale snapshot of the namespace and then a fresh one", stale_seen)
 
         e = seen["entry"]
         self.assertEqual(e["error"], -105, "ENOBUFS is the namespace's error while stale")
@@ -133,7 +125,7 @@ class NamespaceFaults(unittest.TestCase):
     def test_without_cap_sys_admin_says_why(self):
         prefix = ["setpriv", "--inh-caps=-sys_admin", "--bounding-set=-sys_admin"]
         d, _ = self.start(prefix=prefix)
-        e = poll("the namespace listed with its error", lambda: entry(d, NS))
+        e = wait_for("the namespace listed with its error", lambda: entry(d, NS))
         self.assertEqual(e["error"], -1, "EPERM for a namespace lingerd may not enter")
         time.sleep(4 * INTERVAL)
         st, _, h = d.get("/healthz")
@@ -150,4 +142,4 @@ class NamespaceFaults(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    unittest.main(verbosity=2)
+    main()

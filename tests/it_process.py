@@ -15,7 +15,7 @@ import unittest
 import urllib.request
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
-from lingerd_test import BIN, Daemon  # noqa: E402
+from lingerd_test import BIN, Daemon, TestCase, main  # noqa: E402
 
 INTERVAL = 0.5
 
@@ -75,7 +75,7 @@ def can_freeze():
         return False
 
 
-class Signals(unittest.TestCase):
+class Signals(TestCase):
     def test_habitual_signals_do_not_kill(self):
         d = Daemon("--interval", str(INTERVAL))
         self.addCleanup(d.close)
@@ -180,7 +180,7 @@ class LowFdLimit(unittest.TestCase):
 
 
 @unittest.skipUnless(can_freeze(), "needs root, loop devices and fsfreeze")
-class StalledDisk(unittest.TestCase):
+class StalledDisk(TestCase):
     def setUp(self):
         self.disk = FrozenDisk()
         self.addCleanup(self.disk.close)
@@ -209,7 +209,7 @@ class StalledDisk(unittest.TestCase):
         print("SIGTERM with a frozen disk: port released and stop logged after %.1fs" % took)
 
 
-class LockedDatabase(unittest.TestCase):
+class LockedDatabase(TestCase):
     def test_once_stops_on_ctrl_c(self):
         tmp = tempfile.mkdtemp(prefix="lingerd-once-")
         db = os.path.join(tmp, "once.db")
@@ -256,4 +256,4 @@ class LockedDatabase(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    unittest.main(verbosity=2)
+    main()

@@ -30,13 +30,12 @@ import urllib.request
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "lib"))
 import lingerd_test  # noqa: E402
-from lingerd_test import BIN, Daemon, LabProc, check, check_eq, done, skip  # noqa: E402
+from lingerd_test import BIN, DaemonCase, Http, LabProc, TestCase, main  # noqa: E402
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
 ALERTS = os.path.join(ROOT, "contrib", "prometheus", "alerts.yml")
 ALERTS_TEST = os.path.join(ROOT, "contrib", "prometheus", "alerts_test.yml")
 DASHBOARD = os.path.join(ROOT, "contrib", "grafana", "lingerd.json")
-NETNS_FLAG = "--in-netns"
 MANY = 20000
 FEW_PAIRS = 48              # 96 sockets, plus lingerd's and Prometheus' own: about 100
 PORT_RANGE = (32768, 50767)  # 18,000 ports: 20,000 TIME_WAITs are past 80% of it
@@ -128,90 +127,46 @@ def alert_exprs():
     return out
 
 
-def check_rules():
+def check_rules(tc):
     """promtool on contrib/prometheus: the rules parse, and their unit tests pass."""
     rc, out = run(["promtool", "check", "rules", ALERTS])
     print("promtool check rules: " + out.replace("\n", " | "))
-    check_eq(rc, 0, "promtool check rules %s" % ALERTS)
+    tc.assertEqual(rc, 0, "promtool check rules %s" % ALERTS)
     m = re.search(r"SUCCESS: (\d+) rules found", out)
-    check(m is not None and int(m.group(1)) >= 10, "alerts.yml holds the rules (%s)" % out)
+    tc.assertTrue(m is not None and int(m.group(1)) >= 10, "alerts.yml holds the rules (%s)" % out)
     rc, out = run(["promtool", "test", "rules", ALERTS_TEST], timeout=120)
     print("promtool test rules: " + out.replace("\n", " | ")[:2000])
-    check_eq(rc, 0, "promtool test rules %s" % ALERTS_TEST)
+    tc.assertEqual(rc, 0, "promtool test rules %s" % ALERTS_TEST)
     names = {n for n, _ in alert_exprs()}
     for want in ("LingerdCloseWaitLeak", "LingerdTimeWaitNearPortRange", "LingerdOrphansNearLimit",
                  "LingerdRstOnCloseSpike", "LingerdDown", "LingerdAbsent", "LingerdStale"):
-        check(want in names, "alerts.yml has %s" % want)
-        check(("alertname: " + want) in open(ALERTS_TEST).read(), "alerts_test.yml tests %s" % want)
+        tc.assertTrue(want in names, "alerts.yml has %s" % want)
+        tc.assertTrue(("alertname: " + want) in open(ALERTS_TEST).read(), "alerts_test.yml tests %s" % want)
 
 
-def check_dashboard_shape(dash):
-    check_eq(dash.get("uid"), "lingerd-overview", "dashboard uid")
+def check_dashboard_shape(tc, dash):
+    tc.assertEqual(dash.get("uid"), "lingerd-overview", "dashboard uid")
     variables = {v["name"]: v for v in dash.get("templating", {}).get("list", [])}
     inst = variables.get("instance", {})
-    check(inst.get("multi") is True and inst.get("includeAll") is True,
+    tc.assertTrue(inst.get("multi") is True and inst.get("includeAll") is True,
           "the instance variable is multi-select and includes All")
-    check_eq(inst.get("allValue"), ".*", "All selects every instance")
-    check("lingerd_build_info" in json.dumps(inst.get("query")), "instances come from lingerd_build_info")
-    check_eq(variables.get("datasource", {}).get("type"), "datasource", "a datasource variable")
+    tc.assertEqual(inst.get("allValue"), ".*", "All selects every instance")
+    tc.assertTrue("lingerd_build_info" in json.dumps(inst.get("query")), "instances come from lingerd_build_info")
+    tc.assertEqual(variables.get("datasource", {}).get("type"), "datasource", "a datasource variable")
     ids = [p["id"] for p in dash["panels"]]
-    check_eq(len(ids), len(set(ids)), "panel ids are unique")
+    tc.assertEqual(len(ids), len(set(ids)), "panel ids are unique")
     targets = list(dashboard_targets(dash))
-    check(len(targets) >= 20, "the dashboard has its queries (%d)" % len(targets))
+    tc.assertTrue(len(targets) >= 20, "the dashboard has its queries (%d)" % len(targets))
     for p, t in targets:
-        check('instance=~"$instance"' in t.get("expr", ""), "%s: %s follows the instance selector"
+        tc.assertTrue('instance=~"$instance"' in t.get("expr", ""), "%s: %s follows the instance selector"
               % (p["title"], t.get("refId")))
-        check_eq((p.get("datasource") or {}).get("uid"), "${datasource}", "%s uses $datasource" % p["title"])
+        tc.assertEqual((p.get("datasource") or {}).get("uid"), "${datasource}", "%s uses $datasource" % p["title"])
     titles = " ".join(p["title"] for p in dash["panels"]).lower()
     for word in ("by state", "by owner", "oldest", "resets", "port range", "snapshot"):
-        check(word in titles, "a panel about %r" % word)
+        tc.assertTrue(word in titles, "a panel about %r" % word)
 
 
 # ---- inside the namespace ---------------------------------------------------------------
-
-class Http:
-    """One keep-alive connection: polling must not leave a TIME_WAIT per request, or the
-    namespace's socket counts would be the test's own."""
-
-    def __init__(self, port):
-        self.port = port
-        self.conn = None
-
-    def get(self, path, timeout=10):
-        for attempt in range(2):
-            if self.conn is None:
-                self.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
-            try:
-                self.conn.request("GET", path)
-                r = self.conn.getresponse()
-                return r.status, dict(r.getheaders()), r.read()
-            except (http.client.HTTPException, OSError):
-                self.close()
-                if attempt:
-                    raise
-        raise AssertionError("unreachable")
-
-    def json(self, path):
-        status, _, body = self.get(path)
-        if status != 200:
-            raise RuntimeError("GET %s -> %d %r" % (path, status, body[:200]))
-        return json.loads(body)
-
-    def close(self):
-        if self.conn:
-            self.conn.close()
-        self.conn = None
-
-
-def wait_snapshots(c, n=2, timeout=15):
-    start = c.json("/healthz")["snapshots"]
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if c.json("/healthz")["snapshots"] >= start + n:
-            return
-        time.sleep(0.1)
-    raise RuntimeError("no new snapshots in %ss" % timeout)
-
 
 class Prometheus:
     """A real Prometheus server on loopback with a temporary TSDB, scraping lingerd every 1 s
@@ -295,17 +250,17 @@ class Prometheus:
         self.log.close()
 
 
-def scrape(c):
+def scrape(tc, c):
     status, hdrs, body = c.get("/metrics")
-    check_eq(status, 200, "/metrics answers")
-    check_eq(hdrs.get("Content-Type"), "text/plain; version=0.0.4; charset=utf-8", "exposition content type")
+    tc.assertEqual(status, 200, "/metrics answers")
+    tc.assertEqual(hdrs.get("Content-Type"), "text/plain; version=0.0.4; charset=utf-8", "exposition content type")
     return body.decode()
 
 
-def promtool_metrics(text, what):
+def promtool_metrics(tc, text, what):
     rc, out = run(["promtool", "check", "metrics"], stdin=text)
     print("promtool check metrics (%s): rc %d%s" % (what, rc, (": " + out) if out else ", clean"))
-    check(rc == 0 and out == "", "promtool check metrics is clean on %s: %s" % (what, out[:500]))
+    tc.assertTrue(rc == 0 and out == "", "promtool check metrics is clean on %s: %s" % (what, out[:500]))
 
 
 def hold_pairs(n):
@@ -344,24 +299,23 @@ def snapshot_total(c):
     return c.json("/api/v1/snapshot")["total"]
 
 
-def cardinality(c, prom, exact):
+def cardinality(tc, c, prom, exact):
     """The same series with 100 sockets and with 20,000."""
     held = hold_pairs(FEW_PAIRS)
     try:
-        wait_snapshots(c, 2)
+        c.wait_snapshots(2)
         few_total = snapshot_total(c)
-        text_few = scrape(c)
-        promtool_metrics(text_few, "%d sockets" % few_total)
+        text_few = scrape(tc, c)
+        promtool_metrics(tc, text_few, "%d sockets" % few_total)
         few = series_of(text_few)
-        check(100 <= few_total < 130, "about 100 sockets in the namespace (%d)" % few_total)
+        tc.assertTrue(100 <= few_total < 130, "about 100 sockets in the namespace (%d)" % few_total)
         prom_few, ok = prom.wait_value('sum(lingerd_tcp_sockets{job="lingerd"})',
                                        lambda v: v >= 100 and v < 130, 15)
-        check(ok, "Prometheus scraped the 100-socket state (%s)" % prom_few)
+        tc.assertTrue(ok, "Prometheus scraped the 100-socket state (%s)" % prom_few)
         samples_few = prom.value('scrape_samples_scraped{job="lingerd"}')
 
         if not exact:
-            skip("20,000 sockets: only inside a private network namespace (unshare -n)")
-            return
+            tc.skipTest("20,000 sockets: only inside a private network namespace (unshare -n)")
         t0 = time.monotonic()
         make_time_waits(MANY)
         print("made %d TIME_WAIT sockets in %.1f s" % (MANY, time.monotonic() - t0))
@@ -372,32 +326,32 @@ def cardinality(c, prom, exact):
             if got >= MANY + few_total - 10:
                 break
             time.sleep(0.2)
-        check(got >= MANY, "lingerd counts the 20,000 sockets (%s)" % got)
-        text_many = scrape(c)
-        promtool_metrics(text_many, "%d sockets" % got)
+        tc.assertTrue(got >= MANY, "lingerd counts the 20,000 sockets (%s)" % got)
+        text_many = scrape(tc, c)
+        promtool_metrics(tc, text_many, "%d sockets" % got)
         many = series_of(text_many)
         print("series per scrape: %d with %d sockets, %d with %d sockets"
               % (len(few), few_total, len(many), got))
-        check_eq(len(many), len(few), "the series count does not grow with sockets")
-        check_eq(sorted(many), sorted(few), "the same series, label for label")
+        tc.assertEqual(len(many), len(few), "the series count does not grow with sockets")
+        tc.assertEqual(sorted(many), sorted(few), "the same series, label for label")
         prom_many, ok = prom.wait_value('sum(lingerd_tcp_sockets{job="lingerd"})', lambda v: v >= MANY, 15)
-        check(ok, "Prometheus scraped the 20,000-socket state (%s)" % prom_many)
+        tc.assertTrue(ok, "Prometheus scraped the 20,000-socket state (%s)" % prom_many)
         samples_many = prom.value('scrape_samples_scraped{job="lingerd"}')
         print("Prometheus scrape_samples_scraped: %s at %s sockets, %s at %s sockets"
               % (samples_few, prom_few, samples_many, prom_many))
-        check(samples_few is not None and samples_few == samples_many,
+        tc.assertTrue(samples_few is not None and samples_few == samples_many,
               "scrape_samples_scraped is the same (%s vs %s)" % (samples_few, samples_many))
-        check_eq(samples_many, float(len(many)), "Prometheus ingests every series lingerd serves")
+        tc.assertEqual(samples_many, float(len(many)), "Prometheus ingests every series lingerd serves")
         # The narrowed port range is what lingerd reports, and the alert sees the pressure.
-        check_eq(prom.value('lingerd_sysctl_port_range_low{job="lingerd"}'), float(PORT_RANGE[0]),
+        tc.assertEqual(prom.value('lingerd_sysctl_port_range_low{job="lingerd"}'), float(PORT_RANGE[0]),
                  "lingerd_sysctl_port_range_low is the namespace's")
-        check_eq(prom.value('lingerd_sysctl_port_range_high{job="lingerd"}'), float(PORT_RANGE[1]),
+        tc.assertEqual(prom.value('lingerd_sysctl_port_range_high{job="lingerd"}'), float(PORT_RANGE[1]),
                  "lingerd_sysctl_port_range_high is the namespace's")
         deadline = time.monotonic() + 15
         while time.monotonic() < deadline and not prom.alerts("LingerdTimeWaitNearPortRange"):
             time.sleep(0.25)
         a = prom.alerts("LingerdTimeWaitNearPortRange")
-        check(len(a) == 1 and a[0]["metric"].get("alertstate") in ("pending", "firing"),
+        tc.assertTrue(len(a) == 1 and a[0]["metric"].get("alertstate") in ("pending", "firing"),
               "LingerdTimeWaitNearPortRange is pending with 20,000 TIME_WAITs over %d ports: %s"
               % (PORT_RANGE[1] - PORT_RANGE[0] + 1, a))
     finally:
@@ -405,7 +359,7 @@ def cardinality(c, prom, exact):
             s.close()
 
 
-def lab_close_wait(c, prom, exact):
+def lab_close_wait(tc, c, prom, exact):
     """The lab's CLOSE_WAIT sockets, counted through Prometheus."""
     lab = LabProc("--count", "2", "--port", "0")
     try:
@@ -418,24 +372,24 @@ def lab_close_wait(c, prom, exact):
         if ok and exact:
             time.sleep(1.5)
             again = prom.value(q)
-            check_eq(again, float(want), "the CLOSE_WAIT count holds across scrapes")
+            tc.assertEqual(again, float(want), "the CLOSE_WAIT count holds across scrapes")
         print("PromQL %s = %s; the lab holds %d CLOSE_WAIT sockets (%d in lab-leaker)" % (q, got, want, leak))
         if exact:
-            check_eq(got, float(want), "PromQL CLOSE_WAIT count equals the lab's")
-            check_eq(c.json("/api/v1/snapshot")["counts"]["CLOSE_WAIT"], want,
+            tc.assertEqual(got, float(want), "PromQL CLOSE_WAIT count equals the lab's")
+            tc.assertEqual(c.json("/api/v1/snapshot")["counts"]["CLOSE_WAIT"], want,
                      "the snapshot's CLOSE_WAIT count equals the lab's")
             held = prom.value('sum(lingerd_tcp_lingering_sockets{job="lingerd",state="close_wait",owner="process"})')
-            check_eq(held, float(want), "every lab CLOSE_WAIT is held by a process (owner=process)")
+            tc.assertEqual(held, float(want), "every lab CLOSE_WAIT is held by a process (owner=process)")
         else:
-            check(ok, "PromQL CLOSE_WAIT count is at least the lab's (%s >= %d)" % (got, want))
-        check_eq(prom.value('up{job="lingerd"}'), 1.0, "up{job=\"lingerd\"} is 1")
+            tc.assertTrue(ok, "PromQL CLOSE_WAIT count is at least the lab's (%s >= %d)" % (got, want))
+        tc.assertEqual(prom.value('up{job="lingerd"}'), 1.0, "up{job=\"lingerd\"} is 1")
         return lab
     except BaseException:
         lab.stop()
         raise
 
 
-def stalled(d, c, prom):
+def stalled(tc, d, c, prom):
     """A locked database does not stall the sampler (it publishes before it writes): /metrics
     still answers at once, LingerdDatabaseFailing goes pending and LingerdStale stays quiet."""
     db = sqlite3.connect(d.db, isolation_level=None, timeout=10)
@@ -445,42 +399,42 @@ def stalled(d, c, prom):
         while time.monotonic() < deadline and not prom.alerts("LingerdDatabaseFailing"):
             time.sleep(0.25)
         a = prom.alerts("LingerdDatabaseFailing")
-        check(len(a) == 1 and a[0]["metric"].get("alertstate") == "pending",
-              "LingerdDatabaseFailing is pending while the database is locked: %s" % a)
-        check_eq(prom.alerts("LingerdStale"), [],
-                 "LingerdStale stays quiet: snapshots go on while the database is locked")
+        tc.assertTrue(len(a) == 1 and a[0]["metric"].get("alertstate") == "pending",
+                      "LingerdDatabaseFailing is pending while the database is locked: %s" % a)
+        tc.assertEqual(prom.alerts("LingerdStale"), [],
+                       "LingerdStale stays quiet: snapshots go on while the database is locked")
         t0 = time.monotonic()
         status, _, _ = c.get("/metrics")
         took = time.monotonic() - t0
-        check(status == 200 and took < 1.0, "/metrics answers in %.3f s with the database locked" % took)
-        check_eq(prom.value('up{job="lingerd"}'), 1.0, "scrapes keep working with the database locked")
+        tc.assertTrue(status == 200 and took < 1.0, "/metrics answers in %.3f s with the database locked" % took)
+        tc.assertEqual(prom.value('up{job="lingerd"}'), 1.0, "scrapes keep working with the database locked")
     finally:
         db.execute("ROLLBACK")
         db.close()
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline and prom.alerts("LingerdDatabaseFailing"):
         time.sleep(0.25)
-    check_eq(prom.alerts("LingerdDatabaseFailing"), [],
-             "LingerdDatabaseFailing clears once writes go through again")
+    tc.assertEqual(prom.alerts("LingerdDatabaseFailing"), [],
+                   "LingerdDatabaseFailing clears once writes go through again")
 
 
-def check_names(exported, dash, where):
+def check_names(tc, exported, dash, where):
     """Every metric name in the dashboard and the alert rules is one lingerd exports."""
     recorded = {n for n, _ in alert_exprs() if ":" in n}
     for p, t in dashboard_targets(dash):
         for name in exprs_names(t["expr"]):
-            check(name in exported or name in PROMETHEUS_SERIES,
+            tc.assertTrue(name in exported or name in PROMETHEUS_SERIES,
                   "dashboard %r uses %s, which lingerd does not export (%s)" % (p["title"], name, where))
     for rule, expr in alert_exprs():
         for name in exprs_names(expr):
-            check(name in exported or name in PROMETHEUS_SERIES or name in recorded,
+            tc.assertTrue(name in exported or name in PROMETHEUS_SERIES or name in recorded,
                   "rule %s uses %s, which lingerd does not export (%s)" % (rule, name, where))
 
 
-def live_queries(c, prom, dash):
+def live_queries(tc, c, prom, dash):
     """Every dashboard query and rule expression runs in Prometheus; the dashboard's return
     data, except where they need a metric this namespace cannot have."""
-    exported = metric_names(scrape(c))
+    exported = metric_names(scrape(tc, c))
     for p, t in dashboard_targets(dash):
         expr = t["expr"]
         q = expr.replace("$instance", ".*").replace("$__rate_interval", "30s")
@@ -489,114 +443,124 @@ def live_queries(c, prom, dash):
         if absent:
             print("note: %r %s needs %s, which lingerd cannot read in this network namespace"
                   % (p["title"], t["refId"], ", ".join(absent)))
-            check_eq(st, "success", "dashboard %r %s runs in Prometheus (%s)" % (p["title"], t["refId"], err))
+            tc.assertEqual(st, "success", "dashboard %r %s runs in Prometheus (%s)" % (p["title"], t["refId"], err))
             continue
-        check(st == "success" and len(res) > 0,
+        tc.assertTrue(st == "success" and len(res) > 0,
               "dashboard %r %s returns data in Prometheus (%s %s)" % (p["title"], t["refId"], st, err or len(res)))
     for name, expr in alert_exprs():
         st, _, err = prom.query(expr)
-        check_eq(st, "success", "rule %s's expression runs in Prometheus (%s)" % (name, err))
+        tc.assertEqual(st, "success", "rule %s's expression runs in Prometheus (%s)" % (name, err))
     st, res, _ = prom.query('ALERTS{alertstate="firing"}')
-    check_eq([r["metric"]["alertname"] for r in res], [], "no alert fires on a healthy lingerd")
+    tc.assertEqual([r["metric"]["alertname"] for r in res], [], "no alert fires on a healthy lingerd")
 
 
-def in_netns(exact=True):
-    t0 = time.monotonic()
-    if exact:
-        subprocess.run(["ip", "link", "set", "lo", "up"], check=True)
+def setUpModule():
+    if not os.access(BIN, os.X_OK):
+        raise AssertionError("LINGERD_BIN is not an executable: %s" % BIN)
+    missing = [t for t in ("promtool", "prometheus") if not shutil.which(t)]
+    if missing:
+        raise AssertionError("%s not installed: run scripts/deps-monitoring.sh (Debian's prometheus "
+                             "package)" % " and ".join(missing))
+
+
+class Rules(TestCase):
+    """On the host: the rules and the dashboard's shape."""
+
+    where = "host"
+
+    def test_rules(self):
+        check_rules(self)
+
+    def test_dashboard_shape(self):
+        with open(DASHBOARD) as f:
+            check_dashboard_shape(self, json.load(f))
+
+
+class HostNames(DaemonCase):
+    """Names against a scrape on the host, where every sysctl is readable."""
+
+    where = "host"
+    daemon_args = ("--interval", "0.5")
+
+    def test_names_exported(self):
+        c = Http(self.d.port)
+        try:
+            c.wait_snapshots(1)
+            exported = metric_names(scrape(self, c))
+        finally:
+            c.close()
+        print("lingerd exports %d metric names on the host" % len(exported))
+        with open(DASHBOARD) as f:
+            check_names(self, exported, json.load(f), "host scrape")
+
+
+class NamespaceStart(TestCase):
+    """The private network namespace as the scenarios need it (run in this one when none can
+    be made, with counts checked as lower bounds)."""
+
+    def test_starts_empty(self):
+        if not lingerd_test.IN_PRIVATE_NETNS:
+            self.skipTest("no private network namespace: counts are checked as lower bounds on "
+                          "the host, 20,000 sockets not made")
         with open("/proc/sys/net/ipv4/ip_local_port_range", "w") as f:
             f.write("%d %d\n" % PORT_RANGE)
         # No reuse of TIME_WAIT ports on loopback: each of the 20,000 must stay.
         with open("/proc/sys/net/ipv4/tcp_tw_reuse", "w") as f:
             f.write("0\n")
         rc, out = run(["ss", "-Htan"])
-        check_eq(out, "", "the namespace starts with no TCP socket")
-    with open(DASHBOARD) as f:
-        dash = json.load(f)
-    tmp = tempfile.mkdtemp(prefix="lingerd-prom-")
-    d = prom = lab = None
-    try:
-        d = Daemon("--interval", "0.5", "--metrics-ports", "80,443", "--attribution-interval", "1")
-        c = Http(d.port)
-        wait_snapshots(c, 1)
-        prom = Prometheus(tmp, d.port)
-        cardinality(c, prom, exact)
-        lab = lab_close_wait(c, prom, exact)
-        promtool_metrics(scrape(c), "the lab's sockets")
-        stalled(d, c, prom)
-        live_queries(c, prom, dash)
-        c.close()
-    finally:
-        if lab:
-            check_eq(lab.stop()[0], 0, "lab exits 0")
-        if prom:
-            prom.stop()
-        if d:
-            rc, _ = d.stop()
-            if not check_eq(rc, 0, "lingerd exits 0 on SIGTERM"):
-                print(d.log()[-4000:])
-            d.close()
-        shutil.rmtree(tmp, ignore_errors=True)
-    print("scenarios took %.1f s" % (time.monotonic() - t0))
+        self.assertEqual(out, "", "the namespace starts with no TCP socket")
 
 
-def main():
-    t0 = time.monotonic()
-    if not os.access(BIN, os.X_OK):
-        check(False, "LINGERD_BIN is not an executable: %s" % BIN)
-        done()
-    missing = [t for t in ("promtool", "prometheus") if not shutil.which(t)]
-    if missing:
-        check(False, "%s not installed: run scripts/deps-monitoring.sh (Debian's prometheus package)"
-              % " and ".join(missing))
-        done()
-    check_rules()
-    with open(DASHBOARD) as f:
-        dash = json.load(f)
-    check_dashboard_shape(dash)
-    # Names against a scrape on the host, where every sysctl is readable.
-    d = Daemon("--interval", "0.5")
-    try:
-        c = Http(d.port)
-        wait_snapshots(c, 1)
-        exported = metric_names(scrape(c))
-        c.close()
-    finally:
-        d.close()
-    print("lingerd exports %d metric names on the host" % len(exported))
-    check_names(exported, dash, "host scrape")
+class Scenarios(DaemonCase):
+    """lingerd scraped every second by a real Prometheus evaluating alerts.yml."""
 
-    probe = subprocess.run(["unshare", "-n", "--", "ip", "link", "set", "lo", "up"],
-                           capture_output=True, text=True)
-    if probe.returncode != 0:
-        skip("private network namespace (unshare -n: %s): counts checked as lower bounds on the "
-             "host, 20,000 sockets not made" % (probe.stderr.strip() or "rc %d" % probe.returncode))
-        in_netns(exact=False)
-    else:
-        # Its own session, so that on a timeout everything it started goes with it.
-        p = subprocess.Popen(["unshare", "-n", "--", sys.executable, os.path.abspath(__file__), NETNS_FLAG],
-                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                             start_new_session=True)
-        try:
-            out, _ = p.communicate(timeout=NETNS_TIMEOUT)
-            rc = p.returncode
-        except subprocess.TimeoutExpired:
-            os.killpg(p.pid, signal.SIGKILL)
-            out, _ = p.communicate()
-            rc = "killed after %d s" % NETNS_TIMEOUT
-        sys.stdout.write(out)
-        m = re.search(r"^(\d+) passed, (\d+) failed$", out, re.M)
-        if m:  # fold the namespace's tally into ours
-            lingerd_test.passes += int(m.group(1))
-            lingerd_test.failures += int(m.group(2))
-        check_eq(rc, 0, "the namespace scenarios passed")
-    print("it_prometheus took %.1f s" % (time.monotonic() - t0))
-    done()
+    daemon_args = ("--interval", "0.5", "--metrics-ports", "80,443", "--attribution-interval", "1")
+    first_snapshots = 0
+
+    @classmethod
+    def setUpClass(cls):
+        cls.t0 = time.monotonic()
+        cls.exact = lingerd_test.IN_PRIVATE_NETNS
+        super().setUpClass()
+        cls.c = Http(cls.d.port)
+        cls.addClassCleanup(cls.c.close)
+        cls.c.wait_snapshots(1)
+        cls.tmp = tempfile.mkdtemp(prefix="lingerd-prom-")
+        cls.addClassCleanup(shutil.rmtree, cls.tmp, True)
+        cls.prom = Prometheus(cls.tmp, cls.d.port)
+        cls.addClassCleanup(cls.prom.stop)
+        cls.lab = None
+
+    @classmethod
+    def tearDownClass(cls):
+        print("scenarios took %.1f s" % (time.monotonic() - cls.t0))
+
+    def test_cardinality(self):
+        cardinality(self, self.c, self.prom, self.exact)
+
+    def test_lab_close_wait(self):
+        type(self).lab = lab_close_wait(self, self.c, self.prom, self.exact)
+        self.addClassCleanup(self.lab.stop)
+
+    def test_promtool_with_the_lab(self):
+        promtool_metrics(self, scrape(self, self.c), "the lab's sockets")
+
+    def test_stalled(self):
+        stalled(self, self.d, self.c, self.prom)
+
+    def test_live_queries(self):
+        with open(DASHBOARD) as f:
+            live_queries(self, self.c, self.prom, json.load(f))
+
+    def test_shutdown(self):
+        if self.lab:
+            self.assertEqual(self.lab.stop()[0], 0, "lab exits 0")
+        self.prom.stop()
+        self.c.close()
+        rc, _ = self.d.stop()
+        self.assertEqual(rc, 0, "lingerd exits 0 on SIGTERM: " + self.d.log()[-4000:])
 
 
 if __name__ == "__main__":
-    if NETNS_FLAG in sys.argv:
-        in_netns()
-        done()
-    else:
-        main()
+    # The namespace's scenarios run in their own session, killed after NETNS_TIMEOUT seconds.
+    main(netns=["-n"], timeout=NETNS_TIMEOUT)

@@ -11,7 +11,7 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
-from lingerd_test import Daemon  # noqa: E402
+from lingerd_test import Daemon, TestCase, main  # noqa: E402
 
 SHIM = os.environ.get("LINGERD_FAULTSHIM")
 INTERVAL = 0.5
@@ -29,7 +29,7 @@ def close_wait():
 
 
 @unittest.skipUnless(SHIM and os.path.exists(SHIM), "the fault shim was not built (LINGERD_FAULTSHIM)")
-class WallClockSteps(unittest.TestCase):
+class WallClockSteps(TestCase):
     def setUp(self):
         self.faults = tempfile.mkdtemp(prefix="lingerd-time-")
         self.old = close_wait()  # there before lingerd: its age is a lower bound
@@ -128,4 +128,4 @@ class WallClockSteps(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    unittest.main(verbosity=2)
+    main()

@@ -1,7 +1,17 @@
-"""Shared helpers for lingerd's integration tests: the real binary, HTTP, ss and sockets."""
+"""Shared helpers for lingerd's integration tests: the real binary, HTTP, ss, sockets, the lab,
+private namespaces, and the unittest entry point every tests/it_*.py ends with (main()).
+
+Each test file is one ctest entry and a set of unittest cases: a daemon is started once per
+class (DaemonCase) and each scenario is its own test method, so one failure no longer hides the
+next.  check()/check_eq()/done() are the older tally style, kept for the files not converted."""
+import collections
+import http.client
+import inspect
+import ipaddress
 import json
 import os
 import re
+import select
 import shutil
 import signal
 import socket
@@ -9,6 +19,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import unittest
 import urllib.error
 import urllib.request
 
@@ -86,7 +97,10 @@ class Daemon:
             with urllib.request.urlopen(req, timeout=10) as r:
                 body, status, hdrs = r.read(), r.status, r.headers
         except urllib.error.HTTPError as e:
-            body, status, hdrs = e.read(), e.code, e.headers
+            # Closed here, not when collected: an error answer's socket left open turns into a
+            # CLOSE_WAIT of the test's own when lingerd closes its side.
+            with e:
+                body, status, hdrs = e.read(), e.code, e.headers
         if not raw and hdrs.get("Content-Type", "").startswith("application/json") and body:
             return status, hdrs, json.loads(body)
         return status, hdrs, body
@@ -131,27 +145,18 @@ class Daemon:
         shutil.rmtree(self.tmp, ignore_errors=True)
 
 
-def ss_sockets(extra=()):
-    """Every TCP socket ss reports: list of (state, local addr, local port, peer addr, peer port)."""
-    out = subprocess.run(["ss", "-Htan"] + list(extra), capture_output=True, text=True,
-                         check=True).stdout
-    socks = []
-    for line in out.splitlines():
-        f = line.split()
-        if len(f) < 5:
-            continue
-        la, lp = split_hostport(f[3])
-        ra, rp = split_hostport(f[4])
-        socks.append((SS_STATES.get(f[0], f[0]), la, lp, ra, rp))
-    return socks
-
-
 SS_STATES = {
     "ESTAB": "ESTABLISHED", "SYN-SENT": "SYN_SENT", "SYN-RECV": "SYN_RECV",
     "FIN-WAIT-1": "FIN_WAIT_1", "FIN-WAIT-2": "FIN_WAIT_2", "TIME-WAIT": "TIME_WAIT",
     "UNCONN": "CLOSED", "CLOSE-WAIT": "CLOSE_WAIT", "LAST-ACK": "LAST_ACK",
     "LISTEN": "LISTEN", "CLOSING": "CLOSING",
 }
+
+# ss prints the timer as timer:(on|keepalive|timewait|persist,...); these are lingerd's names.
+SS_TIMERS = {"on": "retransmit", "keepalive": "keepalive", "timewait": "timewait",
+             "persist": "probe"}
+
+SsRow = collections.namedtuple("SsRow", "state laddr lport raddr rport rq wq timer rest")
 
 
 def split_hostport(s):
@@ -162,12 +167,43 @@ def split_hostport(s):
     return host, (0 if port == "*" else int(port))
 
 
-def count_by_state(socks, port=None):
-    counts = {}
-    for st, la, lp, ra, rp in socks:
-        if port is not None and lp != port and rp != port:
+def norm_addr(a):
+    """An address in one spelling (ss and lingerd may write IPv6 differently); "*" stays."""
+    try:
+        return str(ipaddress.ip_address(a))
+    except ValueError:
+        return a
+
+
+def ss_rows(extra=(), netns=None):
+    """Every TCP socket `ss -Htano EXTRA` reports (of namespace netns with ss -N): SsRow with the
+    state in lingerd's names, normalised addresses, ports (0 for *), receive and send queues,
+    the timer kind in lingerd's names ("none" without a timer) and the remaining fields."""
+    cmd = ["ss"] + (["-N", netns] if netns else []) + ["-Htano"] + list(extra)
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+    rows = []
+    for line in out.splitlines():
+        f = line.split()
+        if len(f) < 5:
             continue
-        counts[st] = counts.get(st, 0) + 1
+        la, lp = split_hostport(f[3])
+        ra, rp = split_hostport(f[4])
+        timer = "none"
+        for x in f[5:]:
+            if x.startswith("timer:("):
+                timer = SS_TIMERS.get(x[7:].split(",")[0], x)
+        rows.append(SsRow(SS_STATES.get(f[0], f[0]), norm_addr(la), lp, norm_addr(ra), rp,
+                          int(f[1]), int(f[2]), timer, f[5:]))
+    return rows
+
+
+def count_by_state(rows, port=None):
+    """{state: count} of ss_rows(), only those with port at either end when port is given."""
+    counts = {}
+    for r in rows:
+        if port is not None and r.lport != port and r.rport != port:
+            continue
+        counts[r.state] = counts.get(r.state, 0) + 1
     return counts
 
 
@@ -214,12 +250,12 @@ class Teardown:
 
 
 class LabProc:
-    """`lingerd lab ARGS` running; .report is the JSON line it prints once every socket is up."""
+    """`lingerd lab ARGS` running (under prefix, e.g. ip netns exec NAME); .report is the JSON line
+    it prints once every socket is up."""
 
-    def __init__(self, *args, timeout=20):
-        import select
-        self.proc = subprocess.Popen([BIN, "lab"] + list(args), stdout=subprocess.PIPE,
-                                     stderr=subprocess.PIPE)
+    def __init__(self, *args, timeout=20, prefix=()):
+        self.proc = subprocess.Popen(list(prefix) + [BIN, "lab"] + list(args),
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         ready, _, _ = select.select([self.proc.stdout], [], [], timeout)
         line = self.proc.stdout.readline() if ready else b""
         if not line:
@@ -241,31 +277,257 @@ class LabProc:
         return self.proc.returncode, out.decode(errors="replace"), err.decode(errors="replace")
 
 
-def in_private_netns(script, flag="--in-netns"):
-    """Re-runs script inside a fresh network namespace (loopback up) and returns its exit
-    status, or None when no namespace can be made here (the caller prints SKIP)."""
-    probe = subprocess.run(["unshare", "-n", "--", "ip", "link", "set", "lo", "up"],
-                           capture_output=True, text=True)
-    if probe.returncode != 0:
+def poll(fn, timeout, step=0.2):
+    """Calls fn until it returns something true or timeout seconds pass; returns its last value."""
+    deadline = time.monotonic() + timeout
+    while True:
+        v = fn()
+        if v or time.monotonic() > deadline:
+            return v
+        time.sleep(step)
+
+
+class Http:
+    """One keep-alive HTTP/1.1 connection to 127.0.0.1:port, reconnecting once when the server
+    closed it.  Polling through one connection leaves no TIME_WAIT per request, so a private
+    namespace's socket counts stay the test's own."""
+
+    def __init__(self, port, timeout=10):
+        self.port = port
+        self.timeout = timeout
+        self.conn = None
+
+    def fetch(self, method, path, headers=None, body=None):
+        """Returns (status, {header: value}, body bytes)."""
+        for attempt in range(2):
+            if self.conn is None:
+                self.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=self.timeout)
+            try:
+                self.conn.request(method, path, body=body, headers=headers or {})
+                r = self.conn.getresponse()
+                data = r.read()
+                hdrs = dict(r.getheaders())
+                if r.getheader("Connection", "").lower() == "close" or body is not None:
+                    self.close()
+                return r.status, hdrs, data
+            except (http.client.HTTPException, OSError):
+                self.close()
+                if attempt:
+                    raise
+        raise AssertionError("unreachable")
+
+    def get(self, path):
+        return self.fetch("GET", path)
+
+    def json(self, path):
+        status, _, body = self.get(path)
+        if status != 200:
+            raise RuntimeError("GET %s -> %d %r" % (path, status, body[:200]))
+        return json.loads(body)
+
+    def wait_snapshots(self, n=2, timeout=15):
+        """Waits until n more snapshots have been taken after this call."""
+        start = self.json("/healthz")["snapshots"]
+        if not poll(lambda: self.json("/healthz")["snapshots"] >= start + n, timeout, 0.1):
+            raise RuntimeError("no new snapshots in %ss" % timeout)
+
+    def close(self):
+        if self.conn:
+            self.conn.close()
+        self.conn = None
+
+
+def raw_request(port, data, read=65536):
+    """Sends data as is on a fresh connection; returns what came back until the server closed
+    the connection or a whole response (by Content-Length) arrived."""
+    s = socket.create_connection(("127.0.0.1", port), timeout=5)
+    try:
+        s.sendall(data)
+        out = b""
+        while True:
+            chunk = s.recv(read)
+            if not chunk:
+                break
+            out += chunk
+            if b"\r\n\r\n" in out:
+                head, _, body = out.partition(b"\r\n\r\n")
+                for line in head.split(b"\r\n"):
+                    if line.lower().startswith(b"content-length:"):
+                        if len(body) >= int(line.split(b":")[1]):
+                            return out
+        return out
+    finally:
+        s.close()
+
+
+def npm_ci(node_dir, marker):
+    """Installs node_dir's npm packages, pinned by its package-lock.json, unless
+    node_modules/marker is there already.  Returns "" when they are in place, else npm's
+    complaint."""
+    if os.path.exists(os.path.join(node_dir, "node_modules", marker)):
+        return ""
+    p = subprocess.run(["npm", "ci", "--prefix", node_dir, "--ignore-scripts", "--no-audit",
+                        "--no-fund", "--prefer-offline", "--loglevel=error"],
+                       capture_output=True, text=True, timeout=300)
+    return "" if p.returncode == 0 else "npm ci in %s: rc %d: %s" % (
+        node_dir, p.returncode, p.stderr.strip()[-500:])
+
+
+# --- private namespaces ------------------------------------------------------------------
+
+NETNS_FLAG = "--in-netns"
+IN_PRIVATE_NETNS = NETNS_FLAG in sys.argv
+# Why no private namespace could be made (set by main()), for the skips it causes.
+NO_NETNS_REASON = None
+
+
+def netns_unavailable(flags=("-n",)):
+    """None when `unshare FLAGS` can make fresh namespaces here, else why not."""
+    p = subprocess.run(["unshare"] + list(flags) + ["--", "ip", "link", "set", "lo", "up"],
+                       capture_output=True, text=True)
+    return None if p.returncode == 0 else (p.stderr.strip() or "unshare: rc %d" % p.returncode)
+
+
+def rerun_in_netns(script, flags=("-n",), timeout=None):
+    """Re-runs script with --in-netns inside fresh namespaces made by `unshare FLAGS` (loopback
+    up), its output going to ours; returns its exit status.  On a timeout its whole session is
+    killed and the status is None."""
+    p = subprocess.Popen(["unshare"] + list(flags) + ["--", "sh", "-c",
+                          'ip link set lo up && exec "$0" "$@"', sys.executable,
+                          os.path.abspath(script), NETNS_FLAG] + sys.argv[1:],
+                         start_new_session=timeout is not None)
+    try:
+        return p.wait(timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(p.pid, signal.SIGKILL)
+        p.wait()
+        print("killed after %d s: %s" % (timeout, script), flush=True)
         return None
-    p = subprocess.run(["unshare", "-n", "--", "sh", "-c",
-                        'ip link set lo up && exec "$0" "$@"', sys.executable,
-                        os.path.abspath(script), flag])
-    return p.returncode
 
 
-def run_in_private_netns(script, main, why, shared_ok=False):
-    """Runs main() in a fresh network namespace (re-running script there), so that counts
-    are exact. Without namespaces: SKIP, or main() in the shared one when shared_ok."""
-    if "--in-netns" in sys.argv:
-        main()
+def ss_sockets(extra=()):
+    """Older entry (the lab's tests): (state, local addr, local port, peer addr, peer port) of
+    every TCP socket ss reports."""
+    return [(r.state, r.laddr, r.lport, r.raddr, r.rport) for r in ss_rows(extra)]
+
+
+def run_in_private_netns(script, main_fn, why, shared_ok=False):
+    """Older entry (the lab's tests): runs main_fn() in a fresh network namespace (re-running
+    script there), so that counts are exact.  Without namespaces: SKIP, or main_fn() in the
+    shared one when shared_ok."""
+    if NETNS_FLAG in sys.argv:
+        main_fn()
         return
     rc = in_private_netns(script)
     if rc is None:
         skip("no private network namespace here: %s" % why)
         if shared_ok:
-            main()
+            main_fn()
             return
         print("0 passed, 0 failed")
         sys.exit(0)
     sys.exit(rc)
+
+
+def in_private_netns(script, flag="--in-netns"):
+    """Older entry (it_lab): re-runs script in a fresh network namespace; its exit status, or
+    None when no namespace can be made here."""
+    if netns_unavailable():
+        return None
+    return subprocess.run(["unshare", "-n", "--", "sh", "-c", 'ip link set lo up && exec "$0" "$@"',
+                           sys.executable, os.path.abspath(script), flag]).returncode
+
+
+# --- unittest ------------------------------------------------------------------------------
+
+class TestCase(unittest.TestCase):
+    """Base of every integration test class.  where says in which namespace it runs when
+    main() is given private namespaces: "any" (the file's: the private one when it could be
+    made, else this one), "netns" (only in the private one: skipped, saying why, when none can
+    be made) or "host" (only in the namespace the test was started in)."""
+
+    where = "any"
+    maxDiff = 4000
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        if cls.where == "netns" and not IN_PRIVATE_NETNS:
+            raise unittest.SkipTest("no private network namespace here (%s)" % NO_NETNS_REASON)
+
+
+class DaemonCase(TestCase):
+    """One lingerd for the whole class (cls.d), started by setUpClass with daemon_args and
+    daemon_kw, waited on for first_snapshots, and closed by a class cleanup however the tests
+    end."""
+
+    daemon_args = ("--interval", "0.5")
+    daemon_kw = {}
+    first_snapshots = 1
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.d = Daemon(*cls.daemon_args, **cls.daemon_kw)
+        cls.addClassCleanup(cls.d.close)
+        if cls.first_snapshots:
+            cls.d.wait_snapshots(cls.first_snapshots, timeout=90)
+
+
+class _Loader(unittest.TestLoader):
+    """The test classes of a module, and their tests, in the order they are written (a scenario
+    may build on state the one before left), keeping only those whose where fits."""
+
+    def __init__(self, wheres):
+        super().__init__()
+        self.wheres = wheres
+
+    def getTestCaseNames(self, cls):
+        def line(name):
+            fn = inspect.unwrap(getattr(cls, name))
+            return fn.__code__.co_firstlineno if hasattr(fn, "__code__") else 0
+        return sorted(super().getTestCaseNames(cls), key=line)
+
+    def loadTestsFromModule(self, module, *args, **kw):
+        classes = [c for c in vars(module).values()
+                   if isinstance(c, type) and issubclass(c, unittest.TestCase)
+                   and c.__module__ == module.__name__ and getattr(c, "where", "any") in self.wheres]
+        classes.sort(key=lambda c: inspect.getsourcelines(c)[1])
+        return self.suiteClass(self.loadTestsFromTestCase(c) for c in classes)
+
+
+def _run(wheres):
+    argv = [a for a in sys.argv if a != NETNS_FLAG]
+    prog = unittest.main(module="__main__", argv=argv, testLoader=_Loader(wheres), verbosity=2,
+                         exit=False)
+    return prog.result.wasSuccessful()
+
+
+def main(netns=None, timeout=None):
+    """The end of every test file: runs its test classes (unittest, verbose, in the order
+    written) and exits 1 on any failure or error, else 0.
+
+    netns: unshare flags, or a list of alternatives tried in turn (e.g. [["-n", "-p", "-f",
+    "--mount-proc"], ["-n"]]).  When given, the classes with where "host" run here, and the
+    file re-runs itself inside fresh namespaces for the others, killed after timeout seconds;
+    when no such namespace can be made, everything runs here and "netns" classes skip."""
+    global NO_NETNS_REASON
+    if IN_PRIVATE_NETNS:
+        sys.exit(0 if _run({"any", "netns"}) else 1)
+    if not netns:
+        sys.exit(0 if _run({"any", "netns", "host"}) else 1)
+    alternatives = [netns] if isinstance(netns[0], str) else netns
+    for flags in alternatives:
+        NO_NETNS_REASON = netns_unavailable(flags)
+        if NO_NETNS_REASON is None:
+            break
+    if NO_NETNS_REASON is not None:
+        print("note: no private namespace (%s): running in this one" % NO_NETNS_REASON, flush=True)
+        sys.exit(0 if _run({"any", "netns", "host"}) else 1)
+    main_module = sys.modules["__main__"]
+    ok = True
+    if any(getattr(c, "where", None) == "host" for c in vars(main_module).values()
+           if isinstance(c, type)):
+        ok = _run({"host"})
+    rc = rerun_in_netns(sys.argv[0], flags, timeout)
+    sys.exit(0 if ok and rc == 0 else 1)

@@ -50,6 +50,10 @@ class Lingering(DaemonCase):
             # Old enough at lab.started + MIN_AGE; reported within two intervals (+ attribution).
             late = time.time() - lab.started - MIN_AGE
             self.assertTrue(late <= 2 * INTERVAL + 1.5, "reported within two intervals of min_age (%.2fs late)" % late)
+            # The lab builds its sockets one family after the other: on a loaded host the last
+            # ones cross min_age a little later than the first; the count follows within seconds.
+            full = poll(lambda: [x for x in found() if x["evidence"]["count"] == leak], 5)
+            hit = full or hit
             if hit:
                 x = hit[0]
                 self.assertEqual(x["subject"]["pid"], leaker["pid"], "finding names the pid")

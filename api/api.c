@@ -20,8 +20,8 @@ struct route {
 };
 
 /* The page may load its own scripts, styles and data, and nothing else. */
-#define PAGE_CSP                                                                           \
-	"default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "  \
+#define PAGE_CSP                                                                          \
+	"default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; " \
 	"connect-src 'self'; font-src 'self'; base-uri 'none'; form-action 'none'; "      \
 	"frame-ancestors 'none'"
 
@@ -101,8 +101,8 @@ static int serve_asset(const struct api_ctx *ctx, const struct asset *a, struct 
 	return 0;
 }
 
-int api_handle(const struct api_ctx *ctx, const char *method, const char *path,
-	       struct query *q, int has_body, struct api_response *resp)
+int api_handle(const struct api_ctx *ctx, const char *method, const char *path, struct query *q,
+	       int has_body, struct api_response *resp)
 {
 	struct api_error e = { 0 };
 	const struct asset *asset = NULL;
@@ -121,8 +121,8 @@ int api_handle(const struct api_ctx *ctx, const char *method, const char *path,
 	}
 	if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0) {
 		resp->allow = "GET, HEAD";
-		api_fail(&e, 405, "method_not_allowed", NULL, "%.16s is not allowed; use GET or HEAD",
-			 method);
+		api_fail(&e, 405, "method_not_allowed", NULL,
+			 "%.16s is not allowed; use GET or HEAD", method);
 		goto error;
 	}
 	if (has_body) {

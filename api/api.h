@@ -14,8 +14,8 @@ struct metrics_config;
 struct pool;
 
 struct api_ctx {
-	struct feed *feed;   /* the published snapshot, status and rollups */
-	struct pool *pool;   /* read-only database connections for history queries */
+	struct feed *feed; /* the published snapshot, status and rollups */
+	struct pool *pool; /* read-only database connections for history queries */
 	const struct metrics_config *metrics;
 	const char *web_root; /* --web-root: serve the page's files from here (development) */
 };
@@ -26,11 +26,11 @@ struct api_response {
 	const char *content_type;
 	char *body;
 	size_t len;
-	const char *allow;   /* Allow header for 405, else NULL */
-	int no_store;        /* Cache-Control: no-store */
-	int body_static;     /* body points at embedded bytes: never freed */
-	const char *csp;     /* Content-Security-Policy; NULL means the API's "default-src 'none'" */
-	const char *etag;    /* an embedded file's ETag: revalidated (no-cache), 304 when it matches */
+	const char *allow; /* Allow header for 405, else NULL */
+	int no_store;      /* Cache-Control: no-store */
+	int body_static;   /* body points at embedded bytes: never freed */
+	const char *csp;   /* Content-Security-Policy; NULL means the API's "default-src 'none'" */
+	const char *etag; /* an embedded file's ETag: revalidated (no-cache), 304 when it matches */
 };
 
 /*
@@ -40,8 +40,8 @@ struct api_response {
  * their status.  Returns 0, or -ENOMEM when not even an error body could be built (the
  * caller then sends a fixed 500).
  */
-int api_handle(const struct api_ctx *ctx, const char *method, const char *path,
-	       struct query *q, int has_body, struct api_response *resp);
+int api_handle(const struct api_ctx *ctx, const char *method, const char *path, struct query *q,
+	       int has_body, struct api_response *resp);
 
 void api_response_free(struct api_response *resp);
 

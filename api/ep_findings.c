@@ -69,8 +69,9 @@ static void write_example(struct jw *w, const struct snap_sock *x)
 
 	inet_ntop(x->r.family, x->r.laddr, l, sizeof(l));
 	inet_ntop(x->r.family, x->r.raddr, r, sizeof(r));
-	snprintf(buf, sizeof(buf), x->r.family == AF_INET6 ? "[%s]:%u -> [%s]:%u" : "%s:%u -> %s:%u",
-		 l, x->r.lport, r, x->r.rport);
+	snprintf(buf, sizeof(buf),
+		 x->r.family == AF_INET6 ? "[%s]:%u -> [%s]:%u" : "%s:%u -> %s:%u", l, x->r.lport,
+		 r, x->r.rport);
 	jw_kstr(w, "example", buf);
 }
 
@@ -376,8 +377,7 @@ static void write_shared_hash(const struct render *r, const struct finding *f, c
 	jw_obj_end(w);
 }
 
-static void (*const writers[])(const struct render *r, const struct finding *f,
-			       const char *fmt) = {
+static void (*const writers[])(const struct render *r, const struct finding *f, const char *fmt) = {
 	[FINDING_CLOSE_WAIT_LEAK] = write_held,
 	[FINDING_CLOSE_WAIT_UNREAD] = write_held,
 	[FINDING_FIN_WAIT2_HELD] = write_held,

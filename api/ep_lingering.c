@@ -17,9 +17,9 @@
 enum group_by { BY_PROCESS, BY_LOCAL_PORT, BY_REMOTE, BY_REMOTE_PORT };
 
 /* The states a kept past snapshot holds: sock_state_lingering()'s and LISTEN. */
-#define PAST_MASK                                                                         \
-	((1u << SOCK_FIN_WAIT1) | (1u << SOCK_FIN_WAIT2) | (1u << SOCK_TIME_WAIT) |           \
-	 (1u << SOCK_CLOSE_WAIT) | (1u << SOCK_LAST_ACK) | (1u << SOCK_CLOSING) |              \
+#define PAST_MASK                                                                   \
+	((1u << SOCK_FIN_WAIT1) | (1u << SOCK_FIN_WAIT2) | (1u << SOCK_TIME_WAIT) | \
+	 (1u << SOCK_CLOSE_WAIT) | (1u << SOCK_LAST_ACK) | (1u << SOCK_CLOSING) |   \
 	 (1u << SOCK_LISTEN))
 
 static void group_key(const struct snap *s, const struct snap_sock *x, int by, char *key,
@@ -89,8 +89,11 @@ static void write_group(struct jw *w, const struct snap *s, int by, const struct
 	jw_kstr(w, "key", g->key);
 	switch (by) {
 	case BY_PROCESS:
-		jw_kstr(w, "owner", p ? "process" : x->closer ? "closed_by" : x->r.inode ? "unknown"
-										       : "orphan");
+		jw_kstr(w, "owner",
+			p            ? "process"
+			: x->closer  ? "closed_by"
+			: x->r.inode ? "unknown"
+				     : "orphan");
 		if (!p && x->closer) {
 			jw_kint(w, "pid", s->closers[x->closer - 1].pid);
 			jw_kstr(w, "comm", s->closers[x->closer - 1].comm);
@@ -125,8 +128,8 @@ static void write_group(struct jw *w, const struct snap *s, int by, const struct
 		jw_kdouble(w, "arrivals_per_min", g->arrivals / (window / 60.0), 3);
 	else
 		jw_knull(w, "arrivals_per_min");
-	jw_kdouble(w, "growth_per_min", groups_growth(then, g->key, g->total, s->taken_boot, then_at),
-		   3);
+	jw_kdouble(w, "growth_per_min",
+		   groups_growth(then, g->key, g->total, s->taken_boot, then_at), 3);
 	jw_obj_end(w);
 }
 
@@ -146,7 +149,8 @@ int api_h_lingering(const struct api_ctx *ctx, const char *arg, struct query *q,
 	int by = BY_PROCESS, err = 0;
 
 	(void)arg;
-	if (query_enum(q, "group_by", bys, &by, e) < 0 || api_states_param(q, "states", &mask, e) < 0 ||
+	if (query_enum(q, "group_by", bys, &by, e) < 0 ||
+	    api_states_param(q, "states", &mask, e) < 0 ||
 	    query_double(q, "min_age", 0, LD_MIN_AGE_MAX, &min_age, e) < 0 ||
 	    query_uint(q, "limit", 1, LD_LINGERING_LIMIT_MAX, &limit, e) < 0)
 		return -EINVAL;

@@ -70,7 +70,7 @@ static void write_ns(struct jw *w, const char *name, const char *kind, uint64_t 
 int api_h_netns(const struct api_ctx *ctx, const char *arg, struct query *q, struct jw *w,
 		struct api_error *e)
 {
-	uint32_t (*counts)[SOCK_STATE_MAX];
+	uint32_t(*counts)[SOCK_STATE_MAX];
 	struct snap *s;
 
 	(void)arg;

@@ -16,13 +16,13 @@
 /* ---- filters shared by /snapshot and /sockets ---- */
 
 struct filter {
-	uint32_t states;   /* 0 = all */
-	int family;        /* 0, AF_INET or AF_INET6 */
+	uint32_t states;        /* 0 = all */
+	int family;             /* 0, AF_INET or AF_INET6 */
 	int port, lport, rport; /* -1 = any */
-	double min_age;    /* seconds in the current state */
-	int64_t pid;       /* -1 = any */
-	const char *comm;  /* NULL = any */
-	const char *netns; /* the raw netns= value, resolved once the snapshot is known */
+	double min_age;         /* seconds in the current state */
+	int64_t pid;            /* -1 = any */
+	const char *comm;       /* NULL = any */
+	const char *netns;      /* the raw netns= value, resolved once the snapshot is known */
 	struct netns_sel ns;
 	const struct snap *snap;
 };
@@ -330,8 +330,9 @@ static void csv_field(struct jw *w, const char *v, int last)
 	if (v[0] && strchr("=+-@\t\r", v[0]))
 		jw_text(w, "'", 1);
 	/* C1 controls are two bytes in UTF-8 (C2 80..C2 9F): spelled as U+FFFD's three. */
-	for (c1 = v; (c1 = strchr(c1, 0xc2)) && !((unsigned char)c1[1] >= 0x80 &&
-						  (unsigned char)c1[1] <= 0x9f); c1++)
+	for (c1 = v; (c1 = strchr(c1, 0xc2)) &&
+		     !((unsigned char)c1[1] >= 0x80 && (unsigned char)c1[1] <= 0x9f);
+	     c1++)
 		;
 	if (c1 && (copy = malloc(strlen(v) / 2 * 3 + 4))) {
 		size_t o = 0;
@@ -372,7 +373,8 @@ static void csv_socket(struct jw *w, const struct snap *snap, const struct snap_
 		 r->wqueue, sock_timer_name(r->timer), r->expires_ms, r->retrans);
 	snprintf(num, sizeof(num), "%.3f,%.3f,%.3f,%s,%s,", snap_wall(snap, s->first_seen),
 		 snap_wall(snap, s->state_since), snap_age(snap, s->state_since),
-		 s->lower_bound & SNAP_LB_STATE ? "true" : "false", r->inode ? "process" : "orphan");
+		 s->lower_bound & SNAP_LB_STATE ? "true" : "false",
+		 r->inode ? "process" : "orphan");
 	jw_text(w, num, strlen(num));
 	if (p) {
 		snprintf(num, sizeof(num), "%d,", p->pid);

@@ -41,8 +41,9 @@ int api_h_system(const struct api_ctx *ctx, const char *arg, struct query *q, st
 		k = &none;
 	/* Rates come from the history of counters, which is kept for lingerd's own namespace. */
 	if (!ns.id)
-		have_then = history_kstat_at(feed_history(ctx->feed), s->taken_at - LD_RATE_WINDOW_S,
-					     &then, &then_at) == 0 ||
+		have_then = history_kstat_at(feed_history(ctx->feed),
+					     s->taken_at - LD_RATE_WINDOW_S, &then,
+					     &then_at) == 0 ||
 			    history_kstat_at(feed_history(ctx->feed), s->taken_at, &then,
 					     &then_at) == 0;
 	if (have_then)
@@ -81,7 +82,8 @@ int api_h_system(const struct api_ctx *ctx, const char *arg, struct query *q, st
 			jw_knull(w, "value");
 		if (have_then && dt >= 1 && k->have_counter[i] && then.have_counter[i] &&
 		    k->counter[i] >= then.counter[i])
-			jw_kdouble(w, "per_min", (double)(k->counter[i] - then.counter[i]) / (dt / 60), 3);
+			jw_kdouble(w, "per_min",
+				   (double)(k->counter[i] - then.counter[i]) / (dt / 60), 3);
 		else
 			jw_knull(w, "per_min");
 		jw_kstr(w, "what", in->help);

@@ -65,7 +65,7 @@ bad:
 
 struct emit {
 	struct jw *w;
-	int state;   /* series open for this state, 0 = none */
+	int state; /* series open for this state, 0 = none */
 	char grp[64];
 	int grouped;
 	uint32_t points;
@@ -105,8 +105,8 @@ static int on_point(void *arg, int state, const char *grp, int64_t t, double mea
  * as long as the database still has its history.  "all" has no trend: counts of namespaces
  * that come and go do not add up to a series.  Returns 0, or -EINVAL / -EIO with e set.
  */
-static int trend_netns(const struct api_ctx *ctx, struct store_reader *r, const char *v,
-		       char *name, size_t len, struct api_error *e)
+static int trend_netns(const struct api_ctx *ctx, struct store_reader *r, const char *v, char *name,
+		       size_t len, struct api_error *e)
 {
 	struct api_error ignored = { 0 };
 	struct netns_sel sel;
@@ -139,7 +139,8 @@ static int trend_netns(const struct api_ctx *ctx, struct store_reader *r, const 
 	if (!known)
 		return api_fail(e, 404, "not_found", "netns",
 				"no network namespace '%.64s' is followed or has history; see "
-				"/api/v1/netns (lingerd --netns all follows every namespace)", v);
+				"/api/v1/netns (lingerd --netns all follows every namespace)",
+				v);
 	snprintf(name, len, "%s", v);
 	return 0;
 }
@@ -156,8 +157,9 @@ static int parse_pairs(const char *v, uint64_t pairs[4], struct api_error *e)
 		return 0;
 	}
 	if (!*v)
-		return api_fail(e, 400, "bad_parameter", "transitions",
-				"empty value; expected all or pairs such as ESTABLISHED-FIN_WAIT_1");
+		return api_fail(
+			e, 400, "bad_parameter", "transitions",
+			"empty value; expected all or pairs such as ESTABLISHED-FIN_WAIT_1");
 	while (*v) {
 		size_t len = strcspn(v, ","), la;
 		const char *dash = memchr(v, '-', len);
@@ -169,7 +171,8 @@ static int parse_pairs(const char *v, uint64_t pairs[4], struct api_error *e)
 
 			if (strlen(name) == la && strncmp(v, name, la) == 0)
 				a = st;
-			if (strlen(name) == len - la - 1 && strncmp(dash + 1, name, len - la - 1) == 0)
+			if (strlen(name) == len - la - 1 &&
+			    strncmp(dash + 1, name, len - la - 1) == 0)
 				b = st;
 		}
 		if (a < 0 || b < 0)
@@ -218,8 +221,8 @@ static int on_transitions(void *arg, int from, int to, int64_t t, int64_t n)
 /* A step of about range / LD_TRENDS_TARGET_POINTS, rounded up to a round number of seconds. */
 static int64_t auto_step(double range, int64_t res)
 {
-	static const int64_t nice[] = { 1,   2,    5,    10,   15,   30,    60,    120,   300,
-					600, 900,  1800, 3600, 7200, 10800, 21600, 43200, 86400 };
+	static const int64_t nice[] = { 1,   2,   5,    10,   15,   30,    60,    120,   300,
+					600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400 };
 	double want = range / LD_TRENDS_TARGET_POINTS;
 
 	for (size_t i = 0; i < ARRAY_SIZE(nice); i++)
@@ -246,8 +249,8 @@ int api_h_trends(const struct api_ctx *ctx, const char *arg, struct query *q, st
 	uint32_t mask;
 
 	(void)arg;
-	if (api_states_param(q, "states", &mask, e) < 0 || parse_time(q, "from", now, &from, e) < 0 ||
-	    parse_time(q, "to", now, &to, e) < 0 ||
+	if (api_states_param(q, "states", &mask, e) < 0 ||
+	    parse_time(q, "from", now, &from, e) < 0 || parse_time(q, "to", now, &to, e) < 0 ||
 	    query_uint(q, "step", 1, LD_TRENDS_STEP_MAX_S, &step, e) < 0 ||
 	    query_enum(q, "by", bys, &by, e) < 0 ||
 	    query_enum(q, "resolution", resolutions, &resi, e) < 0 ||
@@ -321,13 +324,12 @@ int api_h_trends(const struct api_ctx *ctx, const char *arg, struct query *q, st
 		err = store_reader_netns_trend(r, ns, res, mask, from, to, (int64_t)step,
 					       LD_TRENDS_MAX_POINTS, on_point, &em);
 	else if (by >= 0)
-		err = store_reader_group_trend(r, res, by == 0 ? GROUP_LOCAL_PORT
-							       : GROUP_PROCESS,
+		err = store_reader_group_trend(r, res, by == 0 ? GROUP_LOCAL_PORT : GROUP_PROCESS,
 					       mask, from, to, (int64_t)step, (uint32_t)top,
 					       LD_TRENDS_MAX_POINTS, on_point, &em);
 	else
-		err = store_reader_trend(r, res, mask, from, to, (int64_t)step, LD_TRENDS_MAX_POINTS,
-					 on_point, &em);
+		err = store_reader_trend(r, res, mask, from, to, (int64_t)step,
+					 LD_TRENDS_MAX_POINTS, on_point, &em);
 	if (em.state) {
 		jw_arr_end(w);
 		jw_obj_end(w);

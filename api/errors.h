@@ -4,10 +4,10 @@
 
 /* Becomes {"error":{"code","message","parameter"}}; the code is what clients may test. */
 struct api_error {
-	int status;          /* HTTP status */
-	const char *code;    /* stable machine-readable code, e.g. "bad_parameter" */
+	int status;       /* HTTP status */
+	const char *code; /* stable machine-readable code, e.g. "bad_parameter" */
 	char message[256];
-	char parameter[64];  /* empty when no parameter is at fault */
+	char parameter[64]; /* empty when no parameter is at fault */
 };
 
 /* Sets *e and returns -EINVAL, so validators can `return api_fail(...)`. */

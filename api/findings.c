@@ -84,7 +84,7 @@ struct proc_rule {
 	enum finding_kind kind;
 	int state;
 	int (*extra)(const struct snap_sock *); /* only sockets it accepts, when set */
-	int growth;                              /* severity follows count, age and growth */
+	int growth;                             /* severity follows count, age and growth */
 };
 
 static const struct proc_rule proc_rules[] = {
@@ -263,9 +263,8 @@ static int listeners(struct decide *d)
 /* Whether two sockets go from the same address to the same destination and port. */
 static int same_route(const struct snap_sock *a, const struct snap_sock *b)
 {
-	return a->r.netns == b->r.netns && a->r.family == b->r.family &&
-	       a->r.rport == b->r.rport && !memcmp(a->r.laddr, b->r.laddr, 16) &&
-	       !memcmp(a->r.raddr, b->r.raddr, 16);
+	return a->r.netns == b->r.netns && a->r.family == b->r.family && a->r.rport == b->r.rport &&
+	       !memcmp(a->r.laddr, b->r.laddr, 16) && !memcmp(a->r.raddr, b->r.raddr, 16);
 }
 
 /*
@@ -274,7 +273,10 @@ static int same_route(const struct snap_sock *a, const struct snap_sock *b)
  */
 static void name_closer(const struct snap *s, struct finding *f)
 {
-	struct { const struct snap_closer *c; uint32_t n; } top[TOP_CLOSERS];
+	struct {
+		const struct snap_closer *c;
+		uint32_t n;
+	} top[TOP_CLOSERS];
 	size_t k = 0, best = 0;
 
 	for (size_t i = 0; i < s->n; i++) {
@@ -356,8 +358,8 @@ static int time_wait_pressure(struct decide *d, uint64_t ns, const struct kstat 
 		const struct snap_sock *x = &s->socks[i];
 		struct group *gr;
 
-		if (x->r.lport < lo || x->r.lport > hi || x->r.state == SOCK_LISTEN || !x->r.rport ||
-		    x->r.netns != ns)
+		if (x->r.lport < lo || x->r.lport > hi || x->r.state == SOCK_LISTEN ||
+		    !x->r.rport || x->r.netns != ns)
 			continue;
 		inet_ntop(x->r.family, x->r.laddr, l, sizeof(l));
 		inet_ntop(x->r.family, x->r.raddr, r, sizeof(r));
@@ -381,8 +383,7 @@ static int time_wait_pressure(struct decide *d, uint64_t ns, const struct kstat 
 		if ((ratio < 0.5 && !soon) || !gr->counts[SOCK_TIME_WAIT])
 			continue;
 		f = add(d, FINDING_TIME_WAIT_PRESSURE,
-			ratio >= 0.8 || (soon && left <= 60) ? FINDING_CRITICAL
-							      : FINDING_WARNING);
+			ratio >= 0.8 || (soon && left <= 60) ? FINDING_CRITICAL : FINDING_WARNING);
 		f->netns = ns;
 		snprintf(f->key, sizeof(f->key), "%s", gr->key);
 		f->sock = gr->sample;
@@ -391,8 +392,9 @@ static int time_wait_pressure(struct decide *d, uint64_t ns, const struct kstat 
 		f->u.ports.low = lo;
 		f->u.ports.high = hi;
 		f->u.ports.ratio = ratio;
-		f->u.ports.tw_reuse =
-			k->have_setting[KSTAT_TW_REUSE] ? (int)k->setting[KSTAT_TW_REUSE] : 0;
+		f->u.ports.tw_reuse = k->have_setting[KSTAT_TW_REUSE]
+					      ? (int)k->setting[KSTAT_TW_REUSE]
+					      : 0;
 		f->u.ports.arrivals_per_min = gr->arrivals / (LD_RATE_WINDOW_S / 60.0);
 		f->u.ports.tw_entries_per_s = per_s;
 		f->u.ports.headroom = range - gr->total;
@@ -443,9 +445,10 @@ static void kernel_findings(struct decide *d, uint64_t ns, const struct kstat *k
 	rate(d, ns, k, KSTAT_ABORT_ON_MEMORY, &d1);
 	if (k->have_gauge[KSTAT_SOCK_ORPHAN] && k->have_setting[KSTAT_MAX_ORPHANS] &&
 	    k->setting[KSTAT_MAX_ORPHANS] > 0 &&
-	    (d1 > 0 || k->gauge[KSTAT_SOCK_ORPHAN] >= 0.5 * (double)k->setting[KSTAT_MAX_ORPHANS])) {
-		double ratio =
-			(double)k->gauge[KSTAT_SOCK_ORPHAN] / (double)k->setting[KSTAT_MAX_ORPHANS];
+	    (d1 > 0 ||
+	     k->gauge[KSTAT_SOCK_ORPHAN] >= 0.5 * (double)k->setting[KSTAT_MAX_ORPHANS])) {
+		double ratio = (double)k->gauge[KSTAT_SOCK_ORPHAN] /
+			       (double)k->setting[KSTAT_MAX_ORPHANS];
 
 		f = add(d, FINDING_ORPHANS_NEAR_LIMIT,
 			d1 > 0 || ratio >= 0.8 ? FINDING_CRITICAL : FINDING_WARNING);
@@ -535,10 +538,9 @@ ssize_t findings_decide(const struct findings_input *in, struct finding *out, si
 	struct decide d = { .in = in, .s = s, .out = out, .max = out ? max : 0 };
 	int err = 0;
 
-	if (in->history &&
-	    (history_kstat_at(in->history, s->taken_at - LD_RATE_WINDOW_S, &d.then, &d.then_at) ==
-		     0 ||
-	     history_kstat_at(in->history, s->taken_at, &d.then, &d.then_at) == 0))
+	if (in->history && (history_kstat_at(in->history, s->taken_at - LD_RATE_WINDOW_S, &d.then,
+					     &d.then_at) == 0 ||
+			    history_kstat_at(in->history, s->taken_at, &d.then, &d.then_at) == 0))
 		d.have_then = 1;
 	for (size_t i = 0; !err && i < ARRAY_SIZE(proc_rules); i++)
 		err = held_by_process(&d, &proc_rules[i]);

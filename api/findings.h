@@ -118,7 +118,8 @@ struct finding {
 			uint64_t abort_on_memory; /* TCPAbortOnMemory over the window */
 		} orphans;
 		struct {
-			uint64_t overflows, drops; /* ListenOverflows, ListenDrops over the window */
+			uint64_t overflows,
+				drops; /* ListenOverflows, ListenDrops over the window */
 			double overflows_per_min, drops_per_min, window_s;
 		} listen;
 		struct {
@@ -163,7 +164,7 @@ struct findings_input {
 	size_t n_rst_procs;
 	const struct events_peer *rst_peers;
 	size_t n_rst_peers;
-	double min_age;      /* sockets held for less than this many seconds are no finding */
+	double min_age; /* sockets held for less than this many seconds are no finding */
 };
 
 /*

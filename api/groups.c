@@ -117,8 +117,8 @@ const struct group *groups_find(const struct groups *g, const char *key)
 	return NULL;
 }
 
-double groups_growth(const struct groups *then, const char *key, uint32_t now_total,
-		     double now_at, double then_at)
+double groups_growth(const struct groups *then, const char *key, uint32_t now_total, double now_at,
+		     double then_at)
 {
 	const struct group *g;
 

@@ -47,8 +47,8 @@ const struct group *groups_find(const struct groups *g, const char *key);
  * key, same states, same age filter, every socket).  A key absent from then had none.
  * NaN without then.
  */
-double groups_growth(const struct groups *then, const char *key, uint32_t now_total,
-		     double now_at, double then_at);
+double groups_growth(const struct groups *then, const char *key, uint32_t now_total, double now_at,
+		     double then_at);
 
 /* Largest total first, then oldest first, then by key.  The index is dropped. */
 void groups_sort(struct groups *g);

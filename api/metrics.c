@@ -15,8 +15,8 @@
 #include "util.h"
 #include "view.h"
 
-static const int lingering[] = { SOCK_FIN_WAIT1, SOCK_FIN_WAIT2, SOCK_TIME_WAIT,
-				 SOCK_CLOSE_WAIT, SOCK_LAST_ACK, SOCK_CLOSING };
+static const int lingering[] = { SOCK_FIN_WAIT1,  SOCK_FIN_WAIT2, SOCK_TIME_WAIT,
+				 SOCK_CLOSE_WAIT, SOCK_LAST_ACK,  SOCK_CLOSING };
 
 int metrics_parse_ports(struct metrics_config *cfg, const char *list)
 {
@@ -110,7 +110,7 @@ static void lingering_by_owner(struct jw *w, const struct snap *s)
 
 static void per_port(struct jw *w, const struct snap *s, const struct metrics_config *cfg)
 {
-	uint32_t (*counts)[SOCK_STATE_MAX];
+	uint32_t(*counts)[SOCK_STATE_MAX];
 
 	if (!cfg || !cfg->n_ports)
 		return;
@@ -136,7 +136,7 @@ static void per_port(struct jw *w, const struct snap *s, const struct metrics_co
 /* Per-namespace counts, opted in: one series per (namespace, state). */
 static void per_netns(struct jw *w, const struct snap *s, const struct metrics_config *cfg)
 {
-	uint32_t (*counts)[SOCK_STATE_MAX];
+	uint32_t(*counts)[SOCK_STATE_MAX];
 
 	if (!cfg || !cfg->netns || !s)
 		return;
@@ -213,7 +213,8 @@ static void kernel(struct jw *w, const struct kstat *k)
 
 static void self(struct jw *w, const struct feed_status *st)
 {
-	family(w, "lingerd_build_info", "gauge", "lingerd's version and capture source (always 1).");
+	family(w, "lingerd_build_info", "gauge",
+	       "lingerd's version and capture source (always 1).");
 	jw_textf(w, "lingerd_build_info{version=\"%s\",source=\"%s\"} 1\n", LINGERD_VERSION,
 		 st->source);
 	family(w, "lingerd_snapshots_total", "counter", "Snapshots taken since lingerd started.");
@@ -233,7 +234,8 @@ static void self(struct jw *w, const struct feed_status *st)
 	family(w, "lingerd_last_snapshot_timestamp_seconds", "gauge",
 	       "Unix time of the last snapshot (0 before the first).");
 	jw_textf(w, "lingerd_last_snapshot_timestamp_seconds %.3f\n", st->last_snapshot_at);
-	family(w, "lingerd_snapshot_interval_seconds", "gauge", "Configured time between snapshots.");
+	family(w, "lingerd_snapshot_interval_seconds", "gauge",
+	       "Configured time between snapshots.");
 	jw_textf(w, "lingerd_snapshot_interval_seconds %g\n", st->interval_s);
 	family(w, "lingerd_database_rows_written_total", "counter",
 	       "Socket rows inserted or updated: grows with changed sockets, not all sockets.");
@@ -310,7 +312,9 @@ static void subject_of(const struct snap *s, const struct finding *f, char *buf,
 static int findings(struct jw *w, struct feed *smp, const struct snap *s)
 {
 	struct findings_input in = {
-		.snap = s, .history = feed_history(smp), .min_age = LD_FINDINGS_MIN_AGE_DEFAULT,
+		.snap = s,
+		.history = feed_history(smp),
+		.min_age = LD_FINDINGS_MIN_AGE_DEFAULT,
 	};
 	struct active act[LD_METRICS_FINDINGS_MAX];
 	size_t counts[FINDING_SEVERITY_MAX] = { 0 }, cap = 64, n_act = 0;

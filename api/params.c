@@ -68,7 +68,9 @@ int api_netns_resolve(const char *v, const struct snap *s, struct netns_sel *sel
 			return 0;
 		}
 	}
-	return api_fail(e, 404, "not_found", "netns",
-			"no network namespace '%.64s' is followed; see /api/v1/netns (lingerd --netns all "
-			"follows every namespace)", v);
+	return api_fail(
+		e, 404, "not_found", "netns",
+		"no network namespace '%.64s' is followed; see /api/v1/netns (lingerd --netns all "
+		"follows every namespace)",
+		v);
 }

@@ -32,7 +32,8 @@ int query_add(struct query *q, const char *key, const char *val, struct api_erro
 				"control characters are not allowed in parameters");
 	for (size_t i = 0; i < q->n; i++)
 		if (strcmp(q->key[i], key) == 0)
-			return api_fail(e, 400, "bad_parameter", key, "parameter given more than once");
+			return api_fail(e, 400, "bad_parameter", key,
+					"parameter given more than once");
 	if (q->n >= LD_MAX_PARAMS)
 		return api_fail(e, 400, "bad_parameter", "", "more than %d parameters",
 				LD_MAX_PARAMS);
@@ -107,7 +108,8 @@ int query_parse(struct query *q, const char *raw, char *buf, size_t cap, struct 
 			if (vl < 0)
 				return api_fail(e, 400, "bad_parameter", k, "bad percent-encoding");
 			if ((size_t)vl != strlen(vb))
-				return api_fail(e, 400, "bad_parameter", k, "NUL byte in the value");
+				return api_fail(e, 400, "bad_parameter", k,
+						"NUL byte in the value");
 			used += (size_t)vl + 1;
 			v = vb;
 		}

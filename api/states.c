@@ -10,11 +10,11 @@
 #include "util.h"
 
 /* A NULL-terminated list of names that are never translated (sysctls, counters, states). */
-#define NAMES(...) ((const char *const[]){__VA_ARGS__, NULL})
+#define NAMES(...) ((const char *const[]){ __VA_ARGS__, NULL })
 
 #define LANG_COUNT 2
 
-static const char *const no_names[] = {NULL};
+static const char *const no_names[] = { NULL };
 
 /* Which side of a connection reaches a state; the codes go out untranslated. */
 enum role {
@@ -151,9 +151,9 @@ static const struct state_info state_table[SOCK_STATE_MAX] = {
 
 /* State-machine order: the order a reader meets the states in, not the kernel's numbering. */
 static const int state_order[] = {
-	SOCK_CLOSE,     SOCK_LISTEN,    SOCK_SYN_SENT,   SOCK_SYN_RECV,
-	SOCK_ESTABLISHED, SOCK_FIN_WAIT1, SOCK_FIN_WAIT2, SOCK_CLOSING,
-	SOCK_TIME_WAIT, SOCK_CLOSE_WAIT, SOCK_LAST_ACK,
+	SOCK_CLOSE,       SOCK_LISTEN,     SOCK_SYN_SENT,  SOCK_SYN_RECV,
+	SOCK_ESTABLISHED, SOCK_FIN_WAIT1,  SOCK_FIN_WAIT2, SOCK_CLOSING,
+	SOCK_TIME_WAIT,   SOCK_CLOSE_WAIT, SOCK_LAST_ACK,
 };
 
 /*
@@ -169,16 +169,16 @@ struct hs_step {
 };
 
 static const struct hs_step open_steps[] = {
-	{"connector", "SYN", "SYN_SENT", "SYN_RECV"},
-	{"listener", "SYN+ACK", "ESTABLISHED", "SYN_RECV"},
-	{"connector", "ACK", "ESTABLISHED", "ESTABLISHED"},
+	{ "connector", "SYN", "SYN_SENT", "SYN_RECV" },
+	{ "listener", "SYN+ACK", "ESTABLISHED", "SYN_RECV" },
+	{ "connector", "ACK", "ESTABLISHED", "ESTABLISHED" },
 };
 
 static const struct hs_step close_steps[] = {
-	{"active_closer", "FIN", "FIN_WAIT_1", "CLOSE_WAIT"},
-	{"passive_closer", "ACK", "FIN_WAIT_2", "CLOSE_WAIT"},
-	{"passive_closer", "FIN", "TIME_WAIT", "LAST_ACK"},
-	{"active_closer", "ACK", "TIME_WAIT", "CLOSED"},
+	{ "active_closer", "FIN", "FIN_WAIT_1", "CLOSE_WAIT" },
+	{ "passive_closer", "ACK", "FIN_WAIT_2", "CLOSE_WAIT" },
+	{ "passive_closer", "FIN", "TIME_WAIT", "LAST_ACK" },
+	{ "active_closer", "ACK", "TIME_WAIT", "CLOSED" },
 };
 
 /* The three SO_LINGER settings; "setting" and "sends" are untranslated codes. */
@@ -263,22 +263,22 @@ struct topics_text {
 #include "text/states_ko.inc"
 
 /* A language's tables have one entry per entry of the code's tables, and as many as English. */
-#define PROSE_SIZES(l)                                                                       \
-	_Static_assert(ARRAY_SIZE(role_text_##l) == ROLE_MAX, #l ": a text per role");       \
+#define PROSE_SIZES(l)                                                                         \
+	_Static_assert(ARRAY_SIZE(role_text_##l) == ROLE_MAX, #l ": a text per role");         \
 	_Static_assert(ARRAY_SIZE(state_text_##l) == SOCK_STATE_MAX, #l ": a text per state"); \
-	_Static_assert(ARRAY_SIZE(open_step_text_##l) == ARRAY_SIZE(open_steps),             \
-		       #l ": a text per step of the three-way handshake");                   \
-	_Static_assert(ARRAY_SIZE(close_step_text_##l) == ARRAY_SIZE(close_steps),           \
-		       #l ": a text per step of the four-way close");                        \
-	_Static_assert(ARRAY_SIZE(linger_case_text_##l) == ARRAY_SIZE(linger_cases),         \
-		       #l ": a text per SO_LINGER case");                                    \
-	_Static_assert(ARRAY_SIZE(sysctl_text_##l) == ARRAY_SIZE(sysctls),                   \
-		       #l ": a text per sysctl");                                            \
-	_Static_assert(ARRAY_SIZE(two_msl_reason_text_##l) == N_TWO_MSL_REASONS,             \
-		       #l ": as many reasons for 2MSL as in English");                       \
-	_Static_assert(ARRAY_SIZE(reuseaddr_does_text_##l) == N_REUSEADDR_DOES,              \
-		       #l ": as many things SO_REUSEADDR does as in English");               \
-	_Static_assert(ARRAY_SIZE(reuseaddr_does_not_text_##l) == N_REUSEADDR_DOES_NOT,      \
+	_Static_assert(ARRAY_SIZE(open_step_text_##l) == ARRAY_SIZE(open_steps),               \
+		       #l ": a text per step of the three-way handshake");                     \
+	_Static_assert(ARRAY_SIZE(close_step_text_##l) == ARRAY_SIZE(close_steps),             \
+		       #l ": a text per step of the four-way close");                          \
+	_Static_assert(ARRAY_SIZE(linger_case_text_##l) == ARRAY_SIZE(linger_cases),           \
+		       #l ": a text per SO_LINGER case");                                      \
+	_Static_assert(ARRAY_SIZE(sysctl_text_##l) == ARRAY_SIZE(sysctls),                     \
+		       #l ": a text per sysctl");                                              \
+	_Static_assert(ARRAY_SIZE(two_msl_reason_text_##l) == N_TWO_MSL_REASONS,               \
+		       #l ": as many reasons for 2MSL as in English");                         \
+	_Static_assert(ARRAY_SIZE(reuseaddr_does_text_##l) == N_REUSEADDR_DOES,                \
+		       #l ": as many things SO_REUSEADDR does as in English");                 \
+	_Static_assert(ARRAY_SIZE(reuseaddr_does_not_text_##l) == N_REUSEADDR_DOES_NOT,        \
 		       #l ": as many things SO_REUSEADDR does not do as in English")
 
 #define N_TWO_MSL_REASONS ARRAY_SIZE(two_msl_reason_text_en)
@@ -299,10 +299,12 @@ struct prose {
 	const struct topics_text *topics;
 };
 
-#define PROSE(l)                                                                             \
-	{ #l, role_text_##l, state_text_##l, open_step_text_##l, close_step_text_##l,        \
-	  two_msl_reason_text_##l, linger_case_text_##l, reuseaddr_does_text_##l,            \
-	  reuseaddr_does_not_text_##l, sysctl_text_##l, &topics_text_##l }
+#define PROSE(l)                                                                                \
+	{                                                                                       \
+#l, role_text_##l, state_text_##l, open_step_text_##l, close_step_text_##l,     \
+			two_msl_reason_text_##l, linger_case_text_##l, reuseaddr_does_text_##l, \
+			reuseaddr_does_not_text_##l, sysctl_text_##l, &topics_text_##l          \
+	}
 
 static const struct prose prose[LANG_COUNT] = {
 	[STATES_LANG_EN] = PROSE(en),
@@ -450,8 +452,7 @@ static int add_so_linger(cJSON *topics, const struct prose *p)
 		cJSON *c = append_object(arr);
 
 		if (!c || add_str(c, "setting", lc->setting) < 0 ||
-		    add_str(c, "title", t->title) < 0 ||
-		    add_str(c, "sends", lc->sends) < 0 ||
+		    add_str(c, "title", t->title) < 0 || add_str(c, "sends", lc->sends) < 0 ||
 		    !cJSON_AddBoolToObject(c, "time_wait", lc->time_wait) ||
 		    add_str(c, "close", t->close_call) < 0 ||
 		    add_str(c, "unsent_data", t->unsent_data) < 0 ||

@@ -25,7 +25,7 @@
 #define BUCKET_LAST (TD_BUCKETS - 2)
 
 static const char *const hist_states[TD_H_COUNT] = {
-	[TD_H_FIN_WAIT1] = "FIN_WAIT_1", [TD_H_FIN_WAIT2] = "FIN_WAIT_2",
+	[TD_H_FIN_WAIT1] = "FIN_WAIT_1",  [TD_H_FIN_WAIT2] = "FIN_WAIT_2",
 	[TD_H_CLOSE_WAIT] = "CLOSE_WAIT", [TD_H_LAST_ACK] = "LAST_ACK",
 	[TD_H_CLOSING] = "CLOSING",       [TD_H_LIFETIME] = "lifetime",
 };
@@ -66,9 +66,9 @@ void api_events_closed_by(struct jw *w, const struct snap *s, const struct snap_
  * go with traffic.  Any other pair the kernel reports is exported once it has been seen.
  */
 static const unsigned char usual[][2] = {
-	{ 7, 2 },  { 7, 10 }, { 10, 7 }, { 10, 3 }, { 2, 1 }, { 2, 7 },  { 3, 1 },
-	{ 3, 7 },  { 1, 4 },  { 1, 8 },  { 1, 7 },  { 4, 5 }, { 4, 11 }, { 4, 7 },
-	{ 5, 7 },  { 11, 7 }, { 8, 9 },  { 8, 7 },  { 9, 7 },
+	{ 7, 2 }, { 7, 10 }, { 10, 7 }, { 10, 3 }, { 2, 1 }, { 2, 7 },  { 3, 1 },
+	{ 3, 7 }, { 1, 4 },  { 1, 8 },  { 1, 7 },  { 4, 5 }, { 4, 11 }, { 4, 7 },
+	{ 5, 7 }, { 11, 7 }, { 8, 9 },  { 8, 7 },  { 9, 7 },
 };
 
 static int is_usual(int a, int b)
@@ -102,9 +102,10 @@ void api_events_metrics(struct feed *f, struct jw *w)
 	for (int a = 0; a < TD_STATES; a++)
 		for (int b = 0; b < TD_STATES; b++)
 			if (st.n.trans[a][b] || is_usual(a, b))
-				jw_textf(w, "lingerd_tcp_transitions_total{from=\"%s\",to=\"%s\"} %llu\n",
-					 label(a), label(b),
-					 (unsigned long long)st.n.trans[a][b]);
+				jw_textf(
+					w,
+					"lingerd_tcp_transitions_total{from=\"%s\",to=\"%s\"} %llu\n",
+					label(a), label(b), (unsigned long long)st.n.trans[a][b]);
 	jw_textf(w, "# HELP lingerd_tcp_state_duration_seconds Time sockets spent in each "
 		    "teardown state before leaving it, and whole connection lifetimes "
 		    "(state=\"lifetime\").\n"
@@ -118,12 +119,16 @@ void api_events_metrics(struct feed *f, struct jw *w)
 			cum += st.n.hist[h][b];
 			if (b % BUCKET_STEP)
 				continue;
-			jw_textf(w, "lingerd_tcp_state_duration_seconds_bucket{state=\"%s\",le=\"%g\"} "
-				    "%llu\n",
-				 hist_states[h], (double)(1ull << b) / 1e6, (unsigned long long)cum);
+			jw_textf(
+				w,
+				"lingerd_tcp_state_duration_seconds_bucket{state=\"%s\",le=\"%g\"} "
+				"%llu\n",
+				hist_states[h], (double)(1ull << b) / 1e6, (unsigned long long)cum);
 		}
-		jw_textf(w, "lingerd_tcp_state_duration_seconds_bucket{state=\"%s\",le=\"+Inf\"} %llu\n",
-			 hist_states[h], (unsigned long long)all);
+		jw_textf(
+			w,
+			"lingerd_tcp_state_duration_seconds_bucket{state=\"%s\",le=\"+Inf\"} %llu\n",
+			hist_states[h], (unsigned long long)all);
 		jw_textf(w, "lingerd_tcp_state_duration_seconds_sum{state=\"%s\"} %.6f\n",
 			 hist_states[h], (double)st.n.hist_sum_us[h] / 1e6);
 		jw_textf(w, "lingerd_tcp_state_duration_seconds_count{state=\"%s\"} %llu\n",
@@ -132,19 +137,22 @@ void api_events_metrics(struct feed *f, struct jw *w)
 	/* One series: the kernel's reasons are many and vary by version (/api/v1/events). */
 	for (unsigned r = 0; r < TD_REASONS; r++)
 		sent += st.k.rst_sent[r];
-	jw_textf(w, "# HELP lingerd_tcp_resets_sent_total Resets the kernel sent (host-wide; by "
-		    "reason and process in /api/v1/events).\n"
-		    "# TYPE lingerd_tcp_resets_sent_total counter\n"
-		    "lingerd_tcp_resets_sent_total %llu\n",
+	jw_textf(w,
+		 "# HELP lingerd_tcp_resets_sent_total Resets the kernel sent (host-wide; by "
+		 "reason and process in /api/v1/events).\n"
+		 "# TYPE lingerd_tcp_resets_sent_total counter\n"
+		 "lingerd_tcp_resets_sent_total %llu\n",
 		 (unsigned long long)sent);
-	jw_textf(w, "# HELP lingerd_tcp_resets_received_total Resets the kernel received on a "
-		    "socket.\n# TYPE lingerd_tcp_resets_received_total counter\n"
-		    "lingerd_tcp_resets_received_total %llu\n",
+	jw_textf(w,
+		 "# HELP lingerd_tcp_resets_received_total Resets the kernel received on a "
+		 "socket.\n# TYPE lingerd_tcp_resets_received_total counter\n"
+		 "lingerd_tcp_resets_received_total %llu\n",
 		 (unsigned long long)st.k.rst_recv);
-	jw_textf(w, "# HELP lingerd_bpf_lost_total Teardown records or steps the tracer could not "
-		    "store (map full, no memory, timeline full), and program runs the kernel "
-		    "skipped (a run nested in another on the same CPU).\n"
-		    "# TYPE lingerd_bpf_lost_total counter\nlingerd_bpf_lost_total %llu\n",
+	jw_textf(w,
+		 "# HELP lingerd_bpf_lost_total Teardown records or steps the tracer could not "
+		 "store (map full, no memory, timeline full), and program runs the kernel "
+		 "skipped (a run nested in another on the same CPU).\n"
+		 "# TYPE lingerd_bpf_lost_total counter\nlingerd_bpf_lost_total %llu\n",
 		 (unsigned long long)st.k.lost);
 }
 
@@ -184,9 +192,10 @@ int api_h_socket(const struct api_ctx *ctx, const char *arg, struct query *q, st
 	cookie = strtoull(arg, &end, 10);
 	/* Like an unknown state name, a malformed cookie names no resource: 404. */
 	if (errno || *end || !cookie || arg[0] < '1' || arg[0] > '9')
-		return api_fail(e, 404, "not_found", NULL,
-				"'%.40s' is not a socket cookie (a decimal number from /api/v1/sockets)",
-				arg);
+		return api_fail(
+			e, 404, "not_found", NULL,
+			"'%.40s' is not a socket cookie (a decimal number from /api/v1/sockets)",
+			arg);
 	s = api_snapshot(ctx, e);
 	if (!s)
 		return -EAGAIN;
@@ -226,8 +235,11 @@ int api_h_socket(const struct api_ctx *ctx, const char *arg, struct query *q, st
 	if (x && x->closer) {
 		api_events_closed_by(w, s, x);
 	} else if (known && r.how != TD_HOW_NONE) {
-		struct snap_closer c = { .pid = (int32_t)r.tgid, .tid = (int32_t)r.pid,
-					 .cgroup = r.cgroup, .netns = r.netns, .how = r.how,
+		struct snap_closer c = { .pid = (int32_t)r.tgid,
+					 .tid = (int32_t)r.pid,
+					 .cgroup = r.cgroup,
+					 .netns = r.netns,
+					 .how = r.how,
 					 .rst_sent = r.rst_sent };
 
 		memcpy(c.comm, r.comm, sizeof(r.comm));
@@ -406,7 +418,11 @@ int api_h_events(const struct api_ctx *ctx, const char *arg, struct query *q, st
 		const char *name = events_reason_name(ev, r);
 
 		if (st.k.rst_sent[r])
-			jw_kuint(w, name ? name : r ? "UNKNOWN" : "NOT_SPECIFIED", st.k.rst_sent[r]);
+			jw_kuint(w,
+				 name ? name
+				 : r  ? "UNKNOWN"
+				      : "NOT_SPECIFIED",
+				 st.k.rst_sent[r]);
 	}
 	jw_obj_end(w);
 	jw_kuint(w, "received", st.k.rst_recv);

@@ -8,7 +8,8 @@ struct snap *api_snapshot(const struct api_ctx *ctx, struct api_error *e)
 	struct snap *s = feed_current(ctx->feed);
 
 	if (!s)
-		api_fail(e, 503, "no_snapshot", NULL, "no snapshot has been taken yet; retry shortly");
+		api_fail(e, 503, "no_snapshot", NULL,
+			 "no snapshot has been taken yet; retry shortly");
 	return s;
 }
 

@@ -28,10 +28,10 @@
 
 struct diag {
 	int fd;
-	int ns_fd;     /* namespace new sockets are made in (borrowed), -1: the caller's */
-	int per_family; /* the kernel refused the one-walk dump: one dump per family */
-	int stale;     /* a dump was abandoned mid-way: its rest may still be queued */
-	uint32_t seq;  /* last sequence number sent */
+	int ns_fd;          /* namespace new sockets are made in (borrowed), -1: the caller's */
+	int per_family;     /* the kernel refused the one-walk dump: one dump per family */
+	int stale;          /* a dump was abandoned mid-way: its rest may still be queued */
+	uint32_t seq;       /* last sequence number sent */
 	unsigned char *buf; /* LD_NETLINK_BUFSZ bytes, reused by every dump */
 };
 

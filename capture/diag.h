@@ -54,12 +54,12 @@ int diag_dump_all(struct diag *d, struct sock_vec *out, int *partial);
  * datagram received to diag_parse() until done is set.
  */
 struct diag_parse_state {
-	uint32_t seq;     /* sequence number of the request; other messages are skipped */
-	uint16_t type;    /* type of record messages: 0 (SOCK_DIAG_BY_FAMILY) or, for the
+	uint32_t seq;    /* sequence number of the request; other messages are skipped */
+	uint16_t type;   /* type of record messages: 0 (SOCK_DIAG_BY_FAMILY) or, for the
 			     reply to a legacy request, TCPDIAG_GETSOCK */
-	int done;         /* NLMSG_DONE seen */
-	int interrupted;  /* a message carried NLM_F_DUMP_INTR */
-	int error;        /* -errno from NLMSG_ERROR or an error carried by NLMSG_DONE */
+	int done;        /* NLMSG_DONE seen */
+	int interrupted; /* a message carried NLM_F_DUMP_INTR */
+	int error;       /* -errno from NLMSG_ERROR or an error carried by NLMSG_DONE */
 };
 
 /*

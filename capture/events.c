@@ -111,7 +111,8 @@ int events_join(struct events *ev, struct snap *snap, const struct snap *prev)
 			s->closer_tried = 1;
 			continue;
 		}
-		if (!s->r.cookie || events_lookup(ev, s->r.cookie, &r) < 0 || r.how == TD_HOW_NONE) {
+		if (!s->r.cookie || events_lookup(ev, s->r.cookie, &r) < 0 ||
+		    r.how == TD_HOW_NONE) {
 			s->closer_tried = 1;
 			continue;
 		}
@@ -186,8 +187,8 @@ int events_procs(struct events *ev, struct events_proc *out, size_t max, size_t 
 	return -ENOTSUP;
 }
 
-int events_peers(struct events *ev, uint64_t netns, int all, struct events_peer *out,
-		 size_t max, size_t *n)
+int events_peers(struct events *ev, uint64_t netns, int all, struct events_peer *out, size_t max,
+		 size_t *n)
 {
 	(void)ev;
 	(void)netns;
@@ -235,11 +236,11 @@ struct dst_count {
 struct events {
 	struct teardown *skel;
 	int ncpus;
-	uint64_t self_netns; /* inode of lingerd's own namespace */
-	struct dst_count *dsts; /* the last reading of "dsts", sorted by key */
+	uint64_t self_netns;     /* inode of lingerd's own namespace */
+	struct dst_count *dsts;  /* the last reading of "dsts", sorted by key */
 	struct dst_count *spare; /* room for the next reading (they swap): no malloc per call */
 	size_t n_dsts;
-	double dsts_at; /* its monotonic time, 0 before the first */
+	double dsts_at;                  /* its monotonic time, 0 before the first */
 	const char *reasons[TD_REASONS]; /* names from the kernel's BTF, NULL where none */
 	struct btf *vmlinux;             /* owns the strings reasons[] points to */
 };
@@ -544,7 +545,7 @@ int events_time_waits(struct events *ev, struct snap *snap, double mono_s)
 		/* A route new since the last reading (or evicted and back) came in meanwhile. */
 		if (ev->dsts_at)
 			delta = c == 0 && now[i].n >= ev->dsts[j].n ? now[i].n - ev->dsts[j].n
-								   : now[i].n;
+								    : now[i].n;
 		r.per_s = dt > 0 ? (double)delta / dt : 0;
 		r.netns = d->netns == ev->self_netns ? 0 : d->netns;
 		if (r.netns && !followed(snap, r.netns))
@@ -637,8 +638,8 @@ int events_phists(struct events *ev, struct events_phist *out, size_t max, size_
 	return 0;
 }
 
-int events_peers(struct events *ev, uint64_t netns, int all, struct events_peer *out,
-		 size_t max, size_t *n)
+int events_peers(struct events *ev, uint64_t netns, int all, struct events_peer *out, size_t max,
+		 size_t *n)
 {
 	struct bpf_map *m = ev->skel->maps.peers;
 	struct td_peer key, next, *prev = NULL;
@@ -697,7 +698,8 @@ int events_procs(struct events *ev, struct events_proc *out, size_t max, size_t 
 			for (size_t i = 1; i < k; i++)
 				if (by_resets(&out[i], &out[least]) > 0)
 					least = i;
-			if (!k || out[least].rst_sent + out[least].rst_recv >= p.rst_sent + p.rst_recv)
+			if (!k ||
+			    out[least].rst_sent + out[least].rst_recv >= p.rst_sent + p.rst_recv)
 				continue;
 			k--;
 			out[least] = out[k];

@@ -62,8 +62,8 @@ struct events_peer {
  * with the most resets sent and received, most first, into out; *n is set to how many.
  * 0 or -errno.
  */
-int events_peers(struct events *ev, uint64_t netns, int all, struct events_peer *out,
-		 size_t max, size_t *n);
+int events_peers(struct events *ev, uint64_t netns, int all, struct events_peer *out, size_t max,
+		 size_t *n);
 
 /*
  * Loads and attaches the tracer.  Needs a kernel with BTF (/sys/kernel/btf/vmlinux) and

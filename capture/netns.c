@@ -43,11 +43,11 @@ int netns_self(uint64_t *id)
 
 struct open_job {
 	int fd;
-	int open;              /* 1: open the diag socket and counter files; 0: only read sysctls */
+	int open; /* 1: open the diag socket and counter files; 0: only read sysctls */
 	struct diag *diag;
 	struct kstat_files kf;
-	struct kstat *kstat;   /* sysctls land here */
-	int64_t ehash;         /* tcp_ehash_entries inside */
+	struct kstat *kstat; /* sysctls land here */
+	int64_t ehash;       /* tcp_ehash_entries inside */
 	int snmp_fd, sockstat_fd;
 	int err;
 };
@@ -95,8 +95,12 @@ static int inside(struct open_job *j)
 
 static int enter(struct netns *ns)
 {
-	struct open_job j = { .fd = ns->fd, .open = 1, .kf = { -1, -1, -1 }, .kstat = &ns->kstat,
-			      .snmp_fd = -1, .sockstat_fd = -1 };
+	struct open_job j = { .fd = ns->fd,
+			      .open = 1,
+			      .kf = { -1, -1, -1 },
+			      .kstat = &ns->kstat,
+			      .snmp_fd = -1,
+			      .sockstat_fd = -1 };
 	int err = inside(&j);
 
 	ns->diag = j.diag;
@@ -379,8 +383,9 @@ static int dump_one(struct netns *ns, struct sock_vec *out, int *partial, double
 	ns->dumped = 1;
 	ns->dumped_at = now;
 	/* Quiet: the next turn is twice this one, which the budget may have made longer. */
-	ns->every = ns->changed || sig != ns->content ? 1 :
-		    2 * (ns->waited > ns->every ? ns->waited : ns->every);
+	ns->every = ns->changed || sig != ns->content
+			    ? 1
+			    : 2 * (ns->waited > ns->every ? ns->waited : ns->every);
 	if (ns->every > max_every)
 		ns->every = max_every;
 	ns->waited = 0;

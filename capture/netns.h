@@ -8,7 +8,7 @@
 #include "kstat.h"
 #include "sock.h"
 
-#define NETNS_MAX 1024 /* namespaces followed at once; more are left out and counted */
+#define NETNS_MAX 1024              /* namespaces followed at once; more are left out and counted */
 #define NETNS_SETTINGS_EVERY_S 60.0 /* sysctls change rarely: re-read inside each this often */
 /*
  * A quiet namespace (its counters and sockets unchanged) is dumped at least this often.  With
@@ -20,39 +20,40 @@
 
 /* One namespace lingerd follows. */
 struct netns {
-	uint64_t id;     /* inode of the namespace: unique while it exists */
-	char name[64];   /* file name under /run/netns, "docker:ID", "pid:PID", or "self" */
-	char kind[8];    /* "self", "named", "docker" or "process" */
-	int32_t pid;     /* a process inside it (0 when none was seen) */
-	char comm[17];   /* that process's name */
-	int fd;          /* open namespace file, for setns() */
-	struct diag *diag; /* a sock_diag socket created inside the namespace */
+	uint64_t id;           /* inode of the namespace: unique while it exists */
+	char name[64];         /* file name under /run/netns, "docker:ID", "pid:PID", or "self" */
+	char kind[8];          /* "self", "named", "docker" or "process" */
+	int32_t pid;           /* a process inside it (0 when none was seen) */
+	char comm[17];         /* that process's name */
+	int fd;                /* open namespace file, for setns() */
+	struct diag *diag;     /* a sock_diag socket created inside the namespace */
 	struct kstat_files kf; /* its /proc/net counter files, opened from inside it */
-	struct kstat kstat;    /* its counters (each dump) and sysctls (every NETNS_SETTINGS_EVERY_S) */
+	struct kstat
+		kstat; /* its counters (each dump) and sysctls (every NETNS_SETTINGS_EVERY_S) */
 	int have_kstat;
-	double settings_at;    /* monotonic seconds of the last sysctl reading, 0: at open */
-	int seen;        /* found by the last scan */
-	int error;       /* -errno of the last failed open or dump, 0 when fine */
+	double settings_at; /* monotonic seconds of the last sysctl reading, 0: at open */
+	int seen;           /* found by the last scan */
+	int error;          /* -errno of the last failed open or dump, 0 when fine */
 	/* The schedule: see netns_dump(). */
 	int snmp_fd, sockstat_fd; /* its Tcp and sockstat counters, for the activity signature */
-	uint64_t activity;  /* signature of those counters at the last look */
-	uint64_t content;   /* signature of its sockets at the last dump */
-	double dumped_at;   /* monotonic seconds of its last good dump, 0: never */
-	double dump_ms;     /* how long that dump took */
-	unsigned every;     /* dumped every this many intervals while quiet (1: busy) */
-	unsigned waited;    /* intervals since its last dump */
-	int changed;        /* marked changed (netns_mark_changed, or its counters moved) */
-	int dumped;         /* dumped by the last netns_dump(): its sockets are fresh */
-	int64_t ehash;      /* tcp_ehash_entries read inside: < 0 shares the host's hash, 0 unknown */
+	uint64_t activity;        /* signature of those counters at the last look */
+	uint64_t content;         /* signature of its sockets at the last dump */
+	double dumped_at;         /* monotonic seconds of its last good dump, 0: never */
+	double dump_ms;           /* how long that dump took */
+	unsigned every;           /* dumped every this many intervals while quiet (1: busy) */
+	unsigned waited;          /* intervals since its last dump */
+	int changed;              /* marked changed (netns_mark_changed, or its counters moved) */
+	int dumped;               /* dumped by the last netns_dump(): its sockets are fresh */
+	int64_t ehash; /* tcp_ehash_entries read inside: < 0 shares the host's hash, 0 unknown */
 };
 
 /* What the last netns_dump() cost. */
 struct netns_round {
-	double ms;        /* the whole call: activity reads and the dumps made */
-	size_t dumped;    /* namespaces dumped */
-	size_t carried;   /* namespaces not due: their last known sockets stand */
-	double full_ms;   /* the last dump of every namespace added up: a round without stagger */
-	size_t shared;    /* namespaces known to share the host's connection hash */
+	double ms;      /* the whole call: activity reads and the dumps made */
+	size_t dumped;  /* namespaces dumped */
+	size_t carried; /* namespaces not due: their last known sockets stand */
+	double full_ms; /* the last dump of every namespace added up: a round without stagger */
+	size_t shared;  /* namespaces known to share the host's connection hash */
 	const char *slowest; /* name of the namespace whose last dump took longest, or NULL */
 	double slowest_ms;
 };
@@ -61,9 +62,9 @@ struct netns_round {
 struct netns_set {
 	struct netns *v;
 	size_t n;
-	uint64_t self;     /* lingerd's own namespace */
-	size_t left_out;   /* found beyond NETNS_MAX */
-	unsigned max_every; /* the caller's bound on netns.every: NETNS_QUIET_MAX_S in intervals */
+	uint64_t self;       /* lingerd's own namespace */
+	size_t left_out;     /* found beyond NETNS_MAX */
+	unsigned max_every;  /* the caller's bound on netns.every: NETNS_QUIET_MAX_S in intervals */
 	int64_t child_ehash; /* tcp_child_ehash_entries of lingerd's namespace, -1 unknown */
 	int64_t self_ehash;  /* tcp_ehash_entries of lingerd's namespace, 0 unknown */
 	struct netns_round round;

@@ -10,11 +10,11 @@ enum procmap_mode {
 };
 
 struct procmap_stats {
-	uint64_t walks;        /* full /proc walks */
-	uint64_t fds_read;     /* readlink calls made by those walks */
+	uint64_t walks;    /* full /proc walks */
+	uint64_t fds_read; /* readlink calls made by those walks */
 	double last_walk_ms;
 	double total_walk_ms;
-	int mode;              /* enum procmap_mode */
+	int mode; /* enum procmap_mode */
 };
 
 struct procmap;

@@ -230,8 +230,7 @@ static const uint8_t hexv[256] = {
  * (b & 15) + 9 * (bit 6 of b), then the nibbles are packed, first digit highest.
  */
 /* Inlined: called four times a line, the call would cost a fifth of the work. */
-static inline __attribute__((always_inline)) int fast_hex8(const unsigned char *p,
-							 uint32_t *v)
+static inline __attribute__((always_inline)) int fast_hex8(const unsigned char *p, uint32_t *v)
 {
 	uint64_t x, low, digit, alpha;
 
@@ -432,8 +431,9 @@ static int parse_lines(struct table *t, const char *p, const char *end)
 			r = &t->out->v[t->out->n++];
 		else if (!(r = sock_vec_grow(t->out)))
 			return -ENOMEM;
-		if (procnet_fast && parse_fast((const unsigned char *)c.p, (const unsigned char *)c.end,
-					       t->family, t->ticks_per_s, r)) {
+		if (procnet_fast &&
+		    parse_fast((const unsigned char *)c.p, (const unsigned char *)c.end, t->family,
+			       t->ticks_per_s, r)) {
 			r->netns = 0;
 			continue;
 		}
@@ -447,8 +447,7 @@ static int parse_lines(struct table *t, const char *p, const char *end)
 	return 0;
 }
 
-int procnet_parse(const char *text, size_t len, int family, long ticks_per_s,
-		  struct sock_vec *out)
+int procnet_parse(const char *text, size_t len, int family, long ticks_per_s, struct sock_vec *out)
 {
 	struct table t = { family, ticks_per_s, 1, out };
 	size_t base = out->n;

@@ -15,8 +15,7 @@
  * missing column, state out of range) makes the call fail with -EPROTO and leaves out
  * as it was; -ENOMEM when memory runs out.  Never reads outside text[0..len).
  */
-int procnet_parse(const char *text, size_t len, int family, long ticks_per_s,
-		  struct sock_vec *out);
+int procnet_parse(const char *text, size_t len, int family, long ticks_per_s, struct sock_vec *out);
 
 /*
  * Lines in the kernel's exact format take a fast path; any other line is read by the

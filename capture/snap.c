@@ -424,8 +424,8 @@ static void summarise(struct snap *s, const struct snap_sock *e)
 	}
 }
 
-int snap_build(struct snap **out, const struct sock_vec *recs, const struct snap *prev,
-	       double now, const struct snap_change_ops *ops, void *arg)
+int snap_build(struct snap **out, const struct sock_vec *recs, const struct snap *prev, double now,
+	       const struct snap_change_ops *ops, void *arg)
 {
 	struct snap *s;
 	uint32_t *map = NULL; /* prev position -> position + 1 in s, 0 = not seen */

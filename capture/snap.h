@@ -15,13 +15,13 @@ struct snap_netns {
 	char kind[8];
 	int32_t pid;
 	char comm[17];
-	int error; /* -errno of its last open or dump, 0 when it was dumped */
-	int stale; /* its dump failed: its sockets are the last known ones, carried over */
+	int error;  /* -errno of its last open or dump, 0 when it was dumped */
+	int stale;  /* its dump failed: its sockets are the last known ones, carried over */
 	int dumped; /* dumped for this snapshot; else (not due, or failed) its sockets are carried */
-	double age_s;   /* since its last good dump (monotonic), -1 when never dumped */
-	double dump_ms; /* how long that dump took */
-	unsigned every; /* dumped every this many intervals while quiet (netns_dump) */
-	int64_t ehash;  /* tcp_ehash_entries inside: < 0 shares the host's hash, 0 unknown */
+	double age_s;       /* since its last good dump (monotonic), -1 when never dumped */
+	double dump_ms;     /* how long that dump took */
+	unsigned every;     /* dumped every this many intervals while quiet (netns_dump) */
+	int64_t ehash;      /* tcp_ehash_entries inside: < 0 shares the host's hash, 0 unknown */
 	struct kstat kstat; /* its own counters and sysctls (have_kstat: counters were read) */
 	int have_kstat;
 };
@@ -29,15 +29,15 @@ struct snap_netns {
 /* A socket in a snapshot: what the kernel said plus what lingerd remembers of it. */
 struct snap_sock {
 	struct sock_rec r;
-	uint64_t key;       /* tracking key, see snap_key() */
-	int64_t row_id;     /* its row in the store's sockets table, 0 when not stored */
-	double first_seen;  /* boot-clock seconds (CLOCK_BOOTTIME); snap_wall() for display */
-	double state_since; /* boot-clock seconds */
-	uint32_t proc;      /* owner: index + 1 into snap.procs, 0 when unknown */
-	uint8_t proc_tried; /* looked for the owner in this state and found none */
-	uint8_t lower_bound; /* SNAP_LB_* bits: which of the two times are lower bounds */
+	uint64_t key;         /* tracking key, see snap_key() */
+	int64_t row_id;       /* its row in the store's sockets table, 0 when not stored */
+	double first_seen;    /* boot-clock seconds (CLOCK_BOOTTIME); snap_wall() for display */
+	double state_since;   /* boot-clock seconds */
+	uint32_t proc;        /* owner: index + 1 into snap.procs, 0 when unknown */
+	uint8_t proc_tried;   /* looked for the owner in this state and found none */
+	uint8_t lower_bound;  /* SNAP_LB_* bits: which of the two times are lower bounds */
 	uint8_t closer_tried; /* asked the teardown tracer in this state and it knew nothing */
-	uint32_t closer;    /* who closed it: index + 1 into snap.closers, 0 when unknown */
+	uint32_t closer;      /* who closed it: index + 1 into snap.closers, 0 when unknown */
 };
 
 /*
@@ -82,9 +82,9 @@ struct snap_slot {
 struct snap_proc {
 	int32_t pid;
 	uint32_t uid;
-	uint64_t start;  /* start time in clock ticks since boot: tells reused pids apart */
+	uint64_t start; /* start time in clock ticks since boot: tells reused pids apart */
 	char comm[17];
-	char *cmdline;   /* arguments joined by spaces, capped; malloc'd, owned by the snap */
+	char *cmdline; /* arguments joined by spaces, capped; malloc'd, owned by the snap */
 };
 
 /*
@@ -92,16 +92,16 @@ struct snap_proc {
  * locks; they hold a reference while they do.
  */
 struct snap {
-	int refs; /* atomic */
-	uint64_t seq;        /* 1 for the first snapshot of this process */
-	int64_t id;          /* its row in the store, 0 when not stored */
-	double taken_at;     /* unix seconds, wall clock, when the capture began (for display) */
-	double taken_boot;   /* the same instant on the boot clock: ages are taken_boot - since */
-	double wall_offset;  /* wall minus boot clock as the sampler keeps it (steady between
+	int refs;           /* atomic */
+	uint64_t seq;       /* 1 for the first snapshot of this process */
+	int64_t id;         /* its row in the store, 0 when not stored */
+	double taken_at;    /* unix seconds, wall clock, when the capture began (for display) */
+	double taken_boot;  /* the same instant on the boot clock: ages are taken_boot - since */
+	double wall_offset; /* wall minus boot clock as the sampler keeps it (steady between
 				steps), 0 when unset: then taken_at - taken_boot is used */
-	int resumed;         /* remembered sockets of the last run (sampler_open's resume) */
-	double duration_ms;  /* capture + diff */
-	const char *source;  /* "netlink" or "proc" (static string) */
+	int resumed;        /* remembered sockets of the last run (sampler_open's resume) */
+	double duration_ms; /* capture + diff */
+	const char *source; /* "netlink" or "proc" (static string) */
 	int partial;
 	uint32_t counts[SOCK_STATE_MAX]; /* this and the aggregates below: own namespace only */
 	uint32_t family_counts[2][SOCK_STATE_MAX]; /* [0] IPv4, [1] IPv6 */
@@ -133,13 +133,13 @@ struct snap {
 	 */
 	struct snap_tw_route *tw_routes;
 	size_t n_tw_routes;
-	int attribution; /* enum procmap_mode of the last walk, -1 when attribution is off */
-	struct kstat kstat; /* kernel counters and settings read with this snapshot */
-	uint64_t self_netns;        /* lingerd's own namespace id (its sockets carry netns 0) */
-	struct snap_netns *netns;   /* the other namespaces followed, malloc'd, owned */
+	int attribution;     /* enum procmap_mode of the last walk, -1 when attribution is off */
+	struct kstat kstat;  /* kernel counters and settings read with this snapshot */
+	uint64_t self_netns; /* lingerd's own namespace id (its sockets carry netns 0) */
+	struct snap_netns *netns; /* the other namespaces followed, malloc'd, owned */
 	size_t n_netns;
-	int64_t self_ehash;         /* tcp_ehash_entries of lingerd's own namespace, 0 unknown */
-	int64_t child_ehash;        /* its tcp_child_ehash_entries, -1 unknown; --netns all only */
+	int64_t self_ehash;  /* tcp_ehash_entries of lingerd's own namespace, 0 unknown */
+	int64_t child_ehash; /* its tcp_child_ehash_entries, -1 unknown; --netns all only */
 };
 
 /*
@@ -179,8 +179,8 @@ uint64_t snap_key(const struct sock_rec *r);
  * kept once.  If an op fails the build stops and returns its error; *out is then NULL.
  * Returns 0 and *out (one reference held by the caller), or -errno.
  */
-int snap_build(struct snap **out, const struct sock_vec *recs, const struct snap *prev,
-	       double now, const struct snap_change_ops *ops, void *arg);
+int snap_build(struct snap **out, const struct sock_vec *recs, const struct snap *prev, double now,
+	       const struct snap_change_ops *ops, void *arg);
 
 /* A boot-clock time of snapshot s as unix seconds, for display and the database. */
 static inline double snap_wall(const struct snap *s, double t)

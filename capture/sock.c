@@ -8,25 +8,35 @@
 #include "limits.h"
 
 static const char *const state_names[SOCK_STATE_MAX] = {
-	[SOCK_ESTABLISHED] = "ESTABLISHED", [SOCK_SYN_SENT] = "SYN_SENT",
-	[SOCK_SYN_RECV] = "SYN_RECV",       [SOCK_FIN_WAIT1] = "FIN_WAIT_1",
-	[SOCK_FIN_WAIT2] = "FIN_WAIT_2",    [SOCK_TIME_WAIT] = "TIME_WAIT",
-	[SOCK_CLOSE] = "CLOSED",            [SOCK_CLOSE_WAIT] = "CLOSE_WAIT",
-	[SOCK_LAST_ACK] = "LAST_ACK",       [SOCK_LISTEN] = "LISTEN",
+	[SOCK_ESTABLISHED] = "ESTABLISHED",
+	[SOCK_SYN_SENT] = "SYN_SENT",
+	[SOCK_SYN_RECV] = "SYN_RECV",
+	[SOCK_FIN_WAIT1] = "FIN_WAIT_1",
+	[SOCK_FIN_WAIT2] = "FIN_WAIT_2",
+	[SOCK_TIME_WAIT] = "TIME_WAIT",
+	[SOCK_CLOSE] = "CLOSED",
+	[SOCK_CLOSE_WAIT] = "CLOSE_WAIT",
+	[SOCK_LAST_ACK] = "LAST_ACK",
+	[SOCK_LISTEN] = "LISTEN",
 	[SOCK_CLOSING] = "CLOSING",
 };
 
 static const char *const state_labels[SOCK_STATE_MAX] = {
-	[SOCK_ESTABLISHED] = "established", [SOCK_SYN_SENT] = "syn_sent",
-	[SOCK_SYN_RECV] = "syn_recv",       [SOCK_FIN_WAIT1] = "fin_wait1",
-	[SOCK_FIN_WAIT2] = "fin_wait2",     [SOCK_TIME_WAIT] = "time_wait",
-	[SOCK_CLOSE] = "close",             [SOCK_CLOSE_WAIT] = "close_wait",
-	[SOCK_LAST_ACK] = "last_ack",       [SOCK_LISTEN] = "listen",
+	[SOCK_ESTABLISHED] = "established",
+	[SOCK_SYN_SENT] = "syn_sent",
+	[SOCK_SYN_RECV] = "syn_recv",
+	[SOCK_FIN_WAIT1] = "fin_wait1",
+	[SOCK_FIN_WAIT2] = "fin_wait2",
+	[SOCK_TIME_WAIT] = "time_wait",
+	[SOCK_CLOSE] = "close",
+	[SOCK_CLOSE_WAIT] = "close_wait",
+	[SOCK_LAST_ACK] = "last_ack",
+	[SOCK_LISTEN] = "listen",
 	[SOCK_CLOSING] = "closing",
 };
 
 static const char *const timer_names[SOCK_TIMER_MAX] = {
-	[SOCK_TIMER_NONE] = "none",         [SOCK_TIMER_RETRANSMIT] = "retransmit",
+	[SOCK_TIMER_NONE] = "none",           [SOCK_TIMER_RETRANSMIT] = "retransmit",
 	[SOCK_TIMER_KEEPALIVE] = "keepalive", [SOCK_TIMER_TIMEWAIT] = "timewait",
 	[SOCK_TIMER_PROBE] = "probe",
 };

@@ -82,12 +82,14 @@ int cli_is_command(const char *name)
 void cli_report(const struct client *c, int err, const char *why)
 {
 	if (err == -EACCES)
-		fprintf(stderr, "lingerd: %s refused the request (401): give its token with --token-file\n",
+		fprintf(stderr,
+			"lingerd: %s refused the request (401): give its token with --token-file\n",
 			c->url);
 	else if (why && why[0])
 		fprintf(stderr, "lingerd: %s: %s\n", c->url, why);
 	else
-		fprintf(stderr, "lingerd: cannot ask the daemon at %s: %s%s\n", c->url, util_strerror(-err),
+		fprintf(stderr, "lingerd: cannot ask the daemon at %s: %s%s\n", c->url,
+			util_strerror(-err),
 			err == -ECONNREFUSED ? " (is lingerd running? see --url)" : "");
 }
 
@@ -152,7 +154,8 @@ static int parse_opts(const char *cmd, int argc, char **argv, struct cli_opts *o
 			break;
 		case 'm':
 			if (parse_number(optarg, 0, LD_MIN_AGE_MAX, &o->min_age) < 0) {
-				fprintf(stderr, "lingerd %s: --min-age must be a number of seconds\n", cmd);
+				fprintf(stderr,
+					"lingerd %s: --min-age must be a number of seconds\n", cmd);
 				return CLI_EXIT_USAGE;
 			}
 			o->sock_min_age = optarg;
@@ -162,7 +165,8 @@ static int parse_opts(const char *cmd, int argc, char **argv, struct cli_opts *o
 			break;
 		case 'r':
 			if (parse_number(optarg, LD_CLI_REFRESH_MIN, 3600, &o->refresh) < 0) {
-				fprintf(stderr, "lingerd top: --refresh must be from %g to 3600 seconds\n",
+				fprintf(stderr,
+					"lingerd top: --refresh must be from %g to 3600 seconds\n",
 					LD_CLI_REFRESH_MIN);
 				return CLI_EXIT_USAGE;
 			}
@@ -170,7 +174,8 @@ static int parse_opts(const char *cmd, int argc, char **argv, struct cli_opts *o
 		case 's':
 			o->sort = screen_sort_parse(optarg);
 			if (o->sort < 0) {
-				fprintf(stderr, "lingerd top: --sort must be count, age or growth\n");
+				fprintf(stderr,
+					"lingerd top: --sort must be count, age or growth\n");
 				return CLI_EXIT_USAGE;
 			}
 			break;
@@ -353,8 +358,10 @@ static void print_cell(int k, int ncols, size_t width, const char *text)
 
 static int run_sockets(const struct client *c, const struct cli_opts *o)
 {
-	static const char *const head[SOCK_COLS] = { "State", "Recv-Q", "Send-Q", "Local Address:Port",
-						     "Peer Address:Port", "Age", "Owner", "Closed-By" };
+	static const char *const head[SOCK_COLS] = {
+		"State", "Recv-Q", "Send-Q",   "Local Address:Port", "Peer Address:Port",
+		"Age",   "Owner",  "Closed-By"
+	};
 	char path[LD_MAX_URL_LEN], why[320];
 	const cJSON *socks, *s;
 	cJSON *doc = NULL;
@@ -375,8 +382,8 @@ static int run_sockets(const struct client *c, const struct cli_opts *o)
 			const char *m = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(
 				cJSON_GetObjectItemCaseSensitive(e, "error"), "message"));
 
-			snprintf(why, sizeof(why), "%s answered %d%s%s", "/api/v1/sockets", r.status,
-				 m ? ": " : "", m ? m : "");
+			snprintf(why, sizeof(why), "%s answered %d%s%s", "/api/v1/sockets",
+				 r.status, m ? ": " : "", m ? m : "");
 			cJSON_Delete(e);
 			err = r.status == 401 ? -EACCES : r.status == 400 ? -EINVAL : -EIO;
 			free(r.body);
@@ -426,10 +433,12 @@ static int run_sockets(const struct client *c, const struct cli_opts *o)
 		for (int k = 0; k < ncols; k++)
 			print_cell(k, ncols, width[k], rows[i][k] ? rows[i][k] : "?");
 	{
-		double matched = cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(doc, "matched"));
+		double matched = cJSON_GetNumberValue(
+			cJSON_GetObjectItemCaseSensitive(doc, "matched"));
 
 		if (!isnan(matched) && matched > (double)n)
-			fprintf(stderr, "lingerd sockets: %zu of %.0f matching sockets shown (--limit)\n",
+			fprintf(stderr,
+				"lingerd sockets: %zu of %.0f matching sockets shown (--limit)\n",
 				n, matched);
 	}
 	rc = fflush(stdout) == 0 ? 0 : CLI_EXIT_UNAVAILABLE;
@@ -453,13 +462,16 @@ int cli_main(int argc, char **argv)
 	if (rc)
 		return rc;
 	if (client_init(&c, o.url) < 0) {
-		fprintf(stderr, "lingerd %s: --url must be http:// on a loopback address (127.0.0.1, "
-				"[::1] or localhost), with a port: '%s'\n", cmd, o.url);
+		fprintf(stderr,
+			"lingerd %s: --url must be http:// on a loopback address (127.0.0.1, "
+			"[::1] or localhost), with a port: '%s'\n",
+			cmd, o.url);
 		return CLI_EXIT_USAGE;
 	}
 	if (o.token_file && (err = client_token(&c, o.token_file)) < 0) {
 		if (err == -EINVAL)
-			fprintf(stderr, "lingerd %s: the token in %s must be one line of at least 16 characters without spaces\n",
+			fprintf(stderr,
+				"lingerd %s: the token in %s must be one line of at least 16 characters without spaces\n",
 				cmd, o.token_file);
 		else
 			fprintf(stderr, "lingerd %s: cannot read --token-file %s: %s\n", cmd,

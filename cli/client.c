@@ -247,8 +247,8 @@ out:
 	return err;
 }
 
-int client_json(const struct client *c, const char *path, int allow_503, cJSON **out,
-		char *why, size_t whylen)
+int client_json(const struct client *c, const char *path, int allow_503, cJSON **out, char *why,
+		size_t whylen)
 {
 	struct client_reply r;
 	cJSON *doc;

@@ -15,9 +15,9 @@
 struct client {
 	struct sockaddr_storage addr;
 	socklen_t addrlen;
-	char host[80];   /* the Host header: "127.0.0.1:9471" or "[::1]:9471" */
-	char url[96];    /* the daemon's URL as given, for messages */
-	char *token;     /* bearer token, or NULL */
+	char host[80]; /* the Host header: "127.0.0.1:9471" or "[::1]:9471" */
+	char url[96];  /* the daemon's URL as given, for messages */
+	char *token;   /* bearer token, or NULL */
 };
 
 /* One answer: the HTTP status and the body, NUL-terminated (len excludes the NUL). */
@@ -56,8 +56,8 @@ int client_get(const struct client *c, const char *path, struct client_reply *r)
  * another status, -EPROTO for
  * JSON that does not parse.  A 503 from /healthz still carries its body: allow_503 keeps it.
  */
-int client_json(const struct client *c, const char *path, int allow_503, cJSON **out,
-		char *why, size_t whylen);
+int client_json(const struct client *c, const char *path, int allow_503, cJSON **out, char *why,
+		size_t whylen);
 
 /* Appends VALUE to a query string in BUF (size N) as KEY=VALUE, percent-encoding VALUE. */
 int client_query_add(char *buf, size_t n, const char *key, const char *value);

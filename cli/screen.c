@@ -121,8 +121,7 @@ void screen_free(struct screen *v)
 	memset(v, 0, sizeof(*v));
 }
 
-int screen_fetch(const struct client *c, double min_age, struct screen *v, char *why,
-		 size_t whylen)
+int screen_fetch(const struct client *c, double min_age, struct screen *v, char *why, size_t whylen)
 {
 	char path[256], states[160] = "", num_s[32];
 	const cJSON *counts, *x;
@@ -209,7 +208,7 @@ static void render_health(FILE *f, const struct client *c, const struct screen *
 		clock_gettime(CLOCK_REALTIME, &now);
 		/* The daemon's clock is this host's: a difference below zero is rounding. */
 		screen_format_age(fmax(0, (double)now.tv_sec + now.tv_nsec / 1e9 - last), ago,
-				sizeof(ago));
+				  sizeof(ago));
 	}
 	fprintf(f, "%slingerd%s at %s: %s", sgr(st, SGR_BOLD), sgr(st, SGR_RESET), c->url,
 		sgr(st, ok ? SGR_GREEN : SGR_RED));
@@ -262,7 +261,11 @@ static void render_counts(FILE *f, const struct screen *v, const struct screen_s
 		if (change_base(v, x->string, &base, &since)) {
 			double d = n - base;
 
-			snprintf(delta, sizeof(delta), "%s%.0f", d > 0 ? "+" : d < 0 ? "-" : "±", fabs(d));
+			snprintf(delta, sizeof(delta), "%s%.0f",
+				 d > 0   ? "+"
+				 : d < 0 ? "-"
+					 : "±",
+				 fabs(d));
 			up = d > 0 && is_lingering(x->string);
 		}
 		fprintf(f, "  %s%-11s %7.0f%s %s%s%s", sgr(st, hot ? SGR_BOLD : ""), x->string, n,
@@ -345,9 +348,11 @@ static void render_findings(FILE *f, const struct screen *v, const struct screen
 	const cJSON *sum = get(v->findings, "summary"), *x;
 	size_t shown = 0, total = (size_t)cJSON_GetArraySize(get(v->findings, "findings"));
 
-	fprintf(f, "\n%sFINDINGS%s  %s%.0f critical%s, %s%.0f warning%s, %.0f info (sockets older than %gs)\n",
-		sgr(st, SGR_BOLD), sgr(st, SGR_RESET), sgr(st, num(sum, "critical", 0) ? SGR_RED : ""),
-		num(sum, "critical", 0), sgr(st, num(sum, "critical", 0) ? SGR_RESET : ""),
+	fprintf(f,
+		"\n%sFINDINGS%s  %s%.0f critical%s, %s%.0f warning%s, %.0f info (sockets older than %gs)\n",
+		sgr(st, SGR_BOLD), sgr(st, SGR_RESET),
+		sgr(st, num(sum, "critical", 0) ? SGR_RED : ""), num(sum, "critical", 0),
+		sgr(st, num(sum, "critical", 0) ? SGR_RESET : ""),
 		sgr(st, num(sum, "warning", 0) ? SGR_YELLOW : ""), num(sum, "warning", 0),
 		sgr(st, num(sum, "warning", 0) ? SGR_RESET : ""), num(sum, "info", 0),
 		num(v->findings, "min_age", 0));
@@ -363,7 +368,8 @@ static void render_findings(FILE *f, const struct screen *v, const struct screen
 		size_t i;
 
 		if (st->max_findings && shown == st->max_findings) {
-			fprintf(f, "  ... %zu more (lingerd status shows them all)\n", total - shown);
+			fprintf(f, "  ... %zu more (lingerd status shows them all)\n",
+				total - shown);
 			break;
 		}
 		for (i = 0; i < sizeof(upper) - 1 && sev[i]; i++)
@@ -473,8 +479,8 @@ static void render_offenders(FILE *f, const struct screen *v, const struct scree
 			snprintf(growth_s, sizeof(growth_s), "%+.1f", growth);
 		fprintf(f, "  %-8s ", pid_s);
 		screen_put_text(f, who);
-		fprintf(f, "%*s %6.0f %8s %s%10s%s  ", 16 - (int)columns(who), "", num(o, "total", 0),
-			age, sgr(st, growth > 0 ? SGR_RED : ""), growth_s,
+		fprintf(f, "%*s %6.0f %8s %s%10s%s  ", 16 - (int)columns(who), "",
+			num(o, "total", 0), age, sgr(st, growth > 0 ? SGR_RED : ""), growth_s,
 			sgr(st, growth > 0 ? SGR_RESET : ""));
 		cJSON_ArrayForEach(c, get(o, "counts"))
 		{
@@ -491,7 +497,7 @@ static void render_offenders(FILE *f, const struct screen *v, const struct scree
 }
 
 void screen_render(FILE *f, const struct client *c, const struct screen *v,
-		 const struct screen_style *st)
+		   const struct screen_style *st)
 {
 	render_health(f, c, v, st);
 	render_counts(f, v, st);

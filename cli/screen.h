@@ -10,9 +10,9 @@
 
 /* The daemon's answers one screen is built from; each is owned by the screen. */
 struct screen {
-	cJSON *health;    /* /healthz (also when it answers 503) */
-	cJSON *snapshot;  /* /api/v1/snapshot */
-	cJSON *trends;    /* /api/v1/trends over the last hour, or NULL when history is unavailable */
+	cJSON *health;   /* /healthz (also when it answers 503) */
+	cJSON *snapshot; /* /api/v1/snapshot */
+	cJSON *trends; /* /api/v1/trends over the last hour, or NULL when history is unavailable */
 	cJSON *findings;  /* /api/v1/findings */
 	cJSON *offenders; /* /api/v1/lingering grouped by process */
 };
@@ -38,7 +38,7 @@ void screen_free(struct screen *v);
 
 /* Writes the screen to f: health, counts with their change, findings, offenders. */
 void screen_render(FILE *f, const struct client *c, const struct screen *v,
-		 const struct screen_style *st);
+		   const struct screen_style *st);
 
 /* The answers as one JSON object (for --json); the caller deletes it.  NULL on ENOMEM. */
 cJSON *screen_json(const struct client *c, const struct screen *v);

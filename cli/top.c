@@ -90,7 +90,8 @@ static int paint(const char *text, int rows, int cols)
 			if (((unsigned char)*p & 0xc0) != 0x80) {
 				if (col == cols) {
 					/* Past the edge: skip the character with its continuation bytes. */
-					for (p++; p < eol && ((unsigned char)*p & 0xc0) == 0x80; p++)
+					for (p++; p < eol && ((unsigned char)*p & 0xc0) == 0x80;
+					     p++)
 						;
 					continue;
 				}
@@ -124,8 +125,8 @@ static void term_size(int *rows, int *cols)
 }
 
 /* One frame: the status screen fitted to the terminal, or what went wrong asking for it. */
-static char *frame(const struct client *c, double min_age, const struct screen_style *st,
-		   int rows, double refresh)
+static char *frame(const struct client *c, double min_age, const struct screen_style *st, int rows,
+		   double refresh)
 {
 	static const char *const keys = "c/a/g sort by count/age/growth  r redraw  q quit";
 	struct screen v;

@@ -3,10 +3,10 @@
 #define LINGERD_LIMITS_H
 
 /* Capture */
-#define LD_MAX_SOCKETS (8u * 1024 * 1024) /* records in one sample; more is refused */
-#define LD_NETLINK_RCVBUF (4 * 1024 * 1024) /* SO_RCVBUF asked for the diag socket */
-#define LD_NETLINK_BUFSZ (256 * 1024)       /* one recv() of a dump */
-#define LD_DUMP_RETRIES 3                   /* re-dumps after NLM_F_DUMP_INTR */
+#define LD_MAX_SOCKETS (8u * 1024 * 1024)       /* records in one sample; more is refused */
+#define LD_NETLINK_RCVBUF (4 * 1024 * 1024)     /* SO_RCVBUF asked for the diag socket */
+#define LD_NETLINK_BUFSZ (256 * 1024)           /* one recv() of a dump */
+#define LD_DUMP_RETRIES 3                       /* re-dumps after NLM_F_DUMP_INTR */
 #define LD_PROC_MAX_BYTES (1024u * 1024 * 1024) /* /proc/net/tcp larger than this is refused */
 
 /* Sampling */
@@ -17,16 +17,18 @@
 #define LD_STALE_INTERVALS 3
 /* Namespaces sharing the host's connection hash: a warning once their dumps take this long. */
 #define LD_NETNS_SHARED_WARN_MS 250.0
-#define LD_RUN_STARTS_KEPT 32 /* restarts after which a remembered socket's age stays a lower bound */
-#define LD_CLOCK_STEP_S 2.0 /* a wall-clock jump against the boot clock larger than this is logged */
+#define LD_RUN_STARTS_KEPT \
+	32 /* restarts after which a remembered socket's age stays a lower bound */
+#define LD_CLOCK_STEP_S \
+	2.0 /* a wall-clock jump against the boot clock larger than this is logged */
 /*
  * Seconds in a teardown state before a socket gets a lifetime row.  At 1% churn a second of
  * 100k sockets, 60 s wrote ~350 rows/s (1.3 GB/day); 600 s keeps the sockets that really
  * linger and a few MB a day.  Findings and ages in memory do not depend on it.
  */
 #define LD_PERSIST_AFTER_DEFAULT 600.0
-#define LD_RETENTION_DEFAULT (7.0 * 86400)      /* rollups and ended sockets */
-#define LD_RAW_RETENTION_MAX (86400.0)          /* per-snapshot rows: at most a day */
+#define LD_RETENTION_DEFAULT (7.0 * 86400) /* rollups and ended sockets */
+#define LD_RAW_RETENTION_MAX (86400.0)     /* per-snapshot rows: at most a day */
 #define LD_RETENTION_EVERY_S 60.0
 #define LD_RETENTION_BATCH 5000
 #define LD_RETENTION_BUDGET_S 0.05 /* /healthz turns 503 after this many missed intervals */
@@ -72,7 +74,8 @@
 #define LD_HTTP_CONN_LIMIT 3072
 #define LD_HTTP_EVICT_MARGIN 16
 #define LD_HTTP_FD_RESERVE 256
-#define LD_HTTP_FD_RESERVE_MIN 32 /* under a low fd limit: what sampling and the db open transiently */
+#define LD_HTTP_FD_RESERVE_MIN \
+	32 /* under a low fd limit: what sampling and the db open transiently */
 #define LD_MMAP_THRESHOLD (128 * 1024) /* fixed: large answers always mmapped */
 #define LD_MALLOC_ARENAS 2
 /*
@@ -81,7 +84,8 @@
  * than they save.
  */
 #define LD_HTTP_GZIP_MIN 1024
-#define LD_HTTP_BACKLOG 4096 /* capped by net.core.somaxconn; a deep queue rides out a reconnect flood */
+#define LD_HTTP_BACKLOG \
+	4096 /* capped by net.core.somaxconn; a deep queue rides out a reconnect flood */
 #define LD_NOFILE_WANT 65536 /* soft RLIMIT_NOFILE asked for (never above the hard limit) */
 /*
  * Memory pool of one connection (request head, parsed headers, the answer's header).  It
@@ -107,7 +111,8 @@
 
 /* Database (the store_ and history names keep their module's prefix: each has one user) */
 #define LD_POOL_READERS 8 /* idle read-only connections kept for the HTTP threads */
-#define LD_DB_BUSY_MAX_MS 2000 /* longest wait of a snapshot's write for a lock (interval/4 below) */
+#define LD_DB_BUSY_MAX_MS \
+	2000 /* longest wait of a snapshot's write for a lock (interval/4 below) */
 /*
  * How long a connection waits for a lock before SQLite reports SQLITE_BUSY.  The writer
  * only meets another writer (a second lingerd) or a checkpoint; a reader only meets WAL
@@ -163,10 +168,10 @@
 #define LD_PAST_EVERY_S 60.0
 #define LD_PAST_KEEP 6
 #define LD_GROWTH_MIN_S 60.0
-_Static_assert(LD_PAST_KEEP * LD_PAST_EVERY_S > LD_RATE_WINDOW_S,
+_Static_assert(LD_PAST_KEEP *LD_PAST_EVERY_S > LD_RATE_WINDOW_S,
 	       "a kept snapshot must reach back over the whole growth window");
-#define LD_TRENDS_MAX_POINTS 100000 /* points in one /trends answer */
-#define LD_TRENDS_TARGET_POINTS 300 /* points per series when step= is left out */
+#define LD_TRENDS_MAX_POINTS 100000            /* points in one /trends answer */
+#define LD_TRENDS_TARGET_POINTS 300            /* points per series when step= is left out */
 #define LD_TRENDS_MAX_RANGE_S (3660.0 * 86400) /* how far back a relative from= may reach */
 #define LD_TRENDS_STEP_MAX_S (30 * 86400)
 #define LD_TRENDS_TOP_DEFAULT 5 /* groups per state with by= */
@@ -177,11 +182,11 @@ _Static_assert(LD_PAST_KEEP * LD_PAST_EVERY_S > LD_RATE_WINDOW_S,
 
 /* Terminal view (lingerd status, top, sockets): a client of a running daemon */
 #define LD_CLI_DEFAULT_URL "http://127.0.0.1:9471"
-#define LD_CLI_TIMEOUT_S 10                 /* connect, send and each receive */
+#define LD_CLI_TIMEOUT_S 10                  /* connect, send and each receive */
 #define LD_CLI_MAX_REPLY (32u * 1024 * 1024) /* an answer larger than this is refused */
-#define LD_CLI_REFRESH_DEFAULT 2.0          /* lingerd top: seconds between redraws */
+#define LD_CLI_REFRESH_DEFAULT 2.0           /* lingerd top: seconds between redraws */
 #define LD_CLI_REFRESH_MIN 0.2
-#define LD_CLI_OFFENDERS 50                 /* groups asked for; status shows the first few */
+#define LD_CLI_OFFENDERS 50 /* groups asked for; status shows the first few */
 #define LD_CLI_STATUS_OFFENDERS 5
 
 #endif

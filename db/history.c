@@ -12,7 +12,7 @@ struct history {
 	int loaded[2];             /* cur[i] holds what the store committed, and since added */
 	uint32_t *by_port;         /* 65536 * SOCK_STATE_MAX counters, kept zero */
 	struct hist_group top[GROUP_KIND_MAX][HIST_MAX_GROUPS]; /* this snapshot's groups */
-	struct hist_group *ns;     /* this snapshot's namespaces, all of them */
+	struct hist_group *ns; /* this snapshot's namespaces, all of them */
 	size_t n_ns, cap_ns;
 
 	pthread_mutex_t lock; /* guards ring */
@@ -97,7 +97,7 @@ size_t hist_top_groups(const struct snap *s, int kind, struct hist_group *out, s
 		return 0;
 	{
 		/* Processes are few; sum per process index, then merge equal names. */
-		uint32_t (*per)[SOCK_STATE_MAX] = calloc(s->nprocs, sizeof(*per));
+		uint32_t(*per)[SOCK_STATE_MAX] = calloc(s->nprocs, sizeof(*per));
 		struct hist_group *names = calloc(s->nprocs, sizeof(*names));
 		size_t nn = 0;
 
@@ -119,7 +119,8 @@ size_t hist_top_groups(const struct snap *s, int kind, struct hist_group *out, s
 				if (strcmp(names[j].key, s->procs[p].comm) == 0)
 					break;
 			if (j == nn)
-				snprintf(names[nn++].key, sizeof(names[0].key), "%s", s->procs[p].comm);
+				snprintf(names[nn++].key, sizeof(names[0].key), "%s",
+					 s->procs[p].comm);
 			for (int st = 1; st < SOCK_STATE_MAX; st++) {
 				names[j].counts[st] += per[p][st];
 				names[j].total += per[p][st];
@@ -179,8 +180,7 @@ const struct hist_group *history_netns(const struct history *h, size_t *n)
  * This snapshot's namespaces into h->ns, and the largest HIST_MAX_GROUPS of them (all, on
  * any ordinary host) into top.  An empty namespace is kept: its zeros are its history.
  */
-static int netns_top(struct history *h, const struct snap *s, struct hist_group *top,
-		     size_t *ntop)
+static int netns_top(struct history *h, const struct snap *s, struct hist_group *top, size_t *ntop)
 {
 	*ntop = 0;
 	h->n_ns = 0;
@@ -374,15 +374,15 @@ static void seed_zeros(struct hist_bucket *b)
 
 int history_add(struct history *h, const struct snap *s, const struct history_io *io)
 {
-	struct hist_group (*top)[HIST_MAX_GROUPS] = h->top;
+	struct hist_group(*top)[HIST_MAX_GROUPS] = h->top;
 	size_t ntop[GROUP_KIND_MAX] = { 0 };
 	int64_t now = (int64_t)s->taken_at;
 	int err;
 
 	ntop[GROUP_LOCAL_PORT] = hist_top_groups(s, GROUP_LOCAL_PORT, top[GROUP_LOCAL_PORT],
 						 HIST_TOP_GROUPS, h->by_port);
-	ntop[GROUP_PROCESS] = hist_top_groups(s, GROUP_PROCESS, top[GROUP_PROCESS],
-					      HIST_TOP_GROUPS, h->by_port);
+	ntop[GROUP_PROCESS] = hist_top_groups(s, GROUP_PROCESS, top[GROUP_PROCESS], HIST_TOP_GROUPS,
+					      h->by_port);
 	err = netns_top(h, s, top[GROUP_NETNS], &ntop[GROUP_NETNS]);
 	if (err < 0)
 		return err;

@@ -43,9 +43,9 @@ struct hist_acc {
 };
 
 struct hist_bucket {
-	int res;            /* 60 or 3600 */
-	int64_t t;          /* bucket start */
-	int64_t snapshots;  /* snapshots that fell in it */
+	int res;           /* 60 or 3600 */
+	int64_t t;         /* bucket start */
+	int64_t snapshots; /* snapshots that fell in it */
 	struct hist_acc host[SOCK_STATE_MAX];
 	size_t ngroups[GROUP_KIND_MAX];
 	struct {
@@ -53,8 +53,8 @@ struct hist_bucket {
 		struct hist_acc acc[SOCK_STATE_MAX];
 		int64_t present; /* snapshots in which the group appeared */
 	} groups[GROUP_KIND_MAX][HIST_MAX_GROUPS];
-	double last_at;      /* time of the last snapshot added */
-	struct kstat kstat;  /* kernel counters of that snapshot */
+	double last_at;     /* time of the last snapshot added */
+	struct kstat kstat; /* kernel counters of that snapshot */
 };
 
 struct history;

@@ -107,10 +107,10 @@ int store_last_snapshot_at(struct store *s, double *taken_at);
  * the group did not appear counts as a 0 (so n is the bucket's snapshot count).
  */
 struct store_rollup {
-	int res;      /* STORE_RES_MINUTE or STORE_RES_HOUR */
-	int64_t t;    /* bucket start, unix seconds, a multiple of res */
-	int state;    /* enum sock_state */
-	int kind;     /* 0 for the whole host, else enum group_kind */
+	int res;         /* STORE_RES_MINUTE or STORE_RES_HOUR */
+	int64_t t;       /* bucket start, unix seconds, a multiple of res */
+	int state;       /* enum sock_state */
+	int kind;        /* 0 for the whole host, else enum group_kind */
 	const char *grp; /* group key when kind != 0, else NULL */
 	int64_t min, max, last;
 	double sum;
@@ -147,8 +147,8 @@ int store_netns_put(struct store *s, int64_t snapshot_id, double taken_at, const
  * stays short; *deleted tells how many went.  Runs in its own transaction (not inside a
  * snapshot).  Returns 0 or -errno; -ENOSPC is possible even when deleting (WAL needs room).
  */
-int store_retention(struct store *s, double raw_before, double rollup_before,
-		    double sockets_before, int max_rows, int64_t *deleted);
+int store_retention(struct store *s, double raw_before, double rollup_before, double sockets_before,
+		    int max_rows, int64_t *deleted);
 
 /* Size of the database file plus its WAL, in bytes. */
 int store_size(struct store *s, int64_t *bytes);
@@ -186,8 +186,8 @@ typedef int (*store_point_cb)(void *arg, int state, const char *grp, int64_t t, 
  * in order of state, then t.  Buckets with no data are left out.  At most max_points
  * points in all (-E2BIG beyond).  Returns 0, the callback's non-zero value, or -EIO.
  */
-int store_reader_trend(struct store_reader *r, int res, uint32_t state_mask, double from,
-		       double to, int64_t step, uint32_t max_points, store_point_cb cb, void *arg);
+int store_reader_trend(struct store_reader *r, int res, uint32_t state_mask, double from, double to,
+		       int64_t step, uint32_t max_points, store_point_cb cb, void *arg);
 
 /*
  * The same for grouped rollups (res STORE_RES_MINUTE or STORE_RES_HOUR): only the top
@@ -209,9 +209,9 @@ int store_reader_group_trend(struct store_reader *r, int res, int kind, uint32_t
  * is gone is served for as long as its rows are kept.  Returns 0, the callback's non-zero
  * value, -E2BIG, -EINVAL or -EIO.
  */
-int store_reader_netns_trend(struct store_reader *r, const char *name, int res,
-			     uint32_t state_mask, double from, double to, int64_t step,
-			     uint32_t max_points, store_point_cb cb, void *arg);
+int store_reader_netns_trend(struct store_reader *r, const char *name, int res, uint32_t state_mask,
+			     double from, double to, int64_t step, uint32_t max_points,
+			     store_point_cb cb, void *arg);
 
 /*
  * Whether the database holds any history of the namespace called name (per-snapshot rows
@@ -294,8 +294,8 @@ int store_timeline_put(struct store *s, int64_t sock_row, const struct store_tim
  */
 int store_reader_timeline(struct store_reader *r, uint64_t cookie, struct store_timeline *out);
 
-int store_reader_transitions(struct store_reader *r, int res, const uint64_t pairs[4],
-			     double from, double to, int64_t step, uint32_t max_points,
-			     store_transition_cb cb, void *arg);
+int store_reader_transitions(struct store_reader *r, int res, const uint64_t pairs[4], double from,
+			     double to, int64_t step, uint32_t max_points, store_transition_cb cb,
+			     void *arg);
 
 #endif

@@ -16,26 +16,26 @@
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
 /* The kernel columns of snapshots in kstat.h order: counters, then gauges. */
-#define KSTAT_COLS                                                                          \
+#define KSTAT_COLS                                                                             \
 	"k_time_wait_entered, k_time_wait_killed, k_time_wait_recycled, k_time_wait_overflow," \
-	" k_abort_on_close, k_abort_on_data, k_abort_on_linger, k_abort_on_timeout,"          \
-	" k_abort_on_memory, k_listen_overflows, k_listen_drops, k_active_opens,"             \
-	" k_passive_opens, k_attempt_fails, k_estab_resets, k_out_rsts, k_retrans_segs,"     \
+	" k_abort_on_close, k_abort_on_data, k_abort_on_linger, k_abort_on_timeout,"           \
+	" k_abort_on_memory, k_listen_overflows, k_listen_drops, k_active_opens,"              \
+	" k_passive_opens, k_attempt_fails, k_estab_resets, k_out_rsts, k_retrans_segs,"       \
 	" k_sockets_inuse, k_orphans, k_time_wait_buckets, k_sockets_allocated, k_memory_pages"
 
 /*
  * "This snapshot has counters", written exactly as the WHERE of the snapshots_kstat
  * partial index in the 1 -> 2 step: SQLite uses that index only for the same expression.
  */
-#define KSTAT_HAS_COUNTERS                                                                 \
-	"coalesce(k_time_wait_entered, k_time_wait_killed, k_time_wait_recycled,"            \
-	" k_time_wait_overflow, k_abort_on_close, k_abort_on_data, k_abort_on_linger,"       \
-	" k_abort_on_timeout, k_abort_on_memory, k_listen_overflows, k_listen_drops,"        \
-	" k_active_opens, k_passive_opens, k_attempt_fails, k_estab_resets, k_out_rsts,"     \
+#define KSTAT_HAS_COUNTERS                                                               \
+	"coalesce(k_time_wait_entered, k_time_wait_killed, k_time_wait_recycled,"        \
+	" k_time_wait_overflow, k_abort_on_close, k_abort_on_data, k_abort_on_linger,"   \
+	" k_abort_on_timeout, k_abort_on_memory, k_listen_overflows, k_listen_drops,"    \
+	" k_active_opens, k_passive_opens, k_attempt_fails, k_estab_resets, k_out_rsts," \
 	" k_retrans_segs) IS NOT NULL"
 
 /* The per-state count columns in enum sock_state order, 1 .. SOCK_STATE_MAX - 1. */
-#define STATE_COLS                                                                         \
+#define STATE_COLS                                                                             \
 	"established, syn_sent, syn_recv, fin_wait1, fin_wait2, time_wait, close, close_wait," \
 	" last_ack, listen, closing"
 

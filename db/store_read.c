@@ -5,8 +5,7 @@
 #include "store_impl.h"
 
 /* Snapshot columns in the order the reader's select uses. */
-#define SNAP_COLS                                                                            \
-	"id, taken_at, duration_ms, source, partial, total, " STATE_COLS ", " KSTAT_COLS
+#define SNAP_COLS "id, taken_at, duration_ms, source, partial, total, " STATE_COLS ", " KSTAT_COLS
 
 /* Column of the first kernel value in a SNAP_COLS row. */
 #define SNAP_COL_KSTAT (5 + SOCK_STATE_MAX)

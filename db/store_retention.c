@@ -31,8 +31,7 @@ static int retention_run(struct store *s, double raw_before, double rollup_befor
 			 double sockets_before, int64_t max_rows, int64_t *done)
 {
 	static const int res[] = { STORE_RES_MINUTE, STORE_RES_HOUR };
-	static const int kinds[] = { GROUP_LOCAL_PORT, GROUP_PROCESS,
-				     GROUP_NETNS };
+	static const int kinds[] = { GROUP_LOCAL_PORT, GROUP_PROCESS, GROUP_NETNS };
 	int64_t left = max_rows;
 	sqlite3_stmt *st;
 	int err;
@@ -84,8 +83,8 @@ static int retention_run(struct store *s, double raw_before, double rollup_befor
 	return err;
 }
 
-int store_retention(struct store *s, double raw_before, double rollup_before,
-		    double sockets_before, int max_rows, int64_t *deleted)
+int store_retention(struct store *s, double raw_before, double rollup_before, double sockets_before,
+		    int max_rows, int64_t *deleted)
 {
 	int64_t done = 0;
 	int err;
@@ -104,8 +103,9 @@ int store_retention(struct store *s, double raw_before, double rollup_before,
 		 */
 		sqlite3_wal_checkpoint_v2(s->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
 		err = retention_run(s, raw_before, rollup_before, sockets_before,
-				    max_rows < STORE_RETENTION_FULL_BATCH ? max_rows :
-									 STORE_RETENTION_FULL_BATCH,
+				    max_rows < STORE_RETENTION_FULL_BATCH
+					    ? max_rows
+					    : STORE_RETENTION_FULL_BATCH,
 				    &done);
 	}
 	if (deleted)

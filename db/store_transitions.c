@@ -16,9 +16,10 @@ static const char sql_put[] = "INSERT INTO transitions (snapshot, from_state, to
 static const char sql_roll[] = "INSERT INTO transition_rollups (res, t, from_state, to_state, n)"
 			       " VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (res, t, from_state,"
 			       " to_state) DO UPDATE SET n = n + excluded.n";
-static const char sql_expire[] = "DELETE FROM transition_rollups WHERE (res, t, from_state, to_state) IN"
-				 " (SELECT res, t, from_state, to_state FROM transition_rollups"
-				 " WHERE t < ?1 LIMIT ?2)";
+static const char sql_expire[] =
+	"DELETE FROM transition_rollups WHERE (res, t, from_state, to_state) IN"
+	" (SELECT res, t, from_state, to_state FROM transition_rollups"
+	" WHERE t < ?1 LIMIT ?2)";
 /* Bucketing in SQL: a few rows per snapshot at most, far fewer than the counts' trends. */
 static const char sql_raw[] =
 	"SELECT x.from_state, x.to_state, CAST(s.taken_at / ?1 AS INTEGER) * ?1 AS b, sum(x.n)"
@@ -54,7 +55,8 @@ int store_transitions_put(struct store *s, int64_t snapshot_id, double taken_at,
 		err = store_stmt_exec(put);
 		for (size_t r = 0; err == 0 && r < ARRAY_SIZE(res); r++) {
 			sqlite3_bind_int(roll, 1, res[r]);
-			sqlite3_bind_int64(roll, 2, (sqlite3_int64)floor(taken_at / res[r]) * res[r]);
+			sqlite3_bind_int64(roll, 2,
+					   (sqlite3_int64)floor(taken_at / res[r]) * res[r]);
 			sqlite3_bind_int(roll, 3, v[i].from);
 			sqlite3_bind_int(roll, 4, v[i].to);
 			sqlite3_bind_int64(roll, 5, (sqlite3_int64)v[i].n);
@@ -87,9 +89,9 @@ int store_transitions_expire(struct store *s, double rollup_before, int64_t max_
 	return err;
 }
 
-int store_reader_transitions(struct store_reader *r, int res, const uint64_t pairs[4],
-			     double from, double to, int64_t step, uint32_t max_points,
-			     store_transition_cb cb, void *arg)
+int store_reader_transitions(struct store_reader *r, int res, const uint64_t pairs[4], double from,
+			     double to, int64_t step, uint32_t max_points, store_transition_cb cb,
+			     void *arg)
 {
 	sqlite3_stmt *st = NULL;
 	uint32_t points = 0;
@@ -136,9 +138,10 @@ static const char sql_tl_put[] = "INSERT OR REPLACE INTO timelines (cookie, sock
 static const char sql_tl_clear[] = "DELETE FROM timeline_steps WHERE cookie = ?1";
 static const char sql_tl_step[] = "INSERT INTO timeline_steps (cookie, i, at, from_state,"
 				  " to_state, pid) VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
-static const char sql_tl_get[] = "SELECT t.netns, t.pid, t.tid, t.comm, t.cgroup, t.how,"
-				 " t.reset_sent, s.state, s.state_since, s.last_seen"
-				 " FROM timelines t JOIN sockets s ON s.id = t.sock WHERE t.cookie = ?1";
+static const char sql_tl_get[] =
+	"SELECT t.netns, t.pid, t.tid, t.comm, t.cgroup, t.how,"
+	" t.reset_sent, s.state, s.state_since, s.last_seen"
+	" FROM timelines t JOIN sockets s ON s.id = t.sock WHERE t.cookie = ?1";
 static const char sql_tl_steps[] = "SELECT at, from_state, to_state, pid FROM timeline_steps"
 				   " WHERE cookie = ?1 ORDER BY i";
 
@@ -225,7 +228,8 @@ int store_reader_timeline(struct store_reader *r, uint64_t cookie, struct store_
 		err = store_prepare(r->db, sql_tl_steps, &st);
 	if (err == 0) {
 		sqlite3_bind_int64(st, 1, u64_bits(cookie));
-		while ((rc = sqlite3_step(st)) == SQLITE_ROW && out->nsteps < STORE_TIMELINE_STEPS) {
+		while ((rc = sqlite3_step(st)) == SQLITE_ROW &&
+		       out->nsteps < STORE_TIMELINE_STEPS) {
 			int i = out->nsteps++;
 
 			out->steps[i].at = sqlite3_column_double(st, 0);

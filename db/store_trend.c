@@ -499,8 +499,8 @@ static int trend_query(struct store_reader *r, sqlite3_stmt *st, struct trend_ru
 	return rc == SQLITE_DONE ? 0 : -EIO;
 }
 
-int store_reader_trend(struct store_reader *r, int res, uint32_t state_mask, double from,
-		       double to, int64_t step, uint32_t max_points, store_point_cb cb, void *arg)
+int store_reader_trend(struct store_reader *r, int res, uint32_t state_mask, double from, double to,
+		       int64_t step, uint32_t max_points, store_point_cb cb, void *arg)
 {
 	struct trend tr = { .step = step, .max_points = max_points };
 	struct trend_acc acc[SOCK_STATE_MAX];
@@ -535,9 +535,9 @@ int store_reader_trend(struct store_reader *r, int res, uint32_t state_mask, dou
 	return err;
 }
 
-int store_reader_netns_trend(struct store_reader *r, const char *name, int res,
-			     uint32_t state_mask, double from, double to, int64_t step,
-			     uint32_t max_points, store_point_cb cb, void *arg)
+int store_reader_netns_trend(struct store_reader *r, const char *name, int res, uint32_t state_mask,
+			     double from, double to, int64_t step, uint32_t max_points,
+			     store_point_cb cb, void *arg)
 {
 	struct trend tr = { .step = step, .max_points = max_points };
 	struct trend_acc acc[SOCK_STATE_MAX];
@@ -574,7 +574,6 @@ int store_reader_netns_trend(struct store_reader *r, const char *name, int res,
 	free(tr.v);
 	return err;
 }
-
 
 static int point_cmp(const void *pa, const void *pb)
 {
@@ -639,7 +638,8 @@ static int group_fill_zeros(struct trend *tr, struct trend *host)
 				if (h < host->n && host->v[h].bucket == p.bucket)
 					p.n = host->v[h++].n;
 			} else {
-				p = (struct trend_point){ series, host->v[h].bucket, 0, host->v[h].n, 0 };
+				p = (struct trend_point){ series, host->v[h].bucket, 0,
+							  host->v[h].n, 0 };
 				h++;
 			}
 			err = point_push(&out, &n, &cap, tr->max_points, p);
@@ -658,12 +658,12 @@ static int group_fill_zeros(struct trend *tr, struct trend *host)
 }
 
 /* The host's buckets of [from, to] in steps of host->step, with their snapshot counts. */
-static int host_buckets(struct store_reader *r, int res, double from, double to,
-			struct trend *host)
+static int host_buckets(struct store_reader *r, int res, double from, double to, struct trend *host)
 {
 	struct trend_acc acc[SOCK_STATE_MAX];
-	struct trend_run run = { .mode = TM_ROLLUP, .state_mask = 1u << SOCK_ESTABLISHED,
-				 .tr = host, .acc = acc };
+	struct trend_run run = {
+		.mode = TM_ROLLUP, .state_mask = 1u << SOCK_ESTABLISHED, .tr = host, .acc = acc
+	};
 	sqlite3_stmt *st = r->st[RS_TREND_ROLLUP];
 	int err;
 
@@ -766,8 +766,9 @@ int store_reader_group_trend(struct store_reader *r, int res, int kind, uint32_t
 	struct trend tr = { .step = step, .max_points = max_points };
 	struct trend host = { .step = step, .max_points = max_points };
 	struct group_map m = { 0 };
-	struct trend_run run = { .mode = TM_GROUP_RANK, .state_mask = state_mask, .tr = &tr,
-				 .groups = &m };
+	struct trend_run run = {
+		.mode = TM_GROUP_RANK, .state_mask = state_mask, .tr = &tr, .groups = &m
+	};
 	struct group_ent **ranked = NULL;
 	sqlite3_stmt *st = NULL;
 	char **names = NULL;

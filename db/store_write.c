@@ -18,11 +18,12 @@ static const char *const stmt_sql[ST_COUNT] = {
 	[ST_BEGIN] = "BEGIN IMMEDIATE",
 	[ST_COMMIT] = "COMMIT",
 	[ST_ROLLBACK] = "ROLLBACK",
-	[ST_SNAP_INSERT] = "INSERT INTO snapshots (taken_at, duration_ms, source, partial, total, "
-			   STATE_COLS ", " KSTAT_COLS ")"
-			   " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14,"
-			   " ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28,"
-			   " ?29, ?30, ?31, ?32, ?33, ?34, ?35, ?36, ?37, ?38)",
+	[ST_SNAP_INSERT] =
+		"INSERT INTO snapshots (taken_at, duration_ms, source, partial, total, " STATE_COLS
+		", " KSTAT_COLS ")"
+		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14,"
+		" ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28,"
+		" ?29, ?30, ?31, ?32, ?33, ?34, ?35, ?36, ?37, ?38)",
 	[ST_SOCK_INSERT] = "INSERT INTO sockets (netns, key, family, state, laddr, lport, raddr,"
 			   " rport, inode, uid, first_seen, state_since)"
 			   " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
@@ -50,9 +51,10 @@ static const char *const stmt_sql[ST_COUNT] = {
 	/* kind IN (...): three ranges of the primary key (res, kind, t, ...), not a scan. */
 	[ST_GROUP_GET] = "SELECT kind, grp, state, min, max, sum, n, last FROM group_rollups"
 			 " WHERE res = ?1 AND kind IN (1, 2, 3) AND t = ?2",
-	[ST_NETNS_PUT] = "INSERT OR REPLACE INTO netns_snapshots (name, taken_at, snapshot, "
-			 STATE_COLS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12,"
-			 " ?13, ?14)",
+	[ST_NETNS_PUT] =
+		"INSERT OR REPLACE INTO netns_snapshots (name, taken_at, snapshot, " STATE_COLS
+		") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12,"
+		" ?13, ?14)",
 	/*
 	 * Retention, oldest first and at most ?N rows a statement (Debian's SQLite has DELETE
 	 * ... LIMIT, but that is a compile option we should not depend on).  Each inner SELECT
@@ -384,7 +386,9 @@ int store_last_snapshot_at(struct store *s, double *taken_at)
 
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW)
-		*taken_at = sqlite3_column_type(st, 0) == SQLITE_NULL ? 0 : sqlite3_column_double(st, 0);
+		*taken_at = sqlite3_column_type(st, 0) == SQLITE_NULL
+				    ? 0
+				    : sqlite3_column_double(st, 0);
 	else
 		err = store_err(rc == SQLITE_DONE ? SQLITE_ERROR : rc);
 	sqlite3_reset(st);

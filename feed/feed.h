@@ -10,29 +10,29 @@
 /* What /healthz and /metrics report about the sampler.  A copy, taken under the lock. */
 struct feed_status {
 	double interval_s;
-	const char *source;         /* "netlink" or "proc" */
-	double started_at;          /* unix seconds */
-	double started_boot;        /* boot-clock seconds */
-	double last_snapshot_at;    /* unix seconds, 0 before the first */
-	double last_snapshot_boot;  /* boot-clock seconds, 0 before the first */
-	double last_duration_ms;    /* capture + diff of the last snapshot */
-	double last_commit_ms;      /* its database transaction */
-	double stale_s;             /* seconds since the last snapshot (or since start), boot clock */
-	uint64_t snapshots;         /* taken since start */
+	const char *source;        /* "netlink" or "proc" */
+	double started_at;         /* unix seconds */
+	double started_boot;       /* boot-clock seconds */
+	double last_snapshot_at;   /* unix seconds, 0 before the first */
+	double last_snapshot_boot; /* boot-clock seconds, 0 before the first */
+	double last_duration_ms;   /* capture + diff of the last snapshot */
+	double last_commit_ms;     /* its database transaction */
+	double stale_s;     /* seconds since the last snapshot (or since start), boot clock */
+	uint64_t snapshots; /* taken since start */
 	uint64_t capture_errors;
 	uint64_t db_errors;
-	uint64_t rows_written;      /* socket rows inserted or updated since start */
-	int db_ok;                  /* the last transaction committed */
-	int attribution;            /* -1 off, else enum procmap_mode */
+	uint64_t rows_written; /* socket rows inserted or updated since start */
+	int db_ok;             /* the last transaction committed */
+	int attribution;       /* -1 off, else enum procmap_mode */
 	uint64_t attribution_walks;
 	double attribution_last_ms;
-	int64_t db_bytes;           /* database + WAL size at the last retention pass */
+	int64_t db_bytes; /* database + WAL size at the last retention pass */
 	uint64_t retention_deleted;
-	char db_error[160];         /* why not, when db_ok is 0 */
-	char db_event[160];         /* the last time the database file was replaced, and why */
-	uint32_t netns_failed;      /* followed namespaces whose last open or dump failed */
-	char netns_error[160];      /* the first of them and why, when netns_failed > 0 */
-	char events[128];           /* teardown tracer: "bpf", or "off: <why>" */
+	char db_error[160];    /* why not, when db_ok is 0 */
+	char db_event[160];    /* the last time the database file was replaced, and why */
+	uint32_t netns_failed; /* followed namespaces whose last open or dump failed */
+	char netns_error[160]; /* the first of them and why, when netns_failed > 0 */
+	char events[128];      /* teardown tracer: "bpf", or "off: <why>" */
 	/* With --netns all (netns_all 1): the last round of other namespaces (netns_dump()). */
 	int netns_all;
 	uint32_t netns_followed;    /* namespaces followed besides lingerd's own */

@@ -32,7 +32,7 @@
 struct conn {
 	struct conn *prev, *next;
 	struct lane *lane;
-	int64_t since_ms;  /* when it started waiting (idle) or answering (busy) */
+	int64_t since_ms; /* when it started waiting (idle) or answering (busy) */
 	MHD_socket fd;
 	unsigned char busy, shut, api_slot, heavy_slot;
 };
@@ -268,8 +268,8 @@ static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_
 
 static struct conn *conn_of(struct MHD_Connection *conn)
 {
-	const union MHD_ConnectionInfo *ci =
-		MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(
+		conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
 
 	return ci ? ci->socket_context : NULL;
 }
@@ -395,10 +395,11 @@ static void *reaper_main(void *arg)
 			unsigned long total = atomic_load(&h->reaped) + atomic_load(&h->evicted);
 
 			if (total != logged)
-				log_info("HTTP: closed %lu connections that missed a deadline, %lu "
-					 "pushed out by newer ones, %lu requests refused busy (in total)",
-					 atomic_load(&h->reaped), atomic_load(&h->evicted),
-					 atomic_load(&h->refused_busy));
+				log_info(
+					"HTTP: closed %lu connections that missed a deadline, %lu "
+					"pushed out by newer ones, %lu requests refused busy (in total)",
+					atomic_load(&h->reaped), atomic_load(&h->evicted),
+					atomic_load(&h->refused_busy));
 			logged = total;
 			last_log = now;
 		}
@@ -515,8 +516,8 @@ static int is_heavy(struct MHD_Connection *conn, const char *url)
  * held until the answer has been sent (on_completed).  A worker building an answer serves
  * nothing else meanwhile, so this bounds both the CPU and the memory of answers in flight.
  */
-static int take_slots(struct http *h, struct conn *c, struct MHD_Connection *conn,
-		      const char *url, struct api_error *e)
+static int take_slots(struct http *h, struct conn *c, struct MHD_Connection *conn, const char *url,
+		      struct api_error *e)
 {
 	if (!c || strncmp(url, "/api/", 5) != 0)
 		return 0;
@@ -532,13 +533,13 @@ static int take_slots(struct http *h, struct conn *c, struct MHD_Connection *con
 busy:
 	atomic_fetch_add(&h->refused_busy, 1);
 	return api_fail(e, 503, "busy", NULL,
-			"too many expensive requests at once; retry in " LD_HTTP_RETRY_AFTER_S " s");
+			"too many expensive requests at once; retry in " LD_HTTP_RETRY_AFTER_S
+			" s");
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
-				  const char *method, const char *version,
-				  const char *upload_data, size_t *upload_data_size,
-				  void **req_cls)
+				  const char *method, const char *version, const char *upload_data,
+				  size_t *upload_data_size, void **req_cls)
 {
 	struct http *h = cls;
 	struct api_response ar = { 0 };
@@ -574,8 +575,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		goto error;
 	}
 	/* Before anything else: a Host that is not ours is a rebinding attempt or a mistake. */
-	if (!http_host_allowed(MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST),
-			       h->acc)) {
+	if (!http_host_allowed(
+		    MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST),
+		    h->acc)) {
 		api_fail(&e, 421, "misdirected_request", NULL,
 			 "this server does not answer for that Host; see --allow-host");
 		goto error;
@@ -590,8 +592,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	if (strcmp(method, MHD_HTTP_METHOD_GET) != 0 && strcmp(method, MHD_HTTP_METHOD_HEAD) != 0) {
 		/* Every path, CONNECT's "host:port" included: no method but GET and HEAD exists. */
 		ar.allow = "GET, HEAD";
-		api_fail(&e, 405, "method_not_allowed", NULL, "%.16s is not allowed; use GET or HEAD",
-			 method);
+		api_fail(&e, 405, "method_not_allowed", NULL,
+			 "%.16s is not allowed; use GET or HEAD", method);
 		goto error;
 	}
 	if (*req_cls == &marker_raw_bad) {
@@ -612,14 +614,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	if (api_handle(h->ctx, method, url, &q, f.body, &ar) < 0)
 		ar.body = NULL;
 	return http_send(conn, &ar, close);
-error:
-	{
-		const char *allow = ar.allow;
+error : {
+	const char *allow = ar.allow;
 
-		if (api_error_response(&e, &ar) < 0)
-			ar.body = NULL;
-		ar.allow = allow;
-	}
+	if (api_error_response(&e, &ar) < 0)
+		ar.body = NULL;
+	ar.allow = allow;
+}
 	return http_send(conn, &ar, close);
 }
 
@@ -654,21 +655,22 @@ static unsigned int conn_limit(void)
 	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
 		return LD_HTTP_THREADS;
 	want = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > LD_NOFILE_WANT ? LD_NOFILE_WANT
-									       : rl.rlim_max;
+									    : rl.rlim_max;
 	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < want) {
 		rl.rlim_cur = want;
 		if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
 			getrlimit(RLIMIT_NOFILE, &rl);
 	}
-	reserve = fds_open() + (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < 4 * LD_HTTP_FD_RESERVE ?
-					LD_HTTP_FD_RESERVE_MIN : LD_HTTP_FD_RESERVE);
+	reserve = fds_open() + (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < 4 * LD_HTTP_FD_RESERVE
+					? LD_HTTP_FD_RESERVE_MIN
+					: LD_HTTP_FD_RESERVE);
 	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < LD_HTTP_CONN_LIMIT + reserve)
 		limit = rl.rlim_cur > reserve + LD_HTTP_THREADS ? rl.rlim_cur - reserve
-								 : LD_HTTP_THREADS;
+								: LD_HTTP_THREADS;
 	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < reserve + LD_HTTP_THREADS)
 		log_info("the fd limit (%lu) leaves no room for HTTP beside sampling: serving %u "
-			 "connections; raise it (ulimit -n, LimitNOFILE=)", (unsigned long)rl.rlim_cur,
-			 LD_HTTP_THREADS);
+			 "connections; raise it (ulimit -n, LimitNOFILE=)",
+			 (unsigned long)rl.rlim_cur, LD_HTTP_THREADS);
 	return (unsigned int)(limit - limit % LD_HTTP_THREADS);
 }
 
@@ -698,7 +700,8 @@ int http_start(struct http **out, const struct sockaddr_storage *ss, socklen_t l
 		return -ENOMEM;
 	}
 	share = limit / LD_HTTP_THREADS;
-	h->lane_soft = share - (share / 4 < LD_HTTP_EVICT_MARGIN ? share / 4 : LD_HTTP_EVICT_MARGIN);
+	h->lane_soft = share -
+		       (share / 4 < LD_HTTP_EVICT_MARGIN ? share / 4 : LD_HTTP_EVICT_MARGIN);
 	for (unsigned int i = 0; i < LD_HTTP_THREADS; i++) {
 		list_init(&h->lanes[i].idle);
 		list_init(&h->lanes[i].busy);
@@ -734,17 +737,13 @@ int http_start(struct http **out, const struct sockaddr_storage *ss, socklen_t l
 	 * the same checks and answer them in JSON.
 	 */
 	h->daemon = MHD_start_daemon(
-		flags, 0, NULL, NULL, on_request, h,
-		MHD_OPTION_LISTEN_SOCKET, (MHD_socket)fd,
+		flags, 0, NULL, NULL, on_request, h, MHD_OPTION_LISTEN_SOCKET, (MHD_socket)fd,
 		MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)LD_HTTP_THREADS,
 		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)LD_HTTP_TIMEOUT_S,
-		MHD_OPTION_CONNECTION_LIMIT, limit,
-		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)LD_HTTP_CONN_MEMORY,
-		MHD_OPTION_STRICT_FOR_CLIENT, (int)0,
-		MHD_OPTION_URI_LOG_CALLBACK, on_uri, NULL,
-		MHD_OPTION_NOTIFY_CONNECTION, on_connection, h,
-		MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
-		MHD_OPTION_END);
+		MHD_OPTION_CONNECTION_LIMIT, limit, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+		(size_t)LD_HTTP_CONN_MEMORY, MHD_OPTION_STRICT_FOR_CLIENT, (int)0,
+		MHD_OPTION_URI_LOG_CALLBACK, on_uri, NULL, MHD_OPTION_NOTIFY_CONNECTION,
+		on_connection, h, MHD_OPTION_NOTIFY_COMPLETED, on_completed, h, MHD_OPTION_END);
 	if (!h->daemon) {
 		close(fd);
 		err = -EIO;
@@ -766,7 +765,8 @@ int http_start(struct http **out, const struct sockaddr_storage *ss, socklen_t l
 	}
 	h->reaper_started = 1;
 	log_info("accepting up to %u connections (%u per worker before the oldest idle one is "
-		 "closed)", limit, h->lane_soft);
+		 "closed)",
+		 limit, h->lane_soft);
 	*out = h;
 	return 0;
 fail:

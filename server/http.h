@@ -22,8 +22,8 @@ int http_is_loopback(const struct sockaddr_storage *ss);
 struct http_access {
 	const char *const *hosts; /* extra Host names (--allow-host), case-insensitive */
 	size_t n_hosts;
-	const char *bound;        /* the listening address as text ("127.0.0.1", "::1") */
-	const char *token;        /* when set, the API and /metrics need "Bearer <token>" */
+	const char *bound; /* the listening address as text ("127.0.0.1", "::1") */
+	const char *token; /* when set, the API and /metrics need "Bearer <token>" */
 };
 
 /*

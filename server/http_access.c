@@ -105,8 +105,8 @@ int http_host_allowed(const char *host, const struct http_access *acc)
 		end = port;
 	}
 	if (*port) {
-		if (*port != ':' || !port[1] || strspn(port + 1, "0123456789") != strlen(port + 1) ||
-		    strlen(port + 1) > 5)
+		if (*port != ':' || !port[1] ||
+		    strspn(port + 1, "0123456789") != strlen(port + 1) || strlen(port + 1) > 5)
 			return 0;
 	}
 	len = (size_t)(end - host);
@@ -152,4 +152,3 @@ int http_token_ok(const char *authorization, const char *token)
 		diff |= (unsigned char)(token[i] ^ (i < al ? authorization[i] : 0));
 	return diff == 0 && al == tl;
 }
-

@@ -35,7 +35,8 @@ static void add_common_headers(struct MHD_Response *r, const struct api_response
 /* Text, JSON and SVG shrink several times under gzip; the rest is left as it is. */
 static int compressible(const char *type)
 {
-	return type && (strncmp(type, "text/", 5) == 0 || strstr(type, "json") || strstr(type, "svg"));
+	return type &&
+	       (strncmp(type, "text/", 5) == 0 || strstr(type, "json") || strstr(type, "svg"));
 }
 
 /* Whether Accept-Encoding takes gzip: a "gzip" or "*" token whose q, if given, is not 0. */
@@ -65,7 +66,8 @@ static int gzip_body(const void *in, size_t len, char **out, size_t *out_len)
 	uLong cap;
 	int err = 0;
 
-	if (len > UINT32_MAX || deflateInit2(&z, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+	if (len > UINT32_MAX ||
+	    deflateInit2(&z, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
 		return -ENOMEM;
 	cap = deflateBound(&z, (uLong)len);
 	buf = malloc(cap);
@@ -96,7 +98,8 @@ out:
  */
 enum MHD_Result http_send(struct MHD_Connection *conn, struct api_response *ar, int close)
 {
-	static const char oom[] = "{\"error\":{\"code\":\"out_of_memory\",\"message\":\"out of memory\"}}";
+	static const char oom[] =
+		"{\"error\":{\"code\":\"out_of_memory\",\"message\":\"out of memory\"}}";
 	struct MHD_Response *r;
 	enum MHD_Result ret;
 	const char *inm;
@@ -105,7 +108,8 @@ enum MHD_Result http_send(struct MHD_Connection *conn, struct api_response *ar, 
 	int vary = 0;
 
 	inm = ar->etag ? MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
-						      MHD_HTTP_HEADER_IF_NONE_MATCH) : NULL;
+						     MHD_HTTP_HEADER_IF_NONE_MATCH)
+		       : NULL;
 	if (ar->status == 200 && ar->body && compressible(ar->content_type)) {
 		vary = 1;
 		if (ar->len >= LD_HTTP_GZIP_MIN && !(inm && strstr(inm, ar->etag)) &&
@@ -150,4 +154,3 @@ enum MHD_Result http_send(struct MHD_Connection *conn, struct api_response *ar, 
 	MHD_destroy_response(r);
 	return ret;
 }
-

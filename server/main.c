@@ -193,8 +193,10 @@ static int parse_args(int argc, char **argv, struct options *o)
 			o->db = optarg;
 			break;
 		case 'i':
-			if (parse_seconds(optarg, LD_INTERVAL_MIN, LD_INTERVAL_MAX, &o->interval) < 0) {
-				fprintf(stderr, "lingerd: --interval must be a number of seconds from %g to %g\n",
+			if (parse_seconds(optarg, LD_INTERVAL_MIN, LD_INTERVAL_MAX, &o->interval) <
+			    0) {
+				fprintf(stderr,
+					"lingerd: --interval must be a number of seconds from %g to %g\n",
 					LD_INTERVAL_MIN, LD_INTERVAL_MAX);
 				return EXIT_USAGE;
 			}
@@ -202,7 +204,8 @@ static int parse_args(int argc, char **argv, struct options *o)
 		case 's':
 			o->source = capture_source_parse(optarg);
 			if (o->source < 0) {
-				fprintf(stderr, "lingerd: --source must be auto, netlink or proc\n");
+				fprintf(stderr,
+					"lingerd: --source must be auto, netlink or proc\n");
 				return EXIT_USAGE;
 			}
 			break;
@@ -214,19 +217,22 @@ static int parse_args(int argc, char **argv, struct options *o)
 			break;
 		case 'p':
 			if (parse_seconds(optarg, 0, LD_INTERVAL_MAX, &o->persist_after) < 0) {
-				fprintf(stderr, "lingerd: --persist-after must be 0 or a number of seconds up to %g\n",
+				fprintf(stderr,
+					"lingerd: --persist-after must be 0 or a number of seconds up to %g\n",
 					LD_INTERVAL_MAX);
 				return EXIT_USAGE;
 			}
 			break;
 		case 'r':
 			if (parse_duration(optarg, &o->retention) < 0) {
-				fprintf(stderr, "lingerd: --retention must be a duration from 1m to 3650d, like 90m, 36h or 7d\n");
+				fprintf(stderr,
+					"lingerd: --retention must be a duration from 1m to 3650d, like 90m, 36h or 7d\n");
 				return EXIT_USAGE;
 			}
 			break;
 		case 'H':
-			if (o->n_hosts == LD_MAX_ALLOW_HOSTS || !optarg[0] || strlen(optarg) > 253) {
+			if (o->n_hosts == LD_MAX_ALLOW_HOSTS || !optarg[0] ||
+			    strlen(optarg) > 253) {
 				fprintf(stderr, "lingerd: --allow-host takes up to %d names\n",
 					LD_MAX_ALLOW_HOSTS);
 				return EXIT_USAGE;
@@ -255,14 +261,16 @@ static int parse_args(int argc, char **argv, struct options *o)
 			break;
 		case 'm':
 			if (metrics_parse_ports(&o->metrics, optarg) < 0) {
-				fprintf(stderr, "lingerd: --metrics-ports takes up to %d distinct ports from 1 to 65535, comma-separated\n",
+				fprintf(stderr,
+					"lingerd: --metrics-ports takes up to %d distinct ports from 1 to 65535, comma-separated\n",
 					METRICS_MAX_PORTS);
 				return EXIT_USAGE;
 			}
 			break;
 		case 'a':
 			if (parse_seconds(optarg, 0, LD_INTERVAL_MAX, &o->attribute_every) < 0) {
-				fprintf(stderr, "lingerd: --attribution-interval must be 0 or a number of seconds up to %g\n",
+				fprintf(stderr,
+					"lingerd: --attribution-interval must be 0 or a number of seconds up to %g\n",
 					LD_INTERVAL_MAX);
 				return EXIT_USAGE;
 			}
@@ -290,7 +298,9 @@ static int parse_args(int argc, char **argv, struct options *o)
 
 static int run_once(struct sampler *s)
 {
-	struct api_ctx ctx = { .feed = sampler_feed(s), .pool = NULL, .metrics = NULL, .web_root = NULL };
+	struct api_ctx ctx = {
+		.feed = sampler_feed(s), .pool = NULL, .metrics = NULL, .web_root = NULL
+	};
 	struct api_response r;
 	struct query q = { 0 };
 	int err;
@@ -330,7 +340,8 @@ static char *read_token(const char *path)
 	buf[n] = '\0';
 	buf[strcspn(buf, "\r\n")] = '\0';
 	if (strlen(buf) < 16 || strpbrk(buf, " \t")) {
-		fprintf(stderr, "lingerd: the token in %s must be one line of at least 16 characters without spaces\n",
+		fprintf(stderr,
+			"lingerd: the token in %s must be one line of at least 16 characters without spaces\n",
 			path);
 		return NULL;
 	}
@@ -414,7 +425,7 @@ static int run_daemon(const struct options *o)
 		.events = o->events,
 		.retention_s = o->retention,
 		.raw_retention_s = o->retention < LD_RAW_RETENTION_MAX ? o->retention
-								: LD_RAW_RETENTION_MAX,
+								       : LD_RAW_RETENTION_MAX,
 	};
 	struct sampler *s = NULL;
 	struct http *h = NULL;
@@ -433,8 +444,10 @@ static int run_daemon(const struct options *o)
 		return EXIT_USAGE;
 	}
 	if (!o->once && !http_is_loopback(&ss) && !o->token_file) {
-		fprintf(stderr, "lingerd: refusing to serve socket and process details on non-loopback address %s "
-			"without --token-file\n", o->listen);
+		fprintf(stderr,
+			"lingerd: refusing to serve socket and process details on non-loopback address %s "
+			"without --token-file\n",
+			o->listen);
 		return EXIT_USAGE;
 	}
 	if (o->token_file && !(token = read_token(o->token_file)))
@@ -498,7 +511,8 @@ static int run_daemon(const struct options *o)
 		log_err(err, "cannot start the sampler");
 		goto out;
 	}
-	printf(ss.ss_family == AF_INET6 ? "listening on http://[%s]:%u\n" : "listening on http://%s:%u\n",
+	printf(ss.ss_family == AF_INET6 ? "listening on http://[%s]:%u\n"
+					: "listening on http://%s:%u\n",
 	       host, http_port(h));
 	fflush(stdout);
 	{
@@ -517,7 +531,8 @@ static int run_daemon(const struct options *o)
 		 * committed snapshot is safe in the WAL; waiting longer would only hold up the stop.
 		 */
 		log_info("the database did not answer within %gs: exiting without the snapshot in "
-			 "flight", LD_SHUTDOWN_DB_WAIT_S);
+			 "flight",
+			 LD_SHUTDOWN_DB_WAIT_S);
 		http_stop(h);
 		fflush(NULL);
 		_exit(0);
@@ -623,8 +638,8 @@ static int run_demo(int argc, char **argv)
 			lab_argc = 3; /* no --summary: the lab's own default, its JSON report */
 		} else if (!strcmp(argv[i], "--lab-port") || !strncmp(argv[i], "--lab-port=", 11)) {
 			lab_port = argv[i][10] == '=' ? argv[i] + 11
-				   : i + 1 < argc   ? argv[++i]
-						    : NULL;
+				   : i + 1 < argc     ? argv[++i]
+						      : NULL;
 			if (!lab_port) {
 				fprintf(stderr, "lingerd demo: --lab-port needs a port\n");
 				goto out;
@@ -655,8 +670,10 @@ static int run_demo(int argc, char **argv)
 		snprintf(db_path, sizeof(db_path), "%s/%s", demo_dir, DEMO_DB_NAME);
 		o.db = db_path;
 		atexit(demo_remove_db);
-		fprintf(stderr, "lingerd demo: a fresh database in %s, removed on exit (--db PATH "
-			"keeps one)\n", db_path);
+		fprintf(stderr,
+			"lingerd demo: a fresh database in %s, removed on exit (--db PATH "
+			"keeps one)\n",
+			db_path);
 	}
 	fflush(stdout);
 	/*
@@ -694,7 +711,8 @@ static int run_demo(int argc, char **argv)
 	signal(SIGCHLD, SIG_DFL);
 	demo_child = 0;
 	if (demo_lab_failed) {
-		fprintf(stderr, "lingerd demo: the lab stopped (see above), so the demo stops too\n");
+		fprintf(stderr,
+			"lingerd demo: the lab stopped (see above), so the demo stops too\n");
 		rc = 1;
 	}
 out:

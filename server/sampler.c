@@ -26,7 +26,6 @@
 #include "sampler_int.h"
 #include "util.h"
 
-
 /*
  * Notices the wall clock stepping against the boot clock (settimeofday, an NTP step, a VM
  * restored) and says so once per step.  Nothing else depends on it: durations run on the
@@ -366,8 +365,9 @@ int sampler_open(struct sampler **out, const struct sampler_config *cfg)
 	err = sampler_lock_db(s, cfg->db_path);
 	if (err < 0) {
 		if (err == -EWOULDBLOCK)
-			log_info("%s is in use by another lingerd; refusing to start a second writer",
-				 cfg->db_path);
+			log_info(
+				"%s is in use by another lingerd; refusing to start a second writer",
+				cfg->db_path);
 		else
 			log_err(err, "cannot open database %s", cfg->db_path);
 		goto fail;
@@ -378,7 +378,8 @@ int sampler_open(struct sampler **out, const struct sampler_config *cfg)
 			sampler_db_set_busy(s);
 			err = sampler_resume(s);
 			if (err < 0)
-				snprintf(s->db_msg, sizeof(s->db_msg), "%s", store_errmsg(s->store));
+				snprintf(s->db_msg, sizeof(s->db_msg), "%s",
+					 store_errmsg(s->store));
 		}
 		if (err != -EUCLEAN || attempt)
 			break;

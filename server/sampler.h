@@ -12,14 +12,14 @@ struct sampler_config {
 	double interval_s;          /* LD_INTERVAL_MIN..LD_INTERVAL_MAX */
 	enum capture_source source; /* as asked on the command line */
 	const char *db_path;
-	double attribute_every_s;   /* least time between /proc fd walks; 0 turns attribution off */
-	const char *proc_root;      /* "/proc"; tests may point elsewhere */
-	double persist_after_s;     /* record a socket's lifetime once it has lingered this long
+	double attribute_every_s; /* least time between /proc fd walks; 0 turns attribution off */
+	const char *proc_root;    /* "/proc"; tests may point elsewhere */
+	double persist_after_s;   /* record a socket's lifetime once it has lingered this long
 				       (0: every socket from its first snapshot) */
-	double retention_s;         /* keep rollups and ended sockets this long */
-	double raw_retention_s;     /* keep per-snapshot rows this long */
-	int netns_all;              /* also capture every other network namespace of the host */
-	int events;                 /* load the teardown tracer when the kernel allows (events.h) */
+	double retention_s;       /* keep rollups and ended sockets this long */
+	double raw_retention_s;   /* keep per-snapshot rows this long */
+	int netns_all;            /* also capture every other network namespace of the host */
+	int events;               /* load the teardown tracer when the kernel allows (events.h) */
 };
 
 struct sampler;

@@ -61,8 +61,9 @@ static int persist_lingering(struct sampler *s, struct snap *snap)
 
 		if (e->row_id)
 			continue;
-		if (after > 0 && (e->r.state == SOCK_TIME_WAIT || !sock_state_lingering(e->r.state) ||
-				  snap_age(snap, e->state_since) < after))
+		if (after > 0 &&
+		    (e->r.state == SOCK_TIME_WAIT || !sock_state_lingering(e->r.state) ||
+		     snap_age(snap, e->state_since) < after))
 			continue;
 		err = list_push(&s->appeared, e);
 		if (err < 0)
@@ -95,8 +96,8 @@ static int put_bucket(void *arg, const struct hist_bucket *b)
 
 	for (int st = 1; st < SOCK_STATE_MAX; st++) {
 		const struct hist_acc *a = &b->host[st];
-		struct store_rollup r = { b->res, b->t, st, 0, NULL, a->min, a->max, a->last,
-					  a->sum, a->n };
+		struct store_rollup r = { b->res, b->t,   st,      0,      NULL,
+					  a->min, a->max, a->last, a->sum, a->n };
 
 		err = store_rollup_put(s->store, &r);
 		if (err < 0)
@@ -106,8 +107,10 @@ static int put_bucket(void *arg, const struct hist_bucket *b)
 		for (size_t g = 0; g < b->ngroups[k]; g++) {
 			for (int st = 1; st < SOCK_STATE_MAX; st++) {
 				const struct hist_acc *a = &b->groups[k][g].acc[st];
-				struct store_rollup r = { b->res, b->t, st, k, b->groups[k][g].key,
-							  a->min, a->max, a->last, a->sum, a->n };
+				struct store_rollup r = {
+					b->res, b->t,   st,      k,      b->groups[k][g].key,
+					a->min, a->max, a->last, a->sum, a->n
+				};
 
 				/*
 				 * Ports and processes: the lingering states that were there.  A
@@ -323,7 +326,8 @@ int sampler_lock_db(struct sampler *s, const char *path)
 	if (s->lock_fd >= 0)
 		close(s->lock_fd);
 	s->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-	if (s->lock_fd < 0 || flock(s->lock_fd, LOCK_EX | LOCK_NB) < 0 || fstat(s->lock_fd, &sb) < 0)
+	if (s->lock_fd < 0 || flock(s->lock_fd, LOCK_EX | LOCK_NB) < 0 ||
+	    fstat(s->lock_fd, &sb) < 0)
 		return -errno;
 	s->db_dev = sb.st_dev;
 	s->db_ino = sb.st_ino;
@@ -349,8 +353,7 @@ int sampler_db_file_gone(const struct sampler *s)
 }
 
 /* What happened to the database file, for the log's reader and for /healthz. */
-static void db_event(struct sampler *s, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+static void db_event(struct sampler *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void db_event(struct sampler *s, const char *fmt, ...)
 {
 	va_list ap;
@@ -406,8 +409,9 @@ void sampler_db_set_busy(struct sampler *s)
 	 * wait at most a quarter of the interval; a failed write loses nothing, since the next
 	 * diff is against what the database holds.  Start-up could wait longer.
 	 */
-	store_set_busy_timeout(s->store, (int)(s->cfg.interval_s * 250 < LD_DB_BUSY_MAX_MS ?
-						   s->cfg.interval_s * 250 : LD_DB_BUSY_MAX_MS));
+	store_set_busy_timeout(s->store, (int)(s->cfg.interval_s * 250 < LD_DB_BUSY_MAX_MS
+						       ? s->cfg.interval_s * 250
+						       : LD_DB_BUSY_MAX_MS));
 }
 
 /* Why the database is opened again while running. */
@@ -468,8 +472,10 @@ int sampler_db_reopen(struct sampler *s, enum db_reopen_why why)
 		return err;
 	sampler_db_set_busy(s);
 	if (why == DB_GONE)
-		db_event(s, "%s was deleted or replaced while lingerd ran; started a new database there",
-			 path);
+		db_event(
+			s,
+			"%s was deleted or replaced while lingerd ran; started a new database there",
+			path);
 	return 0;
 }
 
@@ -483,8 +489,9 @@ int sampler_retention(struct sampler *s, double wall, double boot)
 	 * Cut-offs follow the boot clock from the first snapshot: a wall clock stepped forward
 	 * by days must not delete days of history (one stepped back only deletes less).
 	 */
-	double now = wall < s->wall_base + (boot - s->boot_base) ?
-			     wall : s->wall_base + (boot - s->boot_base);
+	double now = wall < s->wall_base + (boot - s->boot_base)
+			     ? wall
+			     : s->wall_base + (boot - s->boot_base);
 	double t0 = clock_mono();
 	int64_t deleted = 0, total = 0, bytes = 0;
 	struct feed_status *st;
@@ -492,8 +499,9 @@ int sampler_retention(struct sampler *s, double wall, double boot)
 
 	s->last_retention = boot;
 	do {
-		err = store_retention(s->store, now - s->cfg.raw_retention_s, now - s->cfg.retention_s,
-				      now - s->cfg.retention_s, LD_RETENTION_BATCH, &deleted);
+		err = store_retention(s->store, now - s->cfg.raw_retention_s,
+				      now - s->cfg.retention_s, now - s->cfg.retention_s,
+				      LD_RETENTION_BATCH, &deleted);
 		total += deleted;
 	} while (err == 0 && deleted == LD_RETENTION_BATCH &&
 		 clock_mono() - t0 < LD_RETENTION_BUDGET_S);

@@ -36,7 +36,7 @@ struct sampler {
 	int trans_have_now, trans_have_committed;
 	struct history *history;
 	double last_retention;
-	int lock_fd; /* flock()ed: one writer per database file */
+	int lock_fd;            /* flock()ed: one writer per database file */
 	struct netns_set netns; /* other namespaces, with --netns all */
 	struct sock_vec recs;
 	struct snap *committed; /* the snapshot whose changes the database holds */
@@ -49,17 +49,17 @@ struct sampler {
 	pthread_mutex_t lock; /* guards stop and exited */
 	pthread_cond_t wake;
 	int stop;
-	int exited; /* the thread has left its loop */
-	struct snap *current; /* the last published snapshot (the sampler's own reference) */
-	struct feed *feed;     /* what the API reads */
-	char db_msg[128];      /* SQLite's message for the last failed transaction */
+	int exited;                  /* the thread has left its loop */
+	struct snap *current;        /* the last published snapshot (the sampler's own reference) */
+	struct feed *feed;           /* what the API reads */
+	char db_msg[128];            /* SQLite's message for the last failed transaction */
 	double wall_base, boot_base; /* both clocks at the first snapshot */
-	double wall_step;      /* how far the wall clock has stepped from the boot clock since */
-	dev_t db_dev;          /* the database file this process locked and writes */
+	double wall_step; /* how far the wall clock has stepped from the boot clock since */
+	dev_t db_dev;     /* the database file this process locked and writes */
 	ino_t db_ino;
-	int rewrite_rows;      /* a new database file: every socket's row is written again */
-	char db_event[160];    /* the last thing that happened to the file (moved aside, ...) */
-	double past_at;        /* when a snapshot was last kept for growth (boot clock) */
+	int rewrite_rows;   /* a new database file: every socket's row is written again */
+	char db_event[160]; /* the last thing that happened to the file (moved aside, ...) */
+	double past_at;     /* when a snapshot was last kept for growth (boot clock) */
 };
 
 /* Why the database is reopened while running (sampler_db_reopen). */

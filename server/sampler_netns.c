@@ -100,13 +100,15 @@ void sampler_report_netns(struct sampler *s, const struct snap *snap, struct fee
 	if (first)
 		snprintf(st->netns_error, sizeof(st->netns_error), "%s: %s%s", first->name,
 			 util_strerror(-first->error),
-			 first->error == -EPERM ? " (--netns all needs CAP_SYS_ADMIN)" :
-			 first->stale ? " (its last known sockets are kept)" : "");
+			 first->error == -EPERM ? " (--netns all needs CAP_SYS_ADMIN)"
+			 : first->stale         ? " (its last known sockets are kept)"
+						: "");
 	if (first_fresh)
 		log_err(first_fresh->error, "cannot read %zu network namespace%s, among them %s%s",
 			fresh, fresh == 1 ? "" : "s", first_fresh->name,
-			first_fresh->error == -EPERM ? " (--netns all needs CAP_SYS_ADMIN)" :
-			first_fresh->stale ? "; keeping its last known sockets" : "");
+			first_fresh->error == -EPERM ? " (--netns all needs CAP_SYS_ADMIN)"
+			: first_fresh->stale         ? "; keeping its last known sockets"
+						     : "");
 	if (!s->cfg.netns_all)
 		return;
 	/*
@@ -132,16 +134,19 @@ void sampler_report_netns(struct sampler *s, const struct snap *snap, struct fee
 		if (!slow)
 			return;
 		if (over)
-			snprintf(st->netns_slow, sizeof(st->netns_slow),
-				 "the last round (%zu of %zu namespaces dumped) took %.0f ms, over the "
-				 "%g s interval; slowest %.40s (%.0f ms)", r->dumped, s->netns.n, r->ms,
-				 s->cfg.interval_s, r->slowest ? r->slowest : "-", r->slowest_ms);
+			snprintf(
+				st->netns_slow, sizeof(st->netns_slow),
+				"the last round (%zu of %zu namespaces dumped) took %.0f ms, over the "
+				"%g s interval; slowest %.40s (%.0f ms)",
+				r->dumped, s->netns.n, r->ms, s->cfg.interval_s,
+				r->slowest ? r->slowest : "-", r->slowest_ms);
 		else
-			snprintf(st->netns_slow, sizeof(st->netns_slow),
-				 "a full round of %zu namespaces takes %.0f ms, over the %g s interval: "
-				 "quiet ones are dumped less often; slowest %.40s (%.0f ms)", s->netns.n,
-				 r->full_ms, s->cfg.interval_s, r->slowest ? r->slowest : "-",
-				 r->slowest_ms);
+			snprintf(
+				st->netns_slow, sizeof(st->netns_slow),
+				"a full round of %zu namespaces takes %.0f ms, over the %g s interval: "
+				"quiet ones are dumped less often; slowest %.40s (%.0f ms)",
+				s->netns.n, r->full_ms, s->cfg.interval_s,
+				r->slowest ? r->slowest : "-", r->slowest_ms);
 		if (!was)
 			log_info("the round of network namespaces is slow: %s", st->netns_slow);
 	}

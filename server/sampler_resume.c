@@ -70,9 +70,9 @@ void sampler_note_run_start(struct sampler *s, const struct snap *snap)
 	snprintf(buf + len, sizeof(buf) - len, "%.3f", snap->taken_at);
 	if (store_meta_set(s->store, "run_starts", buf) < 0)
 		log_info("cannot record this run's start (%s): ages of sockets seen now may not be "
-			 "marked as lower bounds after a restart", store_errmsg(s->store));
+			 "marked as lower bounds after a restart",
+			 store_errmsg(s->store));
 }
-
 
 static int resume_one(void *arg, int64_t row_id, uint64_t netns, uint64_t key, int state,
 		      double first_seen, double state_since)
@@ -100,8 +100,9 @@ static int resume_one(void *arg, int64_t row_id, uint64_t netns, uint64_t key, i
 	e->first_seen = first_seen - r->wall_minus_boot;
 	e->state_since = state_since - r->wall_minus_boot;
 	e->lower_bound = (uint8_t)((run_start(r, first_seen) ? SNAP_LB_FIRST : 0) |
-				   (state != SOCK_TIME_WAIT && run_start(r, state_since) ?
-					    SNAP_LB_STATE : 0));
+				   (state != SOCK_TIME_WAIT && run_start(r, state_since)
+					    ? SNAP_LB_STATE
+					    : 0));
 	return 0;
 }
 

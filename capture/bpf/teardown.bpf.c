@@ -258,8 +258,7 @@ static __always_inline void phist_add(struct td_phist *p, int h, __u64 ns)
  * teardown state, from its recorded steps, under its closer: one lookup per socket rather
  * than one per change.  life: its lifetime, 0 when unknown.
  */
-static __always_inline void observe_proc(const struct td_sock *r, int from, __u64 now,
-					 __u64 life)
+static __always_inline void observe_proc(const struct td_sock *r, int from, __u64 now, __u64 life)
 {
 	__u32 tgid = r->tgid, zero = 0, n = r->nsteps;
 	struct td_phist *p, *z;

@@ -9,7 +9,8 @@
  */
 
 #define TD_STATES 13 /* kernel TCP states 0..12 (TCP_NEW_SYN_RECV = 12) */
-#define TD_BUCKETS 32 /* log2 buckets of microseconds: bucket b holds [2^(b-1), 2^b) us, the
+#define TD_BUCKETS \
+	32            /* log2 buckets of microseconds: bucket b holds [2^(b-1), 2^b) us, the
 			 last one everything from 2^30 us (18 min) on; a power of two, so that
 			 masking bounds the index for the verifier */
 #define TD_STEPS 4    /* teardown steps kept per socket: 1->4, 4->5, 5->7 and one spare */

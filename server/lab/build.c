@@ -10,7 +10,9 @@
 #include "sock.h"
 
 const char *const lab_owner_names[] = {
-	[OWN_LAB] = "lab", [OWN_LEAKER] = "leaker", [OWN_KERNEL] = "kernel",
+	[OWN_LAB] = "lab",
+	[OWN_LEAKER] = "leaker",
+	[OWN_KERNEL] = "kernel",
 };
 
 /*
@@ -87,8 +89,8 @@ int lab_reserve(struct lab *lab, int fi, enum lab_scn scn)
 	int backlog = scn == SCN_SYN_SENT ? 0 : LAB_BACKLOG;
 	int defer_s = scn == SCN_SYN_RECV ? LAB_DEFER_ASK_S : 0;
 
-	return lab_listener_open(lab_family(lab, fi), &lab->port[scn][fi], backlog, 1, 0,
-				 defer_s, &lab->lfd[scn][fi]);
+	return lab_listener_open(lab_family(lab, fi), &lab->port[scn][fi], backlog, 1, 0, defer_s,
+				 &lab->lfd[scn][fi]);
 }
 
 /* Closes the listeners no state needs; their accepted sockets live on without them. */
@@ -107,8 +109,8 @@ void lab_release_listeners(struct lab *lab)
  * gets a tiny receive window and the server a tiny send buffer, so the server can fill
  * the window quickly.
  */
-static int pair_add(struct lab *lab, int fi, enum lab_scn scn, int lfd, int small,
-		    int sstate, int cstate, struct lab_sock **sp, struct lab_sock **cp)
+static int pair_add(struct lab *lab, int fi, enum lab_scn scn, int lfd, int small, int sstate,
+		    int cstate, struct lab_sock **sp, struct lab_sock **cp)
 {
 	int family = lab_family(lab, fi), cfd = -1, sfd = -1, ret;
 
@@ -139,8 +141,8 @@ static int build_listen(struct lab *lab, int fi, enum lab_scn scn)
 	for (int i = 0; i < lab->count; i++) {
 		int fd, ret;
 
-		ret = lab_listener_open(lab_family(lab, fi), &lab->port[scn][fi], LAB_BACKLOG, 1,
-					1, 0, &fd);
+		ret = lab_listener_open(lab_family(lab, fi), &lab->port[scn][fi], LAB_BACKLOG, 1, 1,
+					0, &fd);
 		if (ret)
 			return ret;
 		if (!lab_add(lab, fd, scn, SOCK_LISTEN, "listener", NULL))
@@ -474,9 +476,8 @@ const struct scn_def lab_scn_defs[SCN_MAX] = {
  * a failed build cannot take back (no peer to reset it).
  */
 const enum lab_scn lab_build_order[SCN_MAX] = {
-	SCN_LISTEN,	       SCN_ESTABLISHED,	      SCN_SYN_SENT,
-	SCN_SYN_RECV,	       SCN_FIN_WAIT_1,	      SCN_FIN_WAIT_1_ORPHAN,
-	SCN_FIN_WAIT_2,	       SCN_FIN_WAIT_2_ORPHAN, SCN_CLOSE_WAIT,
-	SCN_CLOSE_WAIT_UNREAD, SCN_CLOSE_WAIT_LEAK,   SCN_LAST_ACK,
-	SCN_CLOSING,	       SCN_TIME_WAIT,
+	SCN_LISTEN,     SCN_ESTABLISHED,       SCN_SYN_SENT,        SCN_SYN_RECV,
+	SCN_FIN_WAIT_1, SCN_FIN_WAIT_1_ORPHAN, SCN_FIN_WAIT_2,      SCN_FIN_WAIT_2_ORPHAN,
+	SCN_CLOSE_WAIT, SCN_CLOSE_WAIT_UNREAD, SCN_CLOSE_WAIT_LEAK, SCN_LAST_ACK,
+	SCN_CLOSING,    SCN_TIME_WAIT,
 };

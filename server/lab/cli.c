@@ -9,23 +9,24 @@
 
 static void lab_usage(FILE *f)
 {
-	fprintf(f, "usage: lingerd lab [--count N] [--port BASE] [--hold SECONDS] "
-		   "[--family 4|6|both] [--summary]\n"
-		   "       lingerd lab linger [--port BASE] [--linger SECONDS] [--json]\n"
-		   "       lingerd lab reuseaddr [--port BASE] [--json]\n"
-		   "\n"
-		   "lab: holds loopback sockets in every observable TCP state (N of each,\n"
-		   "  default %d; scenario k listens on BASE+k, default BASE %d, 0 = ephemeral)\n"
-		   "  and prints one line of JSON describing them (--summary: a few lines for\n"
-		   "  people instead); holds until SIGTERM/SIGINT or SECONDS.\n"
-		   "linger: five closes, the three SO_LINGER settings among them, and what\n"
-		   "  each did: close()'s duration, FIN or RST, the states passed (l_linger\n"
-		   "  default %d s).\n"
-		   "reuseaddr: bind() on a port a TIME_WAIT holds, with and without\n"
-		   "  SO_REUSEADDR.\n"
-		   "The demos use 127.0.0.1, ports BASE.. (default 0: ephemeral), and print what\n"
-		   "they observed; --json prints it as one line of JSON.\n",
-		   LAB_COUNT_DEFAULT, LAB_PORT_DEFAULT, LAB_LINGER_DEFAULT_S);
+	fprintf(f,
+		"usage: lingerd lab [--count N] [--port BASE] [--hold SECONDS] "
+		"[--family 4|6|both] [--summary]\n"
+		"       lingerd lab linger [--port BASE] [--linger SECONDS] [--json]\n"
+		"       lingerd lab reuseaddr [--port BASE] [--json]\n"
+		"\n"
+		"lab: holds loopback sockets in every observable TCP state (N of each,\n"
+		"  default %d; scenario k listens on BASE+k, default BASE %d, 0 = ephemeral)\n"
+		"  and prints one line of JSON describing them (--summary: a few lines for\n"
+		"  people instead); holds until SIGTERM/SIGINT or SECONDS.\n"
+		"linger: five closes, the three SO_LINGER settings among them, and what\n"
+		"  each did: close()'s duration, FIN or RST, the states passed (l_linger\n"
+		"  default %d s).\n"
+		"reuseaddr: bind() on a port a TIME_WAIT holds, with and without\n"
+		"  SO_REUSEADDR.\n"
+		"The demos use 127.0.0.1, ports BASE.. (default 0: ephemeral), and print what\n"
+		"they observed; --json prints it as one line of JSON.\n",
+		LAB_COUNT_DEFAULT, LAB_PORT_DEFAULT, LAB_LINGER_DEFAULT_S);
 }
 
 /* Parses a decimal in [lo, hi]; 0 or -EINVAL. */
@@ -65,8 +66,11 @@ static int lab_parse(int argc, char **argv, struct lab_opts *o)
 {
 	int i = 1;
 
-	*o = (struct lab_opts){ .count = LAB_COUNT_DEFAULT, .base = LAB_PORT_DEFAULT,
-				.hold_s = -1, .fam4 = 1, .fam6 = 1,
+	*o = (struct lab_opts){ .count = LAB_COUNT_DEFAULT,
+				.base = LAB_PORT_DEFAULT,
+				.hold_s = -1,
+				.fam4 = 1,
+				.fam6 = 1,
 				.linger_s = LAB_LINGER_DEFAULT_S };
 	if (i < argc && !strcmp(argv[i], "linger")) {
 		o->demo = 1;

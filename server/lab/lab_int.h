@@ -17,23 +17,23 @@ enum {
 	LAB_EX_FAIL = 1,
 	LAB_EX_USAGE = 64,
 	LAB_COUNT_DEFAULT = 2,
-	LAB_COUNT_MAX = 64,         /* about 50 fds a unit: 64 stays far below the fd limit */
-	LAB_PORT_DEFAULT = 31100,   /* below ip_local_port_range: no client squats it */
+	LAB_COUNT_MAX = 64,       /* about 50 fds a unit: 64 stays far below the fd limit */
+	LAB_PORT_DEFAULT = 31100, /* below ip_local_port_range: no client squats it */
 	LAB_HOLD_MAX_S = 366 * 86400,
-	LAB_BACKLOG = 4096,         /* idle and defer-accept listeners: never the limit */
-	LAB_FILLERS_MAX = 4,        /* connections that fill the backlog-0 accept queue */
-	LAB_STEP_MS = 2000,         /* one connect, accept or state change on loopback */
-	LAB_SETTLE_MS = 3000,       /* every socket in its final state */
-	LAB_POLL_MS = 10,           /* re-check period while waiting for a state */
-	LAB_FILL_QUIET_MS = 50,     /* writes blocked this long: the peer's window is shut */
+	LAB_BACKLOG = 4096,     /* idle and defer-accept listeners: never the limit */
+	LAB_FILLERS_MAX = 4,    /* connections that fill the backlog-0 accept queue */
+	LAB_STEP_MS = 2000,     /* one connect, accept or state change on loopback */
+	LAB_SETTLE_MS = 3000,   /* every socket in its final state */
+	LAB_POLL_MS = 10,       /* re-check period while waiting for a state */
+	LAB_FILL_QUIET_MS = 50, /* writes blocked this long: the peer's window is shut */
 	LAB_FILL_MAX_MS = 3000,
 	LAB_FILL_MAX_BYTES = 16 * 1024 * 1024,
-	LAB_UNREAD_BYTES = 100,     /* left unread under the FIN in close_wait_unread */
-	LAB_SMALL_BUF = 1,          /* the kernel raises this to its minimum buffer */
-	LAB_SYNCNT = 127,           /* MAX_TCP_SYNCNT: SYN_SENT lasts hours, not 2 minutes */
+	LAB_UNREAD_BYTES = 100,      /* left unread under the FIN in close_wait_unread */
+	LAB_SMALL_BUF = 1,           /* the kernel raises this to its minimum buffer */
+	LAB_SYNCNT = 127,            /* MAX_TCP_SYNCNT: SYN_SENT lasts hours, not 2 minutes */
 	LAB_SYN_SENT_LIFE_S = 14500, /* about 4 + 127 + 120 * 120 s of SYN retransmits */
-	LAB_DEFER_ASK_S = 1 << 30, /* the kernel caps it (255 retransmits) and says how long */
-	LAB_TIME_WAIT_S = 60,       /* TCP_TIMEWAIT_LEN: a constant, not a sysctl */
+	LAB_DEFER_ASK_S = 1 << 30,   /* the kernel caps it (255 retransmits) and says how long */
+	LAB_TIME_WAIT_S = 60,        /* TCP_TIMEWAIT_LEN: a constant, not a sysctl */
 	/* Measured here: an orphan's zero-window probes give up when their backoff passes
 	 * TCP_RTO_MAX, about 5.6 minutes after close() on loopback. */
 	LAB_FIN_WAIT_1_ORPHAN_S = 340,
@@ -121,8 +121,8 @@ int lab_proc_scan(int family, void (*fn)(const struct proc_row *, void *), void 
 int lab_proc_count(const struct lab_addr *local, const struct lab_addr *remote, int state);
 /* Waits up to ms until the 4-tuple's count in state (-1: any) equals want; 0, -ETIMEDOUT or
  * -errno. */
-int lab_proc_wait(const struct lab_addr *local, const struct lab_addr *remote, int state,
-		  int want, int ms);
+int lab_proc_wait(const struct lab_addr *local, const struct lab_addr *remote, int state, int want,
+		  int ms);
 
 /*
  * Reads counters by name from /proc/net/netstat or /proc/net/snmp ("Prefix:" header line,

@@ -76,8 +76,8 @@ struct linger_event {
  */
 struct watch {
 	struct lab_addr closer, peer; /* the local address of each end */
-	atomic_int stop, scans, err; /* err: the read that failed, -errno */
-	int last[2];                 /* last[], ev[] and n are the thread's until it is joined */
+	atomic_int stop, scans, err;  /* err: the read that failed, -errno */
+	int last[2];                  /* last[], ev[] and n are the thread's until it is joined */
 	struct linger_event ev[LINGER_EVENTS_MAX];
 	size_t n;
 	pthread_t thr;
@@ -87,8 +87,8 @@ struct watch {
 struct linger_result {
 	struct lab_addr local, remote;
 	int linger_on, linger_s, blocking;
-	long written;       /* bytes the closer wrote before close() */
-	int unsent;         /* of those, not yet sent when close() was called */
+	long written; /* bytes the closer wrote before close() */
+	int unsent;   /* of those, not yet sent when close() was called */
 	int64_t close_us;
 	int close_err;      /* 0: close() returned 0 */
 	int after_state;    /* the closer's 4-tuple right after close() returned (0: gone) */
@@ -155,7 +155,8 @@ static void *watch_run(void *arg)
 			if (ts.state[s] == w->last[s] || w->n == LINGER_EVENTS_MAX)
 				continue;
 			w->last[s] = ts.state[s];
-			w->ev[w->n++] = (struct linger_event){ .at_us = t, .side = s,
+			w->ev[w->n++] = (struct linger_event){ .at_us = t,
+							       .side = s,
 							       .state = ts.state[s] };
 		}
 		atomic_fetch_add(&w->scans, 1);
@@ -439,8 +440,7 @@ static void print_states(const struct linger_result *r)
 			const char *st = state_or_gone(r->ev[i].state);
 
 			printf("%s%s %s", first ? "" : ", ",
-			       r->ev[i].side == SIDE_CLOSER ? "closer" : "peer",
-			       st ? st : "gone");
+			       r->ev[i].side == SIDE_CLOSER ? "closer" : "peer", st ? st : "gone");
 		}
 		printf("\n");
 	}
@@ -477,7 +477,8 @@ static void print_text(const struct linger_result *res, int linger_s)
 			       sock_state_name(r->after_state), r->after_txq - 1);
 		else
 			printf("   right after: the closer's socket, held by no process, is in "
-			       "%s\n", sock_state_name(r->after_state));
+			       "%s\n",
+			       sock_state_name(r->after_state));
 		printf("   the peer then read %ld bytes and %s", r->peer_bytes,
 		       errno_or(r->peer_err, "EOF"));
 		if (r->written)

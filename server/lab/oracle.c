@@ -53,8 +53,7 @@ static const char *take_hex(const char *p, char *buf, size_t want)
 
 /* The number at p (after blanks) in base, which must end at the character end; the end of
  * it, or NULL. */
-static const char *take_num(const char *p, int base, unsigned long max, char end,
-			    unsigned long *v)
+static const char *take_num(const char *p, int base, unsigned long max, char end, unsigned long *v)
 {
 	char *e;
 
@@ -75,9 +74,8 @@ static int proc_parse(const char *line, int family, struct proc_row *r)
 	size_t want = family == AF_INET6 ? 32 : 8;
 	const char *p = line;
 
-	if (!(p = take_num(p, 10, ULONG_MAX, ':', &slot)) ||
-	    !(p = take_hex(p + 1, lhex, want)) || *p != ':' ||
-	    !(p = take_num(p + 1, 16, UINT16_MAX, ' ', &lport)) ||
+	if (!(p = take_num(p, 10, ULONG_MAX, ':', &slot)) || !(p = take_hex(p + 1, lhex, want)) ||
+	    *p != ':' || !(p = take_num(p + 1, 16, UINT16_MAX, ' ', &lport)) ||
 	    !(p = take_hex(p, rhex, want)) || *p != ':' ||
 	    !(p = take_num(p + 1, 16, UINT16_MAX, ' ', &rport)) ||
 	    !(p = take_num(p, 16, UINT8_MAX, ' ', &st)) ||
@@ -143,8 +141,8 @@ int lab_proc_count(const struct lab_addr *local, const struct lab_addr *remote, 
 }
 
 /* Waits until the 4-tuple's count in state is (want) or (want > 0: at least want). */
-int lab_proc_wait(const struct lab_addr *local, const struct lab_addr *remote, int state,
-		  int want, int ms)
+int lab_proc_wait(const struct lab_addr *local, const struct lab_addr *remote, int state, int want,
+		  int ms)
 {
 	int64_t end = lab_now_ms() + ms;
 

@@ -15,8 +15,8 @@
 /* ---- JSON -------------------------------------------------------------------------- */
 
 static const int json_states[] = {
-	SOCK_LISTEN,	SOCK_ESTABLISHED, SOCK_SYN_SENT,   SOCK_SYN_RECV, SOCK_FIN_WAIT1,
-	SOCK_FIN_WAIT2, SOCK_TIME_WAIT,	  SOCK_CLOSE_WAIT, SOCK_LAST_ACK, SOCK_CLOSING,
+	SOCK_LISTEN,    SOCK_ESTABLISHED, SOCK_SYN_SENT,   SOCK_SYN_RECV, SOCK_FIN_WAIT1,
+	SOCK_FIN_WAIT2, SOCK_TIME_WAIT,   SOCK_CLOSE_WAIT, SOCK_LAST_ACK, SOCK_CLOSING,
 };
 
 static void json_int_list(FILE *f, int *v, size_t n, int uniq)
@@ -61,8 +61,9 @@ static void json_state(FILE *f, const struct lab *lab, int state, int *tmp)
 		nfam[lab->socks[i].local.family == AF_INET6]++;
 		n++;
 	}
-	fprintf(f, "\"%s\":{\"count\":%zu,\"ipv4\":%d,\"ipv6\":%d,\"ports\":",
-		sock_state_name(state), n, nfam[0], nfam[1]);
+	fprintf(f,
+		"\"%s\":{\"count\":%zu,\"ipv4\":%d,\"ipv6\":%d,\"ports\":", sock_state_name(state),
+		n, nfam[0], nfam[1]);
 	k = 0;
 	for (size_t i = 0; i < lab->n; i++)
 		if (lab->socks[i].state == state)
@@ -205,8 +206,8 @@ int lab_print_summary(const struct lab *lab)
 		if (s->state == SOCK_CLOSE_WAIT)
 			*(s->owner == OWN_LEAKER ? &leaked : &held) += 1;
 	}
-	fprintf(f, "lingerd lab (pid %d): %zu sockets, %d of each kind, on ", (int)getpid(),
-		lab->n, lab->count);
+	fprintf(f, "lingerd lab (pid %d): %zu sockets, %d of each kind, on ", (int)getpid(), lab->n,
+		lab->count);
 	for (int fi = 0; fi < lab->nfam; fi++)
 		fprintf(f, "%s%s", fi ? " and " : "",
 			lab_family(lab, fi) == AF_INET6 ? "[::1]" : "127.0.0.1");

@@ -1,2 +1,0 @@
-lingerd_unit_test(test_states)
-lingerd_unit_test(test_findings)

@@ -5,8 +5,9 @@
    private network namespace, alternating runs without and with the tracer attached
    (bench/tracehold.c, lingerd's own loader): connections/s and CPU per connection.
 2. The kernel's own accounting (kernel.bpf_stats_enabled=1 during the runs with the tracer):
-   run time per program run, from `bpftool prog show`.  Every TCP state change on the host runs
-   the program, so other traffic is in these figures too; that is the real cost.
+   run time per program run, from `bpftool prog show`, of the programs the loader holds (not
+   those of other lingerd instances on the host).  Every TCP state change on the host runs the
+   program, so other traffic is in these figures too; that is the real cost.
 
 Usage: bench/tracecost.py [--build DIR] [--rounds N] [--seconds S]   (as root)
 Prints one line per run and a JSON summary."""
@@ -32,12 +33,27 @@ def churn(build, secs):
     return r
 
 
-def prog_stats():
+def prog_ids(pid):
+    """The ids of the BPF programs process pid holds open: other lingerd instances on the host
+    load programs of the same names, and their figures must not mix with this run's."""
+    ids = set()
+    fds = "/proc/%d/fdinfo" % pid
+    for fd in os.listdir(fds):
+        try:
+            with open(os.path.join(fds, fd)) as f:
+                ids.update(int(line.split()[1]) for line in f if line.startswith("prog_id:"))
+        except OSError:
+            pass
+    return ids
+
+
+def prog_stats(pid):
     out = subprocess.run(["bpftool", "-j", "prog", "show"], capture_output=True, text=True,
                          check=True).stdout
+    mine = prog_ids(pid)
     return {p["name"]: (p.get("run_time_ns", 0), p.get("run_cnt", 0))
-            for p in json.loads(out) if p.get("name") in ("on_state", "on_send_reset",
-                                                          "on_receive_reset")}
+            for p in json.loads(out) if p.get("id") in mine and
+            p.get("name") in ("on_state", "on_send_reset", "on_receive_reset")}
 
 
 def main():
@@ -65,7 +81,7 @@ def main():
                         sys.exit("tracer not attached: %s" % line)
                 r = churn(a.build, a.seconds)
                 if hold:
-                    for name, (ns, cnt) in prog_stats().items():
+                    for name, (ns, cnt) in prog_stats(hold.pid).items():
                         k = kernel.setdefault(name, [0, 0])
                         k[0] += ns
                         k[1] += cnt

@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /* teardown.bpf.c - counts TCP state changes and records who closed each socket, in-kernel. */
 #include "vmlinux.h"
-#include <bpf/bpf_core_read.h>
 #include <bpf/bpf_endian.h>
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
@@ -10,13 +9,15 @@
 
 /*
  * Cost is what matters here: this runs on every TCP state change of the host.  Per change:
- * one per-CPU array lookup (host counters), one per-CPU hash lookup (the namespace's
- * counters) and one socket-local storage lookup (when the current state began); per connection side that starts tearing down, one LRU insert
- * (owner and timeline), and a lookup per later teardown change; per TIME_WAIT entry, one
- * lookup in "dsts" (an insert for a new route); per socket with a record, at its last
- * change, one lookup in "phist" (its durations, taken from its steps, all at once).
- * Nothing is sent to user
- * space: the loader reads the maps when it is asked.
+ * one per-CPU hash lookup (the namespace's counters), the socket's fields read with plain
+ * loads (the socket is BTF-typed: no helper call, unlike BPF_CORE_READ); connecting changes
+ * and listeners stop there.  Per socket, one socket-local storage created at its first
+ * change (its birth) and looked up at each later one (when the current state began); per
+ * connection side that starts tearing down, one LRU insert (owner and timeline) and a
+ * lookup per later teardown change; per TIME_WAIT entry, one lookup in "dsts" (an insert
+ * for a new route); per socket with a record, at its last change, one lookup in "phist"
+ * (its durations, taken from its steps, all at once).  Nothing is sent to user space: the
+ * loader reads the maps when it is asked.
  */
 
 #define IPPROTO_TCP_ 6
@@ -86,6 +87,20 @@ struct {
 	__type(value, __u64); /* TIME_WAIT entries since the route was first seen */
 } dsts SEC(".maps");
 
+/*
+ * An IPv6 address of a socket into a key, one 32-bit word at a time: plain loads from the
+ * BTF-typed socket, each one a field the verifier knows (a helper call costs more).
+ */
+static __always_inline void copy_in6(__u8 *dst, const struct in6_addr *a)
+{
+	__u32 *d = (__u32 *)dst;
+
+	d[0] = a->in6_u.u6_addr32[0];
+	d[1] = a->in6_u.u6_addr32[1];
+	d[2] = a->in6_u.u6_addr32[2];
+	d[3] = a->in6_u.u6_addr32[3];
+}
+
 /* One more TIME_WAIT on the socket's route: a lookup, and an insert for a new route. */
 static __always_inline void count_time_wait(const struct sock *sk, __u32 netns)
 {
@@ -93,14 +108,14 @@ static __always_inline void count_time_wait(const struct sock *sk, __u32 netns)
 	__u64 one = 1, *n;
 
 	k.netns = netns;
-	k.family = BPF_CORE_READ(sk, __sk_common.skc_family);
-	k.dport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+	k.family = sk->__sk_common.skc_family;
+	k.dport = bpf_ntohs(sk->__sk_common.skc_dport);
 	if (k.family == 10 /* AF_INET6 */) {
-		BPF_CORE_READ_INTO(&k.saddr, sk, __sk_common.skc_v6_rcv_saddr.in6_u.u6_addr8);
-		BPF_CORE_READ_INTO(&k.daddr, sk, __sk_common.skc_v6_daddr.in6_u.u6_addr8);
+		copy_in6(k.saddr, &sk->__sk_common.skc_v6_rcv_saddr);
+		copy_in6(k.daddr, &sk->__sk_common.skc_v6_daddr);
 	} else {
-		BPF_CORE_READ_INTO((__u32 *)k.saddr, sk, __sk_common.skc_rcv_saddr);
-		BPF_CORE_READ_INTO((__u32 *)k.daddr, sk, __sk_common.skc_daddr);
+		*(__u32 *)k.saddr = sk->__sk_common.skc_rcv_saddr;
+		*(__u32 *)k.daddr = sk->__sk_common.skc_daddr;
 	}
 	n = bpf_map_lookup_elem(&dsts, &k);
 	if (n)
@@ -135,24 +150,25 @@ static __always_inline void count_peer(struct td_peer *k, int recv)
 /* The peer of a full socket. */
 static __always_inline void peer_of_sock(const struct sock *sk, struct td_peer *k)
 {
-	k->netns = BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum);
-	k->family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	k->netns = sk->__sk_common.skc_net.net->ns.inum;
+	k->family = sk->__sk_common.skc_family;
 	if (k->family == 10 /* AF_INET6 */)
-		BPF_CORE_READ_INTO(&k->addr, sk, __sk_common.skc_v6_daddr.in6_u.u6_addr8);
+		copy_in6(k->addr, &sk->__sk_common.skc_v6_daddr);
 	else
-		BPF_CORE_READ_INTO((__u32 *)k->addr, sk, __sk_common.skc_daddr);
+		*(__u32 *)k->addr = sk->__sk_common.skc_daddr;
 }
 
 /* The sender of the segment a reset answers (no socket: a stray segment). */
 static __always_inline int peer_of_skb(const struct sk_buff *skb, struct td_peer *k)
 {
-	unsigned char *head = BPF_CORE_READ(skb, head);
-	__u16 nh = BPF_CORE_READ(skb, network_header);
+	unsigned char *head = skb->head;
+	__u16 nh = skb->network_header;
 	__u8 v = 0;
 
+	/* The packet's bytes are plain memory to the verifier: read with the helper. */
 	if (bpf_probe_read_kernel(&v, 1, head + nh) < 0)
 		return -1;
-	k->netns = BPF_CORE_READ(skb, dev, nd_net.net, ns.inum);
+	k->netns = skb->dev->nd_net.net->ns.inum;
 	if (v >> 4 == 4) {
 		k->family = 2;
 		return bpf_probe_read_kernel(k->addr, 4, head + nh + 12); /* iphdr.saddr */
@@ -301,7 +317,7 @@ static __always_inline void observe_proc(const struct td_sock *r, int from, __u6
  */
 static __always_inline int owned_by_caller(const struct sock *sk)
 {
-	return BPF_CORE_READ(sk, sk_lock.owned) != 0;
+	return sk->sk_lock.owned != 0;
 }
 
 static __always_inline void name_owner(struct td_sock *r, const struct sock *sk, __u8 how)
@@ -363,6 +379,7 @@ SEC("tp_btf/inet_sock_set_state")
 int BPF_PROG(on_state, const struct sock *sk, int from, int to)
 {
 	struct sock *s = (struct sock *)sk;
+	const struct net *net;
 	struct td_nstats *ns;
 	struct sk_times *t;
 	struct td_sock *r;
@@ -370,16 +387,15 @@ int BPF_PROG(on_state, const struct sock *sk, int from, int to)
 	__u64 now, cookie, life = 0;
 	int owned;
 
-	if (sk->sk_protocol != IPPROTO_TCP_)
+	if (sk->sk_protocol != IPPROTO_TCP_ || (__u32)from >= TD_STATES || (__u32)to >= TD_STATES)
 		return 0;
-	netns = BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum);
-	ns = nstats_of(netns, BPF_CORE_READ(sk, __sk_common.skc_net.net, net_cookie));
+	net = sk->__sk_common.skc_net.net;
+	netns = net->ns.inum;
+	ns = nstats_of(netns, net->net_cookie);
 	if (!ns) {
 		lost();
 		return 0;
 	}
-	if ((__u32)from >= TD_STATES || (__u32)to >= TD_STATES)
-		return 0;
 	i = (__u32)from * TD_STATES + (__u32)to;
 	barrier_var(i); /* the verifier bounds the very value that indexes */
 	if (i >= TD_STATES * TD_STATES)
@@ -390,11 +406,12 @@ int BPF_PROG(on_state, const struct sock *sk, int from, int to)
 	/* Connecting: nothing is timed until it is established (lifetime starts at birth). */
 	if (to == TCP_ESTABLISHED_ && (from == TCP_SYN_SENT_ || from == TCP_SYN_RECV_))
 		return 0;
+	/* A listener is not a connection: nothing to time. */
+	if (to == TCP_LISTEN_ || (from == TCP_LISTEN_ && to == TCP_CLOSE_))
+		return 0;
 	now = bpf_ktime_get_ns();
 
 	/* Time in the state left; a socket's clock starts when it starts connecting. */
-	if (to == TCP_LISTEN_)
-		return 0; /* a listener is not a connection: nothing to time */
 	if (from == TCP_CLOSE_ || from == TCP_LISTEN_) {
 		t = bpf_sk_storage_get(&times, s, 0, BPF_SK_STORAGE_GET_F_CREATE);
 		if (!t) {
@@ -418,9 +435,6 @@ int BPF_PROG(on_state, const struct sock *sk, int from, int to)
 	/* Teardown records: only sockets that were established get one. */
 	if (from == TCP_SYN_SENT_ || from == TCP_SYN_RECV_)
 		return 0;
-	owned = owned_by_caller(sk);
-	if (owned)
-		tgid = bpf_get_current_pid_tgid() >> 32;
 	/*
 	 * Records are for the sockets a snapshot can find without an owner: those that leave
 	 * ESTABLISHED by a FIN.  One that ends here without a TIME_WAIT after it (a reset, the
@@ -429,6 +443,9 @@ int BPF_PROG(on_state, const struct sock *sk, int from, int to)
 	 */
 	if (from == TCP_ESTABLISHED_ && to != TCP_FIN_WAIT1_ && to != TCP_CLOSE_WAIT_)
 		return 0;
+	owned = owned_by_caller(sk);
+	if (owned)
+		tgid = bpf_get_current_pid_tgid() >> 32;
 	cookie = bpf_get_socket_cookie(s);
 	if (from == TCP_ESTABLISHED_) {
 		struct td_sock n = {};
